@@ -1,0 +1,209 @@
+// Package check finds the defects of a loaded project before anything is
+// deployed: interpolation that comes out empty, vLLM flags that are unknown,
+// no-ops or removed, GPU and port clashes, hard-coded secrets, missing caches
+// and shared memory, healthchecks too short for the model. It is pure: it reads
+// a *project.Project and returns diagnostics.
+package check
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/vllmctl/vllmctl/internal/project"
+)
+
+// Options select what Run looks at.
+type Options struct {
+	// Profiles restricts per-profile checks to these names. Default: all.
+	Profiles []string
+	// Extra are findings computed elsewhere (such as plan verdicts) merged into the result.
+	Extra []project.Diagnostic
+}
+
+// Run checks the project and returns every finding, sorted and deduplicated.
+func Run(p *project.Project, opts Options) []project.Diagnostic {
+	c := &checker{p: p}
+	c.add(p.Diags...)
+	selected := func(name string) bool { return len(opts.Profiles) == 0 || contains(opts.Profiles, name) }
+	seen := map[*project.Source]bool{}
+	for _, pr := range p.Profiles {
+		if !selected(pr.Name) {
+			continue
+		}
+		c.add(pr.Diags...)
+		for _, s := range pr.Sources {
+			if !seen[s] {
+				seen[s] = true
+				c.source(s)
+			}
+		}
+		c.profile(pr)
+	}
+	c.crossProfile(selected)
+	c.envUse()
+	c.add(opts.Extra...)
+	return project.SortDiagnostics(c.out)
+}
+
+type checker struct {
+	p   *project.Project
+	out []project.Diagnostic
+}
+
+func (c *checker) add(ds ...project.Diagnostic) { c.out = append(c.out, ds...) }
+
+func (c *checker) diag(pos project.Pos, sev project.Severity, code, path, msg, hint string) {
+	c.add(project.Diagnostic{Pos: pos, Severity: sev, Code: code, Path: path, Message: msg, Hint: hint})
+}
+
+// source checks the variable references of one file.
+func (c *checker) source(s *project.Source) {
+	for _, r := range s.Refs {
+		if r.Stray {
+			c.diag(r.Pos, project.Error, "stray-brace", r.Path,
+				fmt.Sprintf("a stray '}' follows ${%s...}: it ends up in the value", r.Name),
+				"remove the extra '}'")
+		}
+	}
+	for _, r := range s.Refs {
+		if r.Offset != 0 && isNested(r, s.Refs) {
+			continue // reported through its parent
+		}
+		for _, u := range c.unset(r.Ref) {
+			msg := fmt.Sprintf("${%s} is not set and has no default: it interpolates to an empty string", u)
+			hint := fmt.Sprintf("add %s=... to %s", u, c.envName())
+			if c.p.Env == nil {
+				hint = fmt.Sprintf("create %s at the project root with %s=... (Compose would look beside the compose file; vllmctl passes --env-file)", c.envName(), u)
+			}
+			if r.Required() {
+				msg = fmt.Sprintf("${%s} is required (%s) and not set: compose refuses to start", u, strings.TrimSpace(r.Arg))
+			}
+			pos := r.Pos
+			c.diag(pos, project.Error, "unset-variable", r.Path, msg, hint)
+		}
+	}
+}
+
+// isNested reports whether r sits inside the argument of another reference of the same scalar.
+func isNested(r project.LocRef, all []project.LocRef) bool {
+	for _, o := range all {
+		if o.Path == r.Path && o.Value == r.Value && o.Offset < r.Offset && r.End <= o.End && (o.Offset != r.Offset) {
+			return true
+		}
+	}
+	return false
+}
+
+// unset returns the variables whose absence empties this reference.
+func (c *checker) unset(r project.Ref) []string {
+	v, ok := c.p.Lookup(r.Name)
+	switch r.Op {
+	case ":-", "-":
+		if ok && (r.Op == "-" || v != "") {
+			return nil
+		}
+		var out []string
+		for _, n := range r.Nested {
+			out = append(out, c.unset(n)...)
+		}
+		return out
+	case ":+", "+":
+		return nil
+	case ":?":
+		if !ok || v == "" {
+			return []string{r.Name}
+		}
+	default:
+		if !ok {
+			return []string{r.Name}
+		}
+	}
+	return nil
+}
+
+func (c *checker) envName() string { return c.p.Config.EnvFile }
+
+// envUse reports .env keys that nothing reads and .env.example keys missing from .env.
+func (c *checker) envUse() {
+	read := map[string]bool{}
+	for _, pr := range c.p.Profiles {
+		for _, s := range pr.Sources {
+			for _, r := range s.Refs {
+				read[r.Name] = true
+			}
+		}
+		for _, svc := range pr.Services {
+			for _, f := range svc.Config.EnvFiles {
+				_ = f // env_file entries are read by compose inside the container, not interpolated
+			}
+		}
+	}
+	if c.p.Env != nil && len(c.p.Profiles) > 0 {
+		for _, k := range c.p.Env.Keys() {
+			if !read[k] && !containerRead(k) {
+				c.diag(project.Pos{File: c.p.Env.Path, Line: c.p.Env.Lines[k]}, project.Warning, "env-unused", "",
+					fmt.Sprintf("%s is set but no compose file reads it", k),
+					"remove it, or reference it as ${"+k+"} where it belongs")
+			}
+		}
+	}
+	if c.p.Env != nil && c.p.EnvExample != nil {
+		for _, k := range c.p.EnvExample.Keys() {
+			if _, ok := c.p.Env.Values[k]; !ok && read[k] {
+				c.diag(project.Pos{File: c.p.EnvExample.Path, Line: c.p.EnvExample.Lines[k]}, project.Warning, "env-missing", "",
+					fmt.Sprintf("%s is in .env.example and read by the profiles, but missing from %s", k, c.envName()),
+					"copy it into "+c.envName()+" with a real value")
+			}
+		}
+	}
+	// Keys read with a default but absent from .env: the default silently applies.
+	if c.p.Env != nil {
+		reported := map[string]bool{}
+		for _, pr := range c.p.Profiles {
+			for _, s := range pr.Sources {
+				for _, r := range s.Refs {
+					if !r.HasDefault() || reported[r.Name] {
+						continue
+					}
+					if _, ok := c.p.Lookup(r.Name); !ok {
+						reported[r.Name] = true
+						c.diag(r.Pos, project.Info, "env-default", r.Path,
+							fmt.Sprintf("%s is not in %s: the default %q applies", r.Name, c.envName(), redactDefault(r.Name, r.Arg)),
+							"add it to "+c.envName()+" to make the value explicit")
+					}
+				}
+			}
+		}
+	}
+}
+
+// containerRead lists variables consumed by tools rather than interpolation.
+func containerRead(k string) bool {
+	return k == "COMPOSE_PROJECT_NAME" || k == "COMPOSE_FILE" || k == "COMPOSE_PROFILES" || strings.HasPrefix(k, "VLLMCTL_")
+}
+
+func redactDefault(name, def string) string {
+	if project.IsSecretName(name) {
+		return "***"
+	}
+	return def
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

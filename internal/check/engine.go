@@ -1,0 +1,372 @@
+package check
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
+	"go.yaml.in/yaml/v4"
+)
+
+// profile checks one profile: its engines, their flags, GPUs, ports, image,
+// caches, shared memory, healthcheck, secrets and x-vllmctl block.
+func (c *checker) profile(pr *project.Profile) {
+	c.rawChecks(pr)
+	if pr.Compose == nil {
+		return
+	}
+	engines := pr.Engines()
+	if len(engines) == 0 {
+		c.diag(project.Pos{File: pr.File, Line: 1}, project.Warning, "no-engine", "",
+			"no vLLM engine found in this profile",
+			"use a vllm/vllm-openai image, a `vllm serve` command, or mark the service with x-vllmctl: {engine: true}")
+	}
+	for _, svc := range pr.Services {
+		if svc.ExtRaw != nil {
+			c.ext(pr, svc)
+		}
+	}
+	for _, svc := range engines {
+		c.engine(pr, svc)
+	}
+}
+
+func (c *checker) ext(pr *project.Profile, svc *project.Service) {
+	base := "services." + svc.Name + "." + project.ExtKey
+	for _, e := range project.ValidateExt(svc.ExtRaw) {
+		path := base
+		if e.Path != "" {
+			path += "." + e.Path
+		}
+		pos, ok := pr.PosOf(path)
+		if !ok {
+			pos, _ = pr.KeyPos(base)
+		}
+		c.diag(pos, project.Error, "x-vllmctl", path, e.Message, "see `vllmctl schema` for the allowed keys")
+	}
+}
+
+func (c *checker) engine(pr *project.Profile, svc *project.Service) {
+	a := &svc.Args
+	sp := "services." + svc.Name
+	cmdPath := sp + ".command"
+	argPos := func(idx int, flag string) project.Pos {
+		text := flag
+		if idx >= 0 && idx < len(svc.Argv) {
+			text, _, _ = strings.Cut(svc.Argv[idx], "=")
+		}
+		return pr.ArgPos(svc, idx, text)
+	}
+	for _, pb := range a.Problems {
+		sev := project.Error
+		code := "flag-" + string(pb.Kind)
+		c.diag(argPos(pb.Index, "--"+pb.Flag), sev, code, cmdPath, pb.Message, pb.Hint)
+	}
+	for _, arg := range a.List {
+		if !arg.Known {
+			continue
+		}
+		f, _, _ := vllm.LookupFlag(arg.Name)
+		pos := argPos(arg.Index, "")
+		switch f.Status {
+		case vllm.NoOp:
+			if !arg.Negated {
+				c.diag(pos, project.Warning, "flag-noop", cmdPath, fmt.Sprintf("--%s is a no-op on the V1 engine", arg.Name), f.Note)
+			}
+		case vllm.Removed:
+			c.diag(pos, project.Error, "flag-removed", cmdPath, fmt.Sprintf("--%s was removed from vLLM", arg.Name), f.Note)
+		case vllm.Deprecated:
+			c.diag(pos, project.Warning, "flag-deprecated", cmdPath, fmt.Sprintf("--%s is deprecated", arg.Name), f.Note)
+		}
+	}
+	flagPos := func(name string) project.Pos {
+		if arg, ok := a.Lookup(name); ok {
+			return argPos(arg.Index, "")
+		}
+		return pr.ServicePos(svc.Name)
+	}
+	// Values from closed sets.
+	closed := func(flag, val string, allowed []string, sev project.Severity, what string) {
+		if val == "" || contains(allowed, val) || !a.IsSet(flag) {
+			return
+		}
+		hint := "allowed: " + strings.Join(allowed, ", ")
+		if s := vllm.Suggest(val, allowed); s != "" {
+			hint = "did you mean " + s + "? " + hint
+		}
+		c.diag(flagPos(flag), sev, "flag-value", cmdPath, fmt.Sprintf("--%s %q is not %s", flag, val, what), hint)
+	}
+	if a.ToolCallParser == "qwen3" {
+		c.diag(flagPos("tool-call-parser"), project.Error, "flag-value", cmdPath,
+			`--tool-call-parser "qwen3" is not a stock vLLM tool parser (qwen3 is a reasoning parser)`,
+			"use hermes for Qwen3 (100% of tool calls parsed in the operators' tests); qwen3_xml started but parsed none")
+	} else if !a.IsSet("tool-parser-plugin") {
+		closed("tool-call-parser", a.ToolCallParser, vllm.ToolCallParsers, project.Warning, "a stock vLLM tool parser")
+	}
+	if a.ToolCallParser == "qwen3_xml" && strings.Contains(strings.ToLower(a.Model), "qwen3") && !strings.Contains(strings.ToLower(a.Model), "coder") {
+		c.diag(flagPos("tool-call-parser"), project.Warning, "tool-parser-fit", cmdPath,
+			`--tool-call-parser "qwen3_xml" starts but parsed 0% of tool calls with Qwen3 chat models in a real deployment`,
+			"use hermes (100% parsed in the same tests), and test one tool call after deploying")
+	}
+	if !a.IsSet("reasoning-parser-plugin") {
+		closed("reasoning-parser", a.ReasoningParser, vllm.ReasoningParsers, project.Warning, "a stock vLLM reasoning parser")
+	}
+	closed("quantization", a.Quantization, vllm.QuantizationMethods, project.Error, "a vLLM quantization method")
+	closed("kv-cache-dtype", a.KVCacheDType, vllm.KVCacheDTypes, project.Error, "a KV cache dtype")
+	closed("dtype", a.DType, vllm.DTypes, project.Error, "a dtype")
+	if a.EnableAutoToolChoice && a.ToolCallParser == "" {
+		c.diag(flagPos("enable-auto-tool-choice"), project.Error, "tool-choice", cmdPath,
+			"--enable-auto-tool-choice without --tool-call-parser: vLLM exits with `--enable-auto-tool-choice requires --tool-call-parser`",
+			"add --tool-call-parser hermes (or the parser of your model)")
+	}
+	if a.ToolCallParser != "" && !a.EnableAutoToolChoice {
+		c.diag(flagPos("tool-call-parser"), project.Warning, "tool-choice", cmdPath,
+			"--tool-call-parser without --enable-auto-tool-choice: requests with tool_choice \"auto\" get HTTP 400",
+			"add --enable-auto-tool-choice")
+	}
+	if arg, ok := a.Lookup("gpu-memory-utilization"); ok && len(arg.Values) > 0 {
+		u := a.GPUMemoryUtilization
+		switch {
+		case u <= 0 || u > 1:
+			c.diag(flagPos("gpu-memory-utilization"), project.Error, "gpu-util", cmdPath,
+				fmt.Sprintf("--gpu-memory-utilization %g is outside (0, 1]: it is a fraction of the GPU's total memory", u),
+				"use a value such as 0.85")
+		case u > 0.95:
+			c.diag(flagPos("gpu-memory-utilization"), project.Warning, "gpu-util", cmdPath,
+				fmt.Sprintf("--gpu-memory-utilization %g leaves under 5%% of the GPU outside vLLM's budget", u),
+				"CUDA graphs, NCCL buffers and any desktop need that memory: the operators' crash loops ended at 0.70-0.85")
+		}
+	}
+	if a.Model == "" {
+		c.diag(pr.ServicePos(svc.Name), project.Warning, "no-model", cmdPath,
+			"no --model: vLLM serves its default model (Qwen/Qwen3-0.6B)", "add --model <repo id or path>")
+	}
+	// GPUs against parallelism.
+	g := svc.GPUs
+	need := a.GPUsNeeded()
+	gpuPos := func() project.Pos {
+		if pos, ok := pr.PosOf(g.Path); ok {
+			return pos
+		}
+		return pr.ServicePos(svc.Name)
+	}
+	switch {
+	case g.Empty:
+		c.diag(gpuPos(), project.Error, "gpu-empty", g.Path,
+			fmt.Sprintf("the GPU selection (%s) interpolates to nothing: the container gets no GPU or all of them", g.Source),
+			"set the variable in the root .env, or write the ids (e.g. device_ids: ['0'])")
+	case g.Source == "":
+		c.diag(pr.ServicePos(svc.Name), project.Warning, "gpu-none", sp,
+			"no GPU is assigned to this engine",
+			"add deploy.resources.reservations.devices with device_ids, or runtime: nvidia with NVIDIA_VISIBLE_DEVICES")
+	case g.N() > 0 && g.N() != need:
+		c.diag(flagPos("tensor-parallel-size"), project.Error, "tp-gpus", cmdPath,
+			fmt.Sprintf("tensor × pipeline × data parallel size is %d but %d GPU(s) are assigned (%s)", need, g.N(), g),
+			fmt.Sprintf("set --tensor-parallel-size %d, or assign %d GPU(s)", g.N(), need))
+	}
+	// Ports.
+	if len(svc.Ports) == 0 {
+		c.diag(pr.ServicePos(svc.Name), project.Warning, "no-port", sp+".ports",
+			"no published port: the engine is reachable only from its compose network", `add ports: ["5000:8000"]`)
+	}
+	for _, p := range svc.Ports {
+		if p.Target != a.Port {
+			pos, _ := pr.PosOf(fmt.Sprintf("%s.ports.%d", sp, p.Index))
+			c.diag(pos, project.Error, "port-target", fmt.Sprintf("%s.ports.%d", sp, p.Index),
+				fmt.Sprintf("the port maps container port %d but vLLM listens on %d (--port)", p.Target, a.Port),
+				fmt.Sprintf("map %d:%d, or set --port %d", p.Published, a.Port, p.Target))
+		}
+	}
+	// Image.
+	c.image(pr, svc)
+	// Cache, shared memory.
+	cfg := svc.Config
+	hasCache := false
+	for _, v := range cfg.Volumes {
+		if strings.Contains(v.Target, "huggingface") || strings.Contains(v.Target, "/models") {
+			hasCache = true
+		}
+	}
+	if _, ok := cfg.Environment["HF_HOME"]; ok {
+		hasCache = true
+	}
+	if !hasCache && !strings.HasPrefix(a.Model, "/") {
+		c.diag(pr.ServicePos(svc.Name), project.Warning, "no-hf-cache", sp+".volumes",
+			"no Hugging Face cache volume: every recreate downloads the model again",
+			"mount one: volumes: [\"hf-cache:/root/.cache/huggingface\"]")
+	}
+	if cfg.Ipc != "host" && cfg.ShmSize == 0 {
+		sev := project.Warning
+		c.diag(pr.ServicePos(svc.Name), sev, "no-shm", sp,
+			"no ipc: host and no shm_size: Docker's 64 MB /dev/shm is too small for PyTorch workers",
+			"add ipc: host (or shm_size: 16gb)")
+	}
+	c.healthcheck(pr, svc)
+}
+
+func (c *checker) image(pr *project.Profile, svc *project.Service) {
+	img := svc.Config.Image
+	path := "services." + svc.Name + ".image"
+	pos, ok := pr.PosOf(path)
+	if !ok {
+		pos = pr.ServicePos(svc.Name)
+	}
+	if img == "" {
+		if svc.Config.Build == nil {
+			c.diag(pos, project.Error, "no-image", path, "no image and no build", "set image: vllm/vllm-openai:v0.11.0")
+		}
+		return
+	}
+	if strings.Contains(img, "@sha256:") {
+		return
+	}
+	name := img[strings.LastIndex(img, "/")+1:]
+	_, tag, hasTag := strings.Cut(name, ":")
+	switch {
+	case !hasTag || tag == "latest":
+		c.diag(pos, project.Warning, "image-unpinned", path,
+			fmt.Sprintf("image %q is not pinned: the next pull may change vLLM's flags and defaults", img),
+			"pin a release tag (vllm/vllm-openai:v0.11.0) or a digest")
+	case strings.Contains(strings.ToLower(tag), "nightly"):
+		c.diag(pos, project.Warning, "image-unpinned", path,
+			fmt.Sprintf("image %q is a nightly tag: it is garbage-collected and moves", img), "pin a release tag or a digest")
+	}
+}
+
+// loadEstimate is a rough cold-cache load time for a model: a fixed start-up plus
+// a per-billion-parameter load. It errs long: the operators' start periods grew
+// from 20-30 s to 900-1800 s.
+func loadEstimate(model string) (time.Duration, bool) {
+	b, ok := vllm.ParamsBillion(model)
+	if !ok {
+		return 0, false
+	}
+	return 90*time.Second + time.Duration(b*10)*time.Second, true
+}
+
+func (c *checker) healthcheck(pr *project.Profile, svc *project.Service) {
+	hc := svc.Config.HealthCheck
+	if hc == nil || hc.Disable {
+		return
+	}
+	est, ok := loadEstimate(svc.Args.Model)
+	if !ok {
+		return
+	}
+	var sp time.Duration
+	if hc.StartPeriod != nil {
+		sp = time.Duration(*hc.StartPeriod)
+	}
+	if sp < est {
+		path := "services." + svc.Name + ".healthcheck.start_period"
+		pos, ok := pr.PosOf(path)
+		if !ok {
+			pos, _ = pr.KeyPos("services." + svc.Name + ".healthcheck")
+		}
+		c.diag(pos, project.Warning, "healthcheck-start", path,
+			fmt.Sprintf("healthcheck start_period %s is below a likely load time of %s for %s: Docker marks it unhealthy while it loads", sp, est.Round(time.Second), svc.Args.Model),
+			fmt.Sprintf("set start_period: %ds or more (vllmctl up follows the real startup phases and needs no start period)", int(est.Seconds())))
+	}
+}
+
+var hfToken = regexp.MustCompile(`\bhf_[A-Za-z0-9]{30,}\b`)
+
+// rawChecks look at the files as written: hard-coded secrets, stray leading spaces.
+func (c *checker) rawChecks(pr *project.Profile) {
+	for _, s := range pr.Sources {
+		if s != pr.Sources[len(pr.Sources)-1] && len(pr.Sources) > 1 {
+			continue // base-file raw checks are reported once, with the first profile
+		}
+		c.rawSource(s)
+	}
+	if len(pr.Sources) > 1 && pr == c.p.Profiles[0] {
+		c.rawSource(pr.Sources[0])
+	}
+}
+
+var envItem = regexp.MustCompile(`^services\.[^.]+\.environment\.\d+$`)
+var envKey = regexp.MustCompile(`^services\.[^.]+\.environment\.([A-Za-z_][A-Za-z0-9_]*)$`)
+var deviceID = regexp.MustCompile(`^services\.[^.]+\.deploy\.resources\.reservations\.devices\.\d+\.device_ids\.\d+$`)
+var commandPath = regexp.MustCompile(`^services\.[^.]+\.(command|entrypoint)(\.\d+)?$`)
+
+func (c *checker) rawSource(s *project.Source) {
+	s.Walk(func(path string, n *yaml.Node) {
+		if n.Kind != yaml.ScalarNode {
+			return
+		}
+		pos := project.Pos{File: s.Path, Line: n.Line, Col: n.Column}
+		var key, val string
+		isEnv := false
+		if envItem.MatchString(path) {
+			key, val, isEnv = strings.Cut(n.Value, "=")
+		} else if m := envKey.FindStringSubmatch(path); m != nil {
+			key, val, isEnv = m[1], n.Value, true
+		}
+		if isEnv {
+			if strings.TrimLeft(val, " \t") != val && strings.TrimSpace(val) != "" {
+				c.diag(pos, project.Warning, "leading-space", path,
+					fmt.Sprintf("the value of %s starts with a space: the container gets %q", key, " "+strings.TrimLeft(val, " \t")[:min(12, len(strings.TrimLeft(val, " \t")))]+"..."),
+					fmt.Sprintf("write %s=%s with no space after '='", key, strings.TrimLeft(val, " \t")))
+			}
+			if project.IsSecretName(key) && literalOutsideRefs(val) {
+				c.diag(pos, project.Error, "hardcoded-secret", path,
+					fmt.Sprintf("%s is written in the compose file", key),
+					fmt.Sprintf("move it to the root .env and write %s=${%s}", key, key))
+			}
+		}
+		if deviceID.MatchString(path) && strings.TrimSpace(n.Value) != n.Value {
+			c.diag(pos, project.Warning, "leading-space", path,
+				fmt.Sprintf("device id %q has stray spaces", n.Value), "write the id alone, e.g. '0'")
+		}
+		refs, _ := project.ScanRefs(n.Value)
+		for _, r := range refs {
+			if project.IsSecretName(r.Name) && r.HasDefault() && strings.TrimSpace(r.Arg) != "" && literalOutsideRefs(r.Arg) {
+				c.diag(pos, project.Error, "hardcoded-secret", path,
+					fmt.Sprintf("${%s} has a secret written as its default", r.Name),
+					fmt.Sprintf("remove the default (${%s}) and keep the value in .env only", r.Name))
+			}
+		}
+		if commandPath.MatchString(path) {
+			toks := strings.Fields(n.Value)
+			for i, t := range toks {
+				name, inline, eq := strings.Cut(t, "=")
+				if vllm.NormalizeFlag(name) != "api-key" || !strings.HasPrefix(name, "--") {
+					continue
+				}
+				v := inline
+				if !eq && i+1 < len(toks) {
+					v = toks[i+1]
+				}
+				if v != "" && !strings.HasPrefix(v, "-") && literalOutsideRefs(strings.Trim(v, `"'`)) {
+					p, _ := s.FindWord(n.Line, name)
+					if p.File == "" {
+						p = pos
+					}
+					c.diag(p, project.Error, "hardcoded-secret", path, "--api-key is written in the compose file",
+						"write --api-key ${VLLM_API_KEY} and keep the key in the root .env")
+				}
+			}
+		}
+		if hfToken.MatchString(n.Value) && !strings.Contains(n.Value, "YOUR") {
+			c.diag(pos, project.Error, "hardcoded-secret", path, "a Hugging Face token is written in the compose file",
+				"revoke it, then keep HF_TOKEN in the root .env")
+		}
+	})
+}
+
+// literalOutsideRefs reports whether s has characters outside ${...} references.
+func literalOutsideRefs(s string) bool {
+	s = strings.TrimSpace(s)
+	refs, _ := project.ScanRefs(s)
+	last := 0
+	for _, r := range refs {
+		if strings.TrimSpace(s[last:r.Offset]) != "" {
+			return true
+		}
+		last = r.End
+	}
+	return strings.TrimSpace(s[last:]) != ""
+}

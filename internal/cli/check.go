@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/vllmctl/vllmctl/internal/check"
+	"github.com/vllmctl/vllmctl/internal/project"
+)
+
+type checkFlags struct {
+	files  []string
+	strict bool
+	all    bool
+}
+
+func newCheckCmd(e *env) *cobra.Command {
+	var f checkFlags
+	c := &cobra.Command{
+		Use:   "check [PROFILE...]",
+		Short: "Report every defect of the profiles before deploying",
+		Long: `Check loads the base file, each profile and the root .env exactly as
+'docker compose --env-file .env -f base -f profile' would, and reports every
+defect at once, as file:line:col: severity: message (hint).
+
+It finds: YAML and compose errors; variables that are unset or malformed, and
+the flags they leave empty; unknown vLLM flags (with "did you mean"), no-op and
+removed flags; tensor-parallel size against assigned GPUs; gpu-memory-utilization
+out of range, or shared GPUs whose shares add up to more than 1; host ports and
+container names used twice; API keys and tokens written in compose files;
+unpinned images; no Hugging Face cache; no ipc: host / shm_size; healthcheck
+start periods shorter than the model's load; .env keys nothing reads.
+
+Exit status: 0 when there is no error (warnings allowed, unless --strict),
+1 when there are errors, 2 when the project cannot be read.`,
+		Example: `  vllmctl check
+  vllmctl check medium
+  vllmctl check --file docker-compose-qwen3-micro.yml
+  vllmctl check -o json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			opts := project.Options{Files: f.files}
+			if len(f.files) == 0 {
+				opts.Only = args
+			}
+			p, err := e.load(opts)
+			if err != nil {
+				return err
+			}
+			diags := check.Run(p, check.Options{Profiles: args})
+			if !f.all {
+				diags = dropInfo(diags)
+			}
+			red := redactorFor(p)
+			for i := range diags {
+				diags[i].Message = red.String(diags[i].Message)
+				diags[i].Hint = red.String(diags[i].Hint)
+			}
+			errs := project.CountErrors(diags)
+			warns := len(diags) - errs - countInfo(diags)
+			if e.output != "table" {
+				if err := writeData(e.stdout, e.output, diags); err != nil {
+					return err
+				}
+			} else {
+				for _, d := range diags {
+					fmt.Fprintln(e.stdout, d.String())
+				}
+				if len(p.Profiles) == 0 {
+					fmt.Fprintf(e.stderr, "no profiles found in %s (see 'vllmctl init' and 'vllmctl new')\n", p.Config.ProfilesDir)
+				}
+				fmt.Fprintf(e.stderr, "%d profile(s) checked: %d error(s), %d warning(s)\n", len(p.Profiles), errs, warns)
+			}
+			if errs > 0 || (f.strict && warns > 0) {
+				return &exitError{code: ExitFindings}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringArrayVarP(&f.files, "file", "f", nil, "check a stand-alone compose `FILE` instead of the profiles (repeatable)")
+	c.Flags().BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
+	c.Flags().BoolVar(&f.all, "all", false, "also print informational findings (defaults that apply silently)")
+	addOutput(c, e)
+	return c
+}
+
+func dropInfo(ds []project.Diagnostic) []project.Diagnostic {
+	out := ds[:0]
+	for _, d := range ds {
+		if d.Severity != project.Info {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func countInfo(ds []project.Diagnostic) int {
+	n := 0
+	for _, d := range ds {
+		if d.Severity == project.Info {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,365 @@
+package project
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/sirupsen/logrus"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/compose-spec/compose-go/v2/types"
+	"go.yaml.in/yaml/v4"
+)
+
+// Options tell Load where the project is and what to read.
+type Options struct {
+	// Root is the project folder. Default: the current directory.
+	Root string
+	// Environ is the process environment, which overrides .env as in Compose.
+	// Default: none (only .env and defaults interpolate).
+	Environ map[string]string
+	// Files, when set, loads these stand-alone compose files as profiles (named
+	// after the file) instead of the profiles folder; the root .env still applies.
+	Files []string
+	// Only restricts loading to the named profiles. Default: all.
+	Only []string
+}
+
+// Project is a loaded vllmctl project.
+type Project struct {
+	Root       string       // absolute
+	Config     Config       // settings after defaults and vllmctl.yaml
+	Env        *EnvFile     // the root .env; nil when absent
+	EnvExample *EnvFile     // .env.example; nil when absent
+	Base       *Source      // the base compose file; nil when absent or in --file mode
+	Profiles   []*Profile   // sorted by name
+	Diags      []Diagnostic // project-level findings (settings, .env, base file)
+	environ    map[string]string
+}
+
+// Profile is one deployable unit: the base file merged with one overlay.
+type Profile struct {
+	Name     string
+	File     string         // the overlay, relative to the root
+	Sources  []*Source      // base (when any) then overlay, in merge order
+	Compose  *types.Project // merged and interpolated by compose-go; nil when it does not load
+	Services []*Service     // enabled services of the merged model, sorted by name
+	Diags    []Diagnostic   // findings while loading
+}
+
+// Lookup resolves a variable as Compose does for this project: the process
+// environment first, then the root .env.
+func (p *Project) Lookup(name string) (string, bool) {
+	if v, ok := p.environ[name]; ok {
+		return v, true
+	}
+	if p.Env != nil {
+		if v, ok := p.Env.Values[name]; ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Profile returns a profile by name.
+func (p *Project) Profile(name string) (*Profile, error) {
+	for _, pr := range p.Profiles {
+		if pr.Name == name {
+			return pr, nil
+		}
+	}
+	names := make([]string, 0, len(p.Profiles))
+	for _, pr := range p.Profiles {
+		names = append(names, pr.Name)
+	}
+	hint := "run `vllmctl profiles` to list them"
+	if s := suggest(name, names); s != "" {
+		hint = "did you mean " + s + "?"
+	}
+	return nil, fmt.Errorf("profile %q: %w (known: %s; %s)", name, ErrNotFound, strings.Join(names, ", "), hint)
+}
+
+// Rel turns an absolute path into one relative to the root, '/'-separated.
+func (p *Project) Rel(abs string) string {
+	if r, err := filepath.Rel(p.Root, abs); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return filepath.ToSlash(abs)
+}
+
+// Load reads the project at opts.Root. It returns an error only when the root
+// cannot be read or a requested file or profile is missing; every defect of
+// the files themselves is a Diagnostic.
+func Load(ctx context.Context, opts Options) (*Project, error) {
+	quietCompose()
+	root := opts.Root
+	if root == "" {
+		root = "."
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("project root %q: %w", root, err)
+	}
+	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("project root %q: %w: not a folder (pass --root DIR)", root, ErrNotFound)
+	}
+	p := &Project{Root: abs, Config: Defaults(filepath.Base(abs)), environ: opts.Environ}
+	if data, err := os.ReadFile(filepath.Join(abs, ConfigFile)); err == nil {
+		p.Diags = append(p.Diags, parseConfig(ConfigFile, data, &p.Config)...)
+	}
+	p.loadEnv()
+
+	var overlays []string
+	if len(opts.Files) > 0 {
+		for _, f := range opts.Files {
+			fa, err := filepath.Abs(f)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := os.Stat(fa); err != nil {
+				return nil, fmt.Errorf("compose file %q: %w", f, ErrNotFound)
+			}
+			overlays = append(overlays, fa)
+		}
+	} else {
+		if data, err := os.ReadFile(p.abs(p.Config.BaseFile)); err == nil {
+			p.Base = ParseSource(filepath.ToSlash(p.Config.BaseFile), p.abs(p.Config.BaseFile), data)
+			p.Diags = append(p.Diags, p.Base.Diags...)
+		}
+		entries, err := os.ReadDir(p.abs(p.Config.ProfilesDir))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("profiles folder %q: %w", p.Config.ProfilesDir, err)
+		}
+		for _, e := range entries {
+			ext := filepath.Ext(e.Name())
+			if e.IsDir() || (ext != ".yml" && ext != ".yaml") {
+				continue
+			}
+			overlays = append(overlays, filepath.Join(p.abs(p.Config.ProfilesDir), e.Name()))
+		}
+	}
+	sort.Strings(overlays)
+	for _, ov := range overlays {
+		name := strings.TrimSuffix(filepath.Base(ov), filepath.Ext(ov))
+		if len(opts.Only) > 0 && !contains(opts.Only, name) {
+			continue
+		}
+		pr, err := p.loadProfile(ctx, name, ov)
+		if err != nil {
+			return nil, err
+		}
+		p.Profiles = append(p.Profiles, pr)
+	}
+	for _, want := range opts.Only {
+		if _, err := p.Profile(want); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (p *Project) abs(rel string) string {
+	if filepath.IsAbs(rel) {
+		return rel
+	}
+	return filepath.Join(p.Root, filepath.FromSlash(rel))
+}
+
+func (p *Project) loadEnv() {
+	lookup := func(k string) (string, bool) { v, ok := p.environ[k]; return v, ok }
+	if data, err := os.ReadFile(p.abs(p.Config.EnvFile)); err == nil {
+		env, diags := ParseEnv(filepath.ToSlash(p.Config.EnvFile), data, lookup)
+		p.Env = env
+		p.Diags = append(p.Diags, diags...)
+	}
+	if data, err := os.ReadFile(p.abs(".env.example")); err == nil {
+		env, diags := ParseEnv(".env.example", data, lookup)
+		p.EnvExample = env
+		p.Diags = append(p.Diags, diags...)
+	}
+}
+
+func (p *Project) loadProfile(ctx context.Context, name, overlay string) (*Profile, error) {
+	data, err := os.ReadFile(overlay)
+	if err != nil {
+		return nil, fmt.Errorf("profile %q: %w", name, err)
+	}
+	pr := &Profile{Name: name, File: p.Rel(overlay)}
+	if p.Base != nil {
+		pr.Sources = append(pr.Sources, p.Base)
+	}
+	ov := ParseSource(pr.File, overlay, data)
+	pr.Sources = append(pr.Sources, ov)
+	pr.Diags = append(pr.Diags, ov.Diags...)
+	for _, s := range pr.Sources {
+		if s.Root == nil {
+			return pr, nil // a syntax error is already reported; compose cannot load it
+		}
+	}
+	details := types.ConfigDetails{WorkingDir: filepath.Dir(pr.Sources[0].Abs), Environment: p.environment()}
+	for _, s := range pr.Sources {
+		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: s.Abs, Content: s.Data})
+	}
+	cp, err := loader.LoadWithContext(ctx, details, func(o *loader.Options) {
+		o.SetProjectName(p.Config.ProjectName, true)
+		o.Interpolate.Substitute = func(s string, m template.Mapping) (string, error) {
+			return template.SubstituteWithOptions(s, m, template.WithoutLogging)
+		}
+		o.SkipConsistencyCheck = true
+	})
+	if err != nil {
+		pr.Diags = append(pr.Diags, pr.composeError(err))
+		return pr, nil
+	}
+	pr.Compose = cp
+	names := make([]string, 0, len(cp.Services))
+	for n := range cp.Services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		pr.Services = append(pr.Services, newService(pr, cp.Services[n]))
+	}
+	return pr, nil
+}
+
+func (p *Project) environment() types.Mapping {
+	m := types.Mapping{}
+	if p.Env != nil {
+		for k, v := range p.Env.Values {
+			m[k] = v
+		}
+	}
+	for k, v := range p.environ {
+		m[k] = v
+	}
+	return m
+}
+
+var composePath = regexp.MustCompile(`\b(services(?:\.[A-Za-z0-9_.-]+)?)`)
+
+// composeError turns a compose-go load error into a located diagnostic.
+func (pr *Profile) composeError(err error) Diagnostic {
+	msg := err.Error()
+	for _, s := range pr.Sources {
+		msg = strings.ReplaceAll(msg, s.Abs, s.Path)
+	}
+	d := Diagnostic{Pos: Pos{File: pr.File, Line: 1}, Severity: Error, Code: "compose-invalid",
+		Message: "compose cannot load this profile: " + msg,
+		Hint:    "fix the file so that `docker compose config` accepts it"}
+	if strings.Contains(msg, "required variable") {
+		d.Code = "required-variable"
+		d.Hint = "set the variable in the project's .env"
+	}
+	if m := composePath.FindStringSubmatch(msg); m != nil {
+		path := strings.TrimRight(m[1], ".")
+		for path != "" {
+			if pos, ok := pr.PosOf(path); ok {
+				d.Pos = pos
+				d.Path = path
+				break
+			}
+			i := strings.LastIndexByte(path, '.')
+			if i < 0 {
+				break
+			}
+			path = path[:i]
+		}
+	}
+	return d
+}
+
+// PosOf returns where the value at a dotted path is set: the overlay when it
+// sets it, else the base file.
+func (pr *Profile) PosOf(path string) (Pos, bool) {
+	for i := len(pr.Sources) - 1; i >= 0; i-- {
+		if pos, ok := pr.Sources[i].PosOf(path); ok {
+			return pos, true
+		}
+	}
+	return Pos{}, false
+}
+
+// KeyPos is PosOf for the key of the value.
+func (pr *Profile) KeyPos(path string) (Pos, bool) {
+	for i := len(pr.Sources) - 1; i >= 0; i-- {
+		if pos, ok := pr.Sources[i].KeyPos(path); ok {
+			return pos, true
+		}
+	}
+	return Pos{}, false
+}
+
+// ServicePos returns where a service is declared, falling back to the overlay's first line.
+func (pr *Profile) ServicePos(svc string) Pos {
+	if pos, ok := pr.KeyPos("services." + svc); ok {
+		return pos
+	}
+	return Pos{File: pr.File, Line: 1}
+}
+
+// Service returns a service of the profile by name.
+func (pr *Profile) Service(name string) *Service {
+	for _, s := range pr.Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Engines returns the services recognised as vLLM engines.
+func (pr *Profile) Engines() []*Service {
+	var out []*Service
+	for _, s := range pr.Services {
+		if s.Engine {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ArgPos returns where an argv token of a service's entrypoint or command is
+// written. text is the token's stable part (a flag name) to search for in block
+// scalars; list items are located by index.
+func (pr *Profile) ArgPos(svc *Service, argvIndex int, text string) Pos {
+	key, idx := "command", svc.CommandIndex(argvIndex)
+	if idx < 0 {
+		key, idx = "entrypoint", argvIndex
+	}
+	path := "services." + svc.Name + "." + key
+	for i := len(pr.Sources) - 1; i >= 0; i-- {
+		s := pr.Sources[i]
+		n, ok := s.Node(path)
+		if !ok {
+			continue
+		}
+		if n.Kind == yaml.SequenceNode {
+			if item, ok := s.Node(fmt.Sprintf("%s.%d", path, idx)); ok {
+				return Pos{File: s.Path, Line: item.Line, Col: item.Column}
+			}
+		}
+		if p, ok := s.findWord(n.Line, text, 400); ok {
+			return p
+		}
+		return Pos{File: s.Path, Line: n.Line, Col: n.Column}
+	}
+	return pr.ServicePos(svc.Name)
+}
+
+// Environ returns the process environment the project was loaded with.
+func (p *Project) Environ() map[string]string { return p.environ }
+
+// quietCompose silences compose-go's logrus warnings ("variable is not set"):
+// check reports them as located diagnostics instead. compose-go logs through
+// the process-wide logrus logger, so this is the one global vllmctl touches.
+var quietCompose = sync.OnceFunc(func() { logrus.SetOutput(io.Discard) })

@@ -1,0 +1,411 @@
+package vllm
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Arg is one flag of an engine command line, as written.
+type Arg struct {
+	Name    string   // canonical name (see NormalizeFlag)
+	Written string   // the flag token as written, e.g. "--max_model_len=8192"
+	Values  []string // values taken by the flag; empty for booleans
+	Index   int      // index of the flag token in the argv given to Parse
+	Negated bool     // written as --no-<name>
+	Known   bool     // in the flag table
+}
+
+// ProblemKind classifies a command-line problem.
+type ProblemKind string
+
+// Problem kinds found while parsing a command line.
+const (
+	MissingValue  ProblemKind = "missing-value"  // a value-taking flag got none: argparse exits 2
+	BadValue      ProblemKind = "bad-value"      // a value that cannot be what the flag wants
+	UnknownFlag   ProblemKind = "unknown-flag"   // not a vLLM flag
+	SplitItem     ProblemKind = "split-item"     // a list item holding a flag and its value together
+	StrayArgument ProblemKind = "stray-argument" // a positional argument vLLM will reject
+)
+
+// Problem is one defect of a command line, tied to the argv index it concerns.
+type Problem struct {
+	Kind    ProblemKind
+	Index   int
+	Flag    string // canonical flag name, "" when not about a flag
+	Message string
+	Hint    string
+}
+
+// Args is the typed model of a vLLM engine command line. Typed fields hold the
+// effective value: the flag's value when given, else vLLM's default (see Set).
+type Args struct {
+	Launcher   string   // "vllm serve", "api_server" (python -m ...), or "" (image entrypoint)
+	Positional []string // positional arguments (the model for `vllm serve <model>`)
+	List       []Arg    // every flag in order, unknown ones included
+	Problems   []Problem
+
+	Model                string
+	ServedModelNames     []string
+	Host                 string
+	Port                 int
+	TensorParallelSize   int
+	PipelineParallelSize int
+	DataParallelSize     int
+	MaxModelLen          int // 0: derived from the model config
+	GPUMemoryUtilization float64
+	Quantization         string
+	DType                string
+	KVCacheDType         string
+	MaxNumSeqs           int
+	MaxNumBatchedTokens  int // 0: engine chooses
+	EnforceEager         bool
+	APIKey               string // secret: never print
+	ToolCallParser       string
+	EnableAutoToolChoice bool
+	ReasoningParser      string
+	RopeScaling          map[string]any
+	HFOverrides          map[string]any
+	SwapSpace            float64
+	ChatTemplate         string
+	BlockSize            int
+	KVCacheMemoryBytes   int64
+
+	set map[string]bool
+}
+
+// IsSet reports whether the command line gives the flag (any spelling).
+func (a *Args) IsSet(name string) bool { return a.set[NormalizeFlag(name)] }
+
+// Lookup returns the last occurrence of a flag.
+func (a *Args) Lookup(name string) (Arg, bool) {
+	n := NormalizeFlag(name)
+	for i := len(a.List) - 1; i >= 0; i-- {
+		if a.List[i].Name == n {
+			return a.List[i], true
+		}
+	}
+	return Arg{}, false
+}
+
+// ServedNames returns the names the server answers to: --served-model-name, else the model.
+func (a *Args) ServedNames() []string {
+	if len(a.ServedModelNames) > 0 {
+		return a.ServedModelNames
+	}
+	if a.Model != "" {
+		return []string{a.Model}
+	}
+	return nil
+}
+
+// IsLauncher reports whether argv starts like a vLLM engine launch: `vllm serve`,
+// `python -m vllm.entrypoints.openai.api_server`, or the api_server script.
+func IsLauncher(argv []string) bool {
+	_, n := launcher(argv)
+	return n > 0
+}
+
+func launcher(argv []string) (string, int) {
+	for i, t := range argv {
+		base := t[strings.LastIndexAny(t, "/\\")+1:]
+		switch {
+		case base == "vllm" && i+1 < len(argv) && argv[i+1] == "serve":
+			return "vllm serve", i + 2
+		case strings.Contains(t, "vllm.entrypoints.openai.api_server"), strings.HasSuffix(t, "api_server.py"):
+			return "api_server", i + 1
+		}
+		if i >= 3 { // launchers sit at the start: python3 -m <module>
+			break
+		}
+	}
+	return "", 0
+}
+
+// Parse reads an engine command line the way vLLM's argparse does: `--flag value`
+// and `--flag=value`, '_' and '-' alike, booleans without values, multi-value flags
+// up to the next flag, JSON values for dict flags. argv may start with a launcher
+// (`vllm serve MODEL`, `python3 -m vllm.entrypoints.openai.api_server`) or hold flags
+// only, as a compose `command:` does for the vllm/vllm-openai image. Unknown flags are
+// kept in List. Parse never fails; defects go to Problems.
+func Parse(argv []string) Args {
+	a := Args{set: map[string]bool{}}
+	var start int
+	a.Launcher, start = launcher(argv)
+	for i := start; i < len(argv); i++ {
+		tok := argv[i]
+		if !looksLikeFlag(tok) {
+			if len(a.List) == 0 && a.Launcher == "vllm serve" && len(a.Positional) == 0 {
+				a.Positional = append(a.Positional, tok)
+				continue
+			}
+			a.Positional = append(a.Positional, tok)
+			a.Problems = append(a.Problems, Problem{Kind: StrayArgument, Index: i,
+				Message: fmt.Sprintf("stray argument %q: vLLM exits with `unrecognized arguments: %s`", tok, tok),
+				Hint:    "give it to the flag it belongs to, or remove it"})
+			continue
+		}
+		name, inline, hasEq := strings.Cut(tok, "=")
+		if strings.ContainsAny(name, " \t") {
+			// A compose list item such as "- --max-model-len 8192" reaches vLLM as one token.
+			fields := strings.Fields(name)
+			a.Problems = append(a.Problems, Problem{Kind: SplitItem, Index: i, Flag: NormalizeFlag(fields[0]),
+				Message: fmt.Sprintf("%q is one argv item: vLLM exits with `unrecognized arguments`", tok),
+				Hint:    fmt.Sprintf("write two list items (%q, %q) or %s=%s", fields[0], strings.Join(fields[1:], " "), fields[0], strings.Join(fields[1:], " "))})
+			continue
+		}
+		f, negated, known := LookupFlag(name)
+		arg := Arg{Name: NormalizeFlag(name), Written: tok, Index: i, Negated: negated, Known: known}
+		if known {
+			arg.Name = f.Name
+		}
+		kind := f.Kind
+		if !known {
+			kind = Multi // keep whatever follows until the next flag
+		}
+		switch {
+		case hasEq:
+			arg.Values = []string{inline}
+		case kind == Bool:
+		case kind == Value:
+			if i+1 < len(argv) && !looksLikeFlag(argv[i+1]) {
+				arg.Values = []string{argv[i+1]}
+				i++
+			} else if known {
+				a.Problems = append(a.Problems, missingValue(i, f, argv, i+1))
+			}
+		case kind == Multi:
+			for i+1 < len(argv) && !looksLikeFlag(argv[i+1]) {
+				arg.Values = append(arg.Values, argv[i+1])
+				i++
+			}
+			if len(arg.Values) == 0 && known {
+				a.Problems = append(a.Problems, missingValue(i, f, argv, i+1))
+			}
+		}
+		if !known {
+			p := Problem{Kind: UnknownFlag, Index: i, Flag: arg.Name,
+				Message: fmt.Sprintf("unknown vLLM flag --%s: vLLM exits with `unrecognized arguments: %s`", arg.Name, name)}
+			if s := SuggestFlag(arg.Name); s != "" {
+				p.Hint = "did you mean --" + s + "?"
+			} else {
+				p.Hint = "check `vllm serve --help` of the pinned image"
+			}
+			a.Problems = append(a.Problems, p)
+		}
+		a.List = append(a.List, arg)
+		a.set[arg.Name] = true
+		if known && (kind == Bool || len(arg.Values) > 0) {
+			a.apply(arg, f)
+		}
+	}
+	if a.Model == "" && len(a.Positional) > 0 && a.Launcher == "vllm serve" {
+		a.Model = a.Positional[0]
+		a.set["model"] = true
+	}
+	a.fillDefaults()
+	return a
+}
+
+func missingValue(i int, f Flag, argv []string, next int) Problem {
+	msg := fmt.Sprintf("--%s has no value: vLLM exits with `argument --%s: expected at least one argument`", f.Name, f.Name)
+	hint := "give it a value, or remove the flag"
+	if next < len(argv) && strings.HasPrefix(argv[next], "-") && !strings.HasPrefix(argv[next], "--") {
+		hint = fmt.Sprintf("a value that starts with '-' is read as a flag: write --%s=<value>", f.Name)
+	}
+	if f.Secret {
+		hint = "the variable that should hold it is probably empty: set it in the project's .env, or write --" + f.Name + "=<value>"
+	}
+	return Problem{Kind: MissingValue, Index: i, Flag: f.Name, Message: msg, Hint: hint}
+}
+
+// looksLikeFlag mirrors argparse: a token starting with '-' is an option unless it
+// is a negative number.
+func looksLikeFlag(tok string) bool {
+	if !strings.HasPrefix(tok, "-") || tok == "-" {
+		return false
+	}
+	if _, err := strconv.ParseFloat(tok, 64); err == nil {
+		return false
+	}
+	return true
+}
+
+func (a *Args) apply(arg Arg, f Flag) {
+	v := ""
+	if len(arg.Values) > 0 {
+		v = arg.Values[0]
+	}
+	bad := func(want string) {
+		a.Problems = append(a.Problems, Problem{Kind: BadValue, Index: arg.Index, Flag: f.Name,
+			Message: fmt.Sprintf("--%s %q is not %s", f.Name, redactIf(f, v), want),
+			Hint:    "vLLM exits with `argument --" + f.Name + ": invalid value`"})
+	}
+	atoi := func(dst *int) {
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			bad("an integer")
+			return
+		}
+		*dst = n
+	}
+	atof := func(dst *float64) {
+		if v == "" {
+			return
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			bad("a number")
+			return
+		}
+		*dst = x
+	}
+	jsonMap := func(dst *map[string]any) {
+		if v == "" {
+			return
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(v), &m); err != nil {
+			a.Problems = append(a.Problems, Problem{Kind: BadValue, Index: arg.Index, Flag: f.Name,
+				Message: fmt.Sprintf("--%s value is not a JSON object: %v", f.Name, err),
+				Hint:    `quote the whole object: --` + f.Name + ` '{"key": "value"}'`})
+			return
+		}
+		*dst = m
+	}
+	switch f.Name {
+	case "model":
+		a.Model = v
+	case "served-model-name":
+		a.ServedModelNames = arg.Values
+	case "host":
+		a.Host = v
+	case "port":
+		atoi(&a.Port)
+	case "tensor-parallel-size":
+		atoi(&a.TensorParallelSize)
+	case "pipeline-parallel-size":
+		atoi(&a.PipelineParallelSize)
+	case "data-parallel-size":
+		atoi(&a.DataParallelSize)
+	case "max-model-len":
+		atoi(&a.MaxModelLen)
+	case "gpu-memory-utilization":
+		atof(&a.GPUMemoryUtilization)
+	case "quantization":
+		a.Quantization = v
+	case "dtype":
+		a.DType = v
+	case "kv-cache-dtype":
+		a.KVCacheDType = v
+	case "max-num-seqs":
+		atoi(&a.MaxNumSeqs)
+	case "max-num-batched-tokens":
+		atoi(&a.MaxNumBatchedTokens)
+	case "enforce-eager":
+		a.EnforceEager = !arg.Negated
+	case "api-key":
+		a.APIKey = v
+	case "tool-call-parser":
+		a.ToolCallParser = v
+	case "enable-auto-tool-choice":
+		a.EnableAutoToolChoice = true
+	case "reasoning-parser":
+		a.ReasoningParser = v
+	case "rope-scaling":
+		jsonMap(&a.RopeScaling)
+	case "hf-overrides":
+		jsonMap(&a.HFOverrides)
+	case "swap-space":
+		atof(&a.SwapSpace)
+	case "chat-template":
+		a.ChatTemplate = v
+	case "block-size":
+		atoi(&a.BlockSize)
+	case "kv-cache-memory", "kv-cache-memory-bytes":
+		var n int
+		atoi(&n)
+		a.KVCacheMemoryBytes = int64(n)
+	}
+}
+
+func redactIf(f Flag, v string) string {
+	if f.Secret {
+		return "***"
+	}
+	return v
+}
+
+func (a *Args) fillDefaults() {
+	def := func(dst *int, name string) {
+		if *dst == 0 {
+			if n, err := strconv.Atoi(flagIndex[name].Default); err == nil {
+				*dst = n
+			}
+		}
+	}
+	def(&a.Port, "port")
+	def(&a.TensorParallelSize, "tensor-parallel-size")
+	def(&a.PipelineParallelSize, "pipeline-parallel-size")
+	def(&a.DataParallelSize, "data-parallel-size")
+	def(&a.MaxNumSeqs, "max-num-seqs")
+	def(&a.BlockSize, "block-size")
+	if a.GPUMemoryUtilization == 0 && !a.hasValue("gpu-memory-utilization") {
+		a.GPUMemoryUtilization = 0.9
+	}
+	if a.SwapSpace == 0 && !a.hasValue("swap-space") {
+		a.SwapSpace = 4
+	}
+	if a.DType == "" {
+		a.DType = "auto"
+	}
+	if a.KVCacheDType == "" {
+		a.KVCacheDType = "auto"
+	}
+}
+
+// GPUsNeeded is the number of GPUs the engine uses: TP × PP × DP.
+func (a *Args) GPUsNeeded() int {
+	return max(1, a.TensorParallelSize) * max(1, a.PipelineParallelSize) * max(1, a.DataParallelSize)
+}
+
+var paramsRe = regexp.MustCompile(`(?i)(?:^|[-_/ ])(\d+(?:\.\d+)?)b(?:$|[-_ ])`)
+var moeRe = regexp.MustCompile(`(?i)-a(\d+(?:\.\d+)?)b\b`)
+
+// ParamsBillion guesses a model's size from its name ("Qwen/Qwen3-32B-AWQ" → 32).
+// It reports false when the name gives no size.
+func ParamsBillion(model string) (float64, bool) {
+	name := model[strings.LastIndexAny(model, "/\\")+1:]
+	name = moeRe.ReplaceAllString(name, "")
+	m := paramsRe.FindStringSubmatch(name)
+	if m == nil {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	return f, err == nil
+}
+
+// SizeClass names the profile size for a parameter count: micro < 7B,
+// mini 7–14B, medium 14–34B, large 34B+.
+func SizeClass(billions float64) string {
+	switch {
+	case billions < 7:
+		return "micro"
+	case billions < 14:
+		return "mini"
+	case billions < 34:
+		return "medium"
+	}
+	return "large"
+}
+
+// hasValue reports whether the flag is given with a value.
+func (a *Args) hasValue(name string) bool {
+	arg, ok := a.Lookup(name)
+	return ok && len(arg.Values) > 0
+}
