@@ -139,7 +139,13 @@ func (c *checker) envUse() {
 			}
 		}
 	}
-	if c.p.Env != nil && len(c.p.Profiles) > 0 {
+	complete := true // every file parsed, so every reference is known
+	for _, pr := range c.p.Profiles {
+		for _, s := range pr.Sources {
+			complete = complete && s.Root != nil
+		}
+	}
+	if c.p.Env != nil && len(c.p.Profiles) > 0 && complete {
 		for _, k := range c.p.Env.Keys() {
 			if !read[k] && !containerRead(k) {
 				c.diag(project.Pos{File: c.p.Env.Path, Line: c.p.Env.Lines[k]}, project.Warning, "env-unused", "",

@@ -361,12 +361,15 @@ func (c *checker) rawSource(s *project.Source) {
 func literalOutsideRefs(s string) bool {
 	s = strings.TrimSpace(s)
 	refs, _ := project.ScanRefs(s)
+	literal := func(part string) bool {
+		return strings.Trim(part, " \t}") != "" // a stray '}' is reported on its own
+	}
 	last := 0
 	for _, r := range refs {
-		if strings.TrimSpace(s[last:r.Offset]) != "" {
+		if literal(s[last:r.Offset]) {
 			return true
 		}
 		last = r.End
 	}
-	return strings.TrimSpace(s[last:]) != ""
+	return literal(s[last:])
 }

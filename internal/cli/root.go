@@ -125,6 +125,8 @@ flags, port and GPU clashes, hard-coded secrets) with file:line and a fix.`,
 		newShowCmd(e),
 		newCheckCmd(e),
 		newSchemaCmd(e),
+		newInitCmd(e),
+		newNewCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}

@@ -114,25 +114,21 @@ func braced(s string, i, base int) (Ref, int, *InterpError) {
 	if r.Op == "" {
 		return Ref{}, closeAt(s, k), &InterpError{base + i, fmt.Sprintf("invalid character %q in \"${%s...}\": use ${%s:-default}", s[k], r.Name, r.Name)}
 	}
-	// The argument runs to the matching '}', skipping nested ${...}.
+	// The argument runs to the matching '}'. Like compose-go, every '{' opens a
+	// level (and the character after it is skipped), every '}' closes one.
 	a := k + len(r.Op)
 	depth := 1
 	m := a
 	for ; m < len(s); m++ {
-		if s[m] == '$' && m+1 < len(s) && s[m+1] == '$' {
-			m++
-			continue
-		}
-		if s[m] == '$' && m+1 < len(s) && s[m+1] == '{' {
-			depth++
-			m++
-			continue
-		}
 		if s[m] == '}' {
 			depth--
 			if depth == 0 {
 				break
 			}
+		}
+		if s[m] == '{' {
+			depth++
+			m++
 		}
 	}
 	if m >= len(s) {

@@ -217,7 +217,9 @@ func (p *Project) loadProfile(ctx context.Context, name, overlay string) (*Profi
 		o.SkipConsistencyCheck = true
 	})
 	if err != nil {
-		pr.Diags = append(pr.Diags, pr.composeError(err))
+		if !pr.reported(err) {
+			pr.Diags = append(pr.Diags, pr.composeError(err))
+		}
 		return pr, nil
 	}
 	pr.Compose = cp
@@ -247,12 +249,32 @@ func (p *Project) environment() types.Mapping {
 
 var composePath = regexp.MustCompile(`\b(services(?:\.[A-Za-z0-9_.-]+)?)`)
 
+// reported tells whether a compose-go error repeats what the sources already
+// report with a better position: malformed or required interpolation.
+func (pr *Profile) reported(err error) bool {
+	msg := err.Error()
+	codes := map[string]bool{}
+	for _, s := range pr.Sources {
+		for _, d := range s.Diags {
+			codes[d.Code] = true
+		}
+		for _, r := range s.Refs {
+			if r.Required() {
+				codes["required"] = true
+			}
+		}
+	}
+	return (strings.Contains(msg, "invalid interpolation") && codes["bad-interpolation"]) ||
+		(strings.Contains(msg, "required variable") && codes["required"])
+}
+
 // composeError turns a compose-go load error into a located diagnostic.
 func (pr *Profile) composeError(err error) Diagnostic {
 	msg := err.Error()
 	for _, s := range pr.Sources {
 		msg = strings.ReplaceAll(msg, s.Abs, s.Path)
 	}
+	msg = strings.Join(strings.Fields(msg), " ")
 	d := Diagnostic{Pos: Pos{File: pr.File, Line: 1}, Severity: Error, Code: "compose-invalid",
 		Message: "compose cannot load this profile: " + msg,
 		Hint:    "fix the file so that `docker compose config` accepts it"}
@@ -284,6 +306,19 @@ func (pr *Profile) PosOf(path string) (Pos, bool) {
 	for i := len(pr.Sources) - 1; i >= 0; i-- {
 		if pos, ok := pr.Sources[i].PosOf(path); ok {
 			return pos, true
+		}
+	}
+	// A value inherited through extends is written under the extended service.
+	if rest, ok := strings.CutPrefix(path, "services."); ok {
+		svc, sub, _ := strings.Cut(rest, ".")
+		for i := len(pr.Sources) - 1; i >= 0; i-- {
+			if n, ok := pr.Sources[i].Node("services." + svc + ".extends.service"); ok && n.Value != svc {
+				for j := len(pr.Sources) - 1; j >= 0; j-- {
+					if pos, ok := pr.Sources[j].PosOf("services." + n.Value + "." + sub); ok && sub != "" {
+						return pos, true
+					}
+				}
+			}
 		}
 	}
 	return Pos{}, false

@@ -33,7 +33,7 @@ type LocRef struct {
 	Value string // the whole scalar, as written
 }
 
-var yamlLine = regexp.MustCompile(`(?:yaml: )?line (\d+)(?::(\d+))?: `)
+var yamlLine = regexp.MustCompile(`(?:yaml: )?line (\d+)(?:, column (\d+)|:(\d+))?:? `)
 
 // ParseSource parses a compose file. Syntax errors become diagnostics, not errors.
 func ParseSource(rel, abs string, data []byte) *Source {
@@ -45,10 +45,11 @@ func ParseSource(rel, abs string, data []byte) *Source {
 		d := Diagnostic{Pos: Pos{File: rel, Line: 1}, Severity: Error, Code: "yaml-syntax",
 			Message: "YAML syntax: " + cleanYAMLError(err.Error()),
 			Hint:    "fix the indentation or quoting at that line; compose cannot read this file"}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		if all := yamlLine.FindAllStringSubmatch(err.Error(), -1); all != nil {
+			m := all[len(all)-1] // the innermost place is the last one named
 			d.Line, _ = strconv.Atoi(m[1])
-			if m[2] != "" {
-				d.Col, _ = strconv.Atoi(m[2])
+			if c := m[2] + m[3]; c != "" {
+				d.Col, _ = strconv.Atoi(c)
 			}
 		}
 		s.Diags = append(s.Diags, d)
@@ -72,8 +73,10 @@ func ParseSource(rel, abs string, data []byte) *Source {
 
 func cleanYAMLError(msg string) string {
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	msg = yamlLine.ReplaceAllString(msg, "")
-	return msg
+	if locs := yamlLine.FindAllStringIndex(msg, -1); locs != nil {
+		msg = msg[locs[len(locs)-1][1]:] // the innermost message follows the last place
+	}
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 func (s *Source) index(n *yaml.Node, path string) {

@@ -166,6 +166,10 @@ func Parse(argv []string) Args {
 			kind = Multi // keep whatever follows until the next flag
 		}
 		switch {
+		case hasEq && inline == "" && known && kind != Bool:
+			a.Problems = append(a.Problems, Problem{Kind: MissingValue, Index: i, Flag: f.Name,
+				Message: fmt.Sprintf("--%s= has an empty value", f.Name),
+				Hint:    "the variable that should fill it is probably empty: set it in the project's .env"})
 		case hasEq:
 			arg.Values = []string{inline}
 		case kind == Bool:
@@ -408,4 +412,36 @@ func SizeClass(billions float64) string {
 func (a *Args) hasValue(name string) bool {
 	arg, ok := a.Lookup(name)
 	return ok && len(arg.Values) > 0
+}
+
+// Canonical prints the flags in one normal form: `--name=value` for single
+// values, `--name v1 v2` for several, `--no-name` for negated booleans;
+// positional arguments first. Parse(Canonical()) gives the same flags.
+func (a *Args) Canonical() []string {
+	var out []string
+	if a.Launcher == "vllm serve" {
+		out = append(out, "vllm", "serve")
+	}
+	for _, p := range a.Positional {
+		if !looksLikeFlag(p) {
+			out = append(out, p)
+		}
+	}
+	for _, arg := range a.List {
+		name := "--" + arg.Name
+		switch {
+		case !arg.Known:
+			name, _, _ = strings.Cut(arg.Written, "=") // keep an unknown flag as written
+		case arg.Negated:
+			name = "--no-" + arg.Name
+		}
+		switch {
+		case len(arg.Values) == 1:
+			out = append(out, name+"="+arg.Values[0])
+		default:
+			out = append(out, name)
+			out = append(out, arg.Values...)
+		}
+	}
+	return out
 }

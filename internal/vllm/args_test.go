@@ -1,0 +1,124 @@
+package vllm
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseForms(t *testing.T) {
+	tests := []struct {
+		name  string
+		argv  []string
+		check func(t *testing.T, a Args)
+	}{
+		{"space and equals, underscore and dash", []string{"--max_model_len", "8192", "--gpu-memory-utilization=0.8", "--kv_cache_dtype=fp8"}, func(t *testing.T, a Args) {
+			if a.MaxModelLen != 8192 || a.GPUMemoryUtilization != 0.8 || a.KVCacheDType != "fp8" {
+				t.Errorf("got len %d util %g kv %q", a.MaxModelLen, a.GPUMemoryUtilization, a.KVCacheDType)
+			}
+		}},
+		{"vllm serve positional model", []string{"vllm", "serve", "Qwen/Qwen3-8B", "--port", "5001"}, func(t *testing.T, a Args) {
+			if a.Launcher != "vllm serve" || a.Model != "Qwen/Qwen3-8B" || a.Port != 5001 {
+				t.Errorf("got launcher %q model %q port %d", a.Launcher, a.Model, a.Port)
+			}
+		}},
+		{"python module launcher", []string{"python3", "-m", "vllm.entrypoints.openai.api_server", "--model", "m"}, func(t *testing.T, a Args) {
+			if a.Launcher != "api_server" || a.Model != "m" {
+				t.Errorf("got launcher %q model %q", a.Launcher, a.Model)
+			}
+		}},
+		{"defaults", []string{"--model", "m"}, func(t *testing.T, a Args) {
+			if a.TensorParallelSize != 1 || a.Port != 8000 || a.GPUMemoryUtilization != 0.9 || a.MaxNumSeqs != 256 || a.KVCacheDType != "auto" {
+				t.Errorf("defaults wrong: %+v", a)
+			}
+		}},
+		{"json values", []string{"--rope-scaling", `{"rope_type":"yarn","factor":4.0}`, "--hf-overrides={\"a\":1}"}, func(t *testing.T, a Args) {
+			if a.RopeScaling["factor"] != 4.0 || a.HFOverrides["a"] != 1.0 {
+				t.Errorf("got %v %v", a.RopeScaling, a.HFOverrides)
+			}
+		}},
+		{"bad json", []string{"--rope-scaling", `{yarn}`}, func(t *testing.T, a Args) {
+			wantProblem(t, a, BadValue, "rope-scaling")
+		}},
+		{"multi values", []string{"--served-model-name", "a", "b", "--enforce-eager"}, func(t *testing.T, a Args) {
+			if !reflect.DeepEqual(a.ServedModelNames, []string{"a", "b"}) || !a.EnforceEager {
+				t.Errorf("got %v eager %v", a.ServedModelNames, a.EnforceEager)
+			}
+		}},
+		{"missing value at end", []string{"--model", "m", "--api-key"}, func(t *testing.T, a Args) {
+			p := wantProblem(t, a, MissingValue, "api-key")
+			if !strings.Contains(p.Message, "expected at least one argument") {
+				t.Errorf("message %q", p.Message)
+			}
+		}},
+		{"missing value before flag", []string{"--api-key", "--port", "1"}, func(t *testing.T, a Args) {
+			wantProblem(t, a, MissingValue, "api-key")
+			if a.Port != 1 {
+				t.Errorf("port %d", a.Port)
+			}
+		}},
+		{"unknown flag kept with suggestion", []string{"--max-model-lenght", "4096", "--port", "1"}, func(t *testing.T, a Args) {
+			p := wantProblem(t, a, UnknownFlag, "max-model-lenght")
+			if p.Hint != "did you mean --max-model-len?" {
+				t.Errorf("hint %q", p.Hint)
+			}
+			arg, ok := a.Lookup("max-model-lenght")
+			if !ok || !reflect.DeepEqual(arg.Values, []string{"4096"}) {
+				t.Errorf("unknown flag not kept: %+v", arg)
+			}
+		}},
+		{"list item holding flag and value", []string{"--max-model-len 8192"}, func(t *testing.T, a Args) {
+			wantProblem(t, a, SplitItem, "max-model-len")
+		}},
+		{"negated bool", []string{"--no-enable-prefix-caching"}, func(t *testing.T, a Args) {
+			arg, ok := a.Lookup("enable-prefix-caching")
+			if !ok || !arg.Negated {
+				t.Errorf("got %+v", arg)
+			}
+		}},
+		{"short alias", []string{"-tp", "2"}, func(t *testing.T, a Args) {
+			if a.TensorParallelSize != 2 {
+				t.Errorf("tp %d", a.TensorParallelSize)
+			}
+		}},
+		{"not an integer", []string{"--max-model-len", "lots"}, func(t *testing.T, a Args) {
+			wantProblem(t, a, BadValue, "max-model-len")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, Parse(tt.argv)) })
+	}
+}
+
+func wantProblem(t *testing.T, a Args, kind ProblemKind, flag string) Problem {
+	t.Helper()
+	for _, p := range a.Problems {
+		if p.Kind == kind && p.Flag == flag {
+			return p
+		}
+	}
+	t.Fatalf("no %s problem for --%s in %+v", kind, flag, a.Problems)
+	return Problem{}
+}
+
+func TestParamsBillion(t *testing.T) {
+	for model, want := range map[string]float64{
+		"Qwen/Qwen3-32B-AWQ": 32, "Qwen/Qwen3-1.7B-FP8": 1.7, "meta-llama/Llama-3.1-8B-Instruct": 8,
+		"Qwen/Qwen3-30B-A3B": 30, "Orion-zhen/Qwen3-1.7B-AWQ": 1.7,
+	} {
+		if got, ok := ParamsBillion(model); !ok || got != want {
+			t.Errorf("%s: got %g %v, want %g", model, got, ok, want)
+		}
+	}
+	if _, ok := ParamsBillion("my-model"); ok {
+		t.Error("size guessed for a name without one")
+	}
+}
+
+func TestSuggestFlag(t *testing.T) {
+	for in, want := range map[string]string{"--tensor-paralel-size": "tensor-parallel-size", "--gpu-mem-utilization": "gpu-memory-utilization", "--zzzzzz": ""} {
+		if got := SuggestFlag(in); got != want {
+			t.Errorf("%s: got %q want %q", in, got, want)
+		}
+	}
+}
