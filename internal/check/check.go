@@ -41,7 +41,9 @@ func Run(p *project.Project, opts Options) []project.Diagnostic {
 		c.profile(pr)
 	}
 	c.crossProfile(selected)
-	c.envUse()
+	if len(opts.Profiles) == 0 {
+		c.envUse() // .env use is a property of the whole project
+	}
 	c.add(opts.Extra...)
 	return project.SortDiagnostics(c.out)
 }

@@ -41,17 +41,21 @@ Exit status: 0 when there is no error (warnings allowed, unless --strict),
 			if err := e.checkOutput(); err != nil {
 				return err
 			}
-			opts := project.Options{Files: f.files}
-			if len(f.files) == 0 {
-				opts.Only = args
-			}
-			p, err := e.load(opts)
+			p, err := e.load(project.Options{Files: f.files})
 			if err != nil {
 				return err
+			}
+			for _, name := range args { // cross-profile checks need every profile loaded
+				if _, err := p.Profile(name); err != nil {
+					return &exitError{code: ExitUsage, err: err}
+				}
 			}
 			diags := check.Run(p, check.Options{Profiles: args})
 			if !f.all {
 				diags = dropInfo(diags)
+			}
+			if diags == nil {
+				diags = []project.Diagnostic{} // JSON: [] rather than null
 			}
 			red := redactorFor(p)
 			for i := range diags {

@@ -81,11 +81,18 @@ func (p *Project) Profile(name string) (*Profile, error) {
 	for _, pr := range p.Profiles {
 		names = append(names, pr.Name)
 	}
+	return nil, notFound(name, names)
+}
+
+func notFound(name string, names []string) error {
 	hint := "run `vllmctl profiles` to list them"
 	if s := suggest(name, names); s != "" {
 		hint = "did you mean " + s + "?"
 	}
-	return nil, fmt.Errorf("profile %q: %w (known: %s; %s)", name, ErrNotFound, strings.Join(names, ", "), hint)
+	if len(names) == 0 {
+		return fmt.Errorf("profile %q: %w (the project has no profiles; %s)", name, ErrNotFound, "create one with `vllmctl new`")
+	}
+	return fmt.Errorf("profile %q: %w (known: %s; %s)", name, ErrNotFound, strings.Join(names, ", "), hint)
 }
 
 // Rel turns an absolute path into one relative to the root, '/'-separated.
@@ -161,7 +168,11 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	}
 	for _, want := range opts.Only {
 		if _, err := p.Profile(want); err != nil {
-			return nil, err
+			var all []string
+			for _, ov := range overlays {
+				all = append(all, strings.TrimSuffix(filepath.Base(ov), filepath.Ext(ov)))
+			}
+			return nil, notFound(want, all)
 		}
 	}
 	return p, nil
