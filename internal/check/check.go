@@ -41,7 +41,7 @@ func Run(p *project.Project, opts Options) []project.Diagnostic {
 		c.profile(pr)
 	}
 	c.crossProfile(selected)
-	if len(opts.Profiles) == 0 {
+	if len(opts.Profiles) == 0 && !p.Standalone {
 		c.envUse() // .env use is a property of the whole project
 	}
 	c.add(opts.Extra...)

@@ -43,6 +43,7 @@ type Project struct {
 	Base       *Source      // the base compose file; nil when absent or in --file mode
 	Profiles   []*Profile   // sorted by name
 	Diags      []Diagnostic // project-level findings (settings, .env, base file)
+	Standalone bool         // loaded from --file compose files rather than the profiles folder
 	environ    map[string]string
 }
 
@@ -127,6 +128,7 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 
 	var overlays []string
 	if len(opts.Files) > 0 {
+		p.Standalone = true
 		for _, f := range opts.Files {
 			fa, err := filepath.Abs(f)
 			if err != nil {
