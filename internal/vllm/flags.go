@@ -263,6 +263,7 @@ func NormalizeFlag(name string) string {
 		if strings.HasPrefix(name, "O") {
 			return "compilation-config"
 		}
+		return "-" + name // not a vLLM short flag: stays unknown ("-model" is not "--model")
 	}
 	return strings.ReplaceAll(name, "_", "-")
 }
