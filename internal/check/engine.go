@@ -127,7 +127,7 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 			"--tool-call-parser without --enable-auto-tool-choice: requests with tool_choice \"auto\" get HTTP 400",
 			"add --enable-auto-tool-choice")
 	}
-	if arg, ok := a.Lookup("gpu-memory-utilization"); ok && len(arg.Values) > 0 {
+	if a.HasValue("gpu-memory-utilization") {
 		u := a.GPUMemoryUtilization
 		switch {
 		case u <= 0 || u > 1:

@@ -170,6 +170,7 @@ func Parse(argv []string) Args {
 			a.Problems = append(a.Problems, Problem{Kind: MissingValue, Index: i, Flag: f.Name,
 				Message: fmt.Sprintf("--%s= has an empty value", f.Name),
 				Hint:    "the variable that should fill it is probably empty: set it in the project's .env"})
+			arg.Values = []string{""} // argparse passes the empty string on
 		case hasEq:
 			arg.Values = []string{inline}
 		case kind == Bool:
@@ -411,8 +412,11 @@ func SizeClass(billions float64) string {
 // hasValue reports whether the flag is given with a value.
 func (a *Args) hasValue(name string) bool {
 	arg, ok := a.Lookup(name)
-	return ok && len(arg.Values) > 0
+	return ok && len(arg.Values) > 0 && arg.Values[0] != ""
 }
+
+// HasValue reports whether the flag is given with a non-empty value.
+func (a *Args) HasValue(name string) bool { return a.hasValue(name) }
 
 // Canonical prints the flags in one normal form: `--name=value` for single
 // values, `--name v1 v2` for several, `--no-name` for negated booleans;
