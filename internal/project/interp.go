@@ -69,10 +69,10 @@ func scan(s string, base int, refs *[]Ref, errs *[]InterpError) {
 			}
 			*refs = append(*refs, r)
 			i = end - 1
-		case isNameStart(c):
+		case nameRuneLen(s, i+1, false) > 0:
 			j := i + 1
-			for j < len(s) && isNameChar(s[j]) {
-				j++
+			for j < len(s) && nameRuneLen(s, j, true) > 0 {
+				j += nameRuneLen(s, j, true)
 			}
 			*refs = append(*refs, Ref{Name: s[i+1 : j], Offset: base + i, End: base + j})
 			i = j - 1
@@ -87,15 +87,15 @@ func braced(s string, i, base int) (Ref, int, *InterpError) {
 	if j >= len(s) {
 		return Ref{}, len(s), &InterpError{base + i, "unterminated \"${\": add the closing '}'"}
 	}
-	if !isNameStart(s[j]) {
+	if nameRuneLen(s, j, false) == 0 {
 		if s[j] == '}' {
 			return Ref{}, j + 1, &InterpError{base + i, "empty variable name \"${}\""}
 		}
 		return Ref{}, closeAt(s, j), &InterpError{base + i, fmt.Sprintf("invalid variable name starting with %q", s[j])}
 	}
 	k := j
-	for k < len(s) && isNameChar(s[k]) {
-		k++
+	for k < len(s) && nameRuneLen(s, k, true) > 0 {
+		k += nameRuneLen(s, k, true)
 	}
 	r := Ref{Name: s[j:k], Offset: base + i}
 	if k >= len(s) {
@@ -153,6 +153,25 @@ func closeAt(s string, from int) int {
 
 func isNameStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
 func isNameChar(c byte) bool  { return isNameStart(c) || (c >= '0' && c <= '9') }
+
+// foldRunes are the two non-ASCII runes that compose-go's case-insensitive
+// name pattern accepts, because they fold to ASCII letters: ſ (s) and K (k).
+var foldRunes = []string{"\u017f", "\u212a"}
+
+// nameRuneLen returns the byte length of a name character at s[i] (ASCII or a
+// fold rune), or 0. digits tells whether digits count.
+func nameRuneLen(s string, i int, digits bool) int {
+	c := s[i]
+	if isNameStart(c) || (digits && c >= '0' && c <= '9') {
+		return 1
+	}
+	for _, r := range foldRunes {
+		if strings.HasPrefix(s[i:], r) {
+			return len(r)
+		}
+	}
+	return 0
+}
 
 // Expand interpolates s with lookup as Compose does. Unset variables without a
 // default expand to "". It returns the names that were unset and had no default.
