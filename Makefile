@@ -8,7 +8,7 @@ EXAMPLE  := examples/project
 VLLMCTL  := $(CURDIR)/$(BIN)/vllmctl
 FUZZTIME ?= 60s
 
-.PHONY: build test test-unit lint cross demo bench fuzz clean
+.PHONY: build test test-unit lint cross demo bench fuzz clean plan-accuracy
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/vllmctl ./cmd/vllmctl
@@ -38,6 +38,8 @@ demo: build
 	cd $(EXAMPLE) && $(VLLMCTL) profiles
 	@echo "== vllmctl show medium (secrets masked)"
 	cd $(EXAMPLE) && $(VLLMCTL) show medium
+	@echo "== vllmctl plan (memory fit on the GPUs declared in vllmctl.yaml)"
+	cd $(EXAMPLE) && $(VLLMCTL) plan
 	@echo "== vllmctl check on a real operator's file (defects expected; exit 1 is the point)"
 	-cd $(EXAMPLE) && $(VLLMCTL) check --file ../../internal/check/testdata/demo-broken.yml
 
@@ -51,3 +53,7 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+## plan-accuracy: the planner against real vLLM startup figures (BENCHMARKS.md).
+plan-accuracy:
+	$(GO) run ./bench/planacc -csv ../shared/vllm/kv_datapoints_public.csv

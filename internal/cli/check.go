@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/check"
+	"github.com/vllmctl/vllmctl/internal/plan"
 	"github.com/vllmctl/vllmctl/internal/project"
 )
 
@@ -12,6 +13,7 @@ type checkFlags struct {
 	files  []string
 	strict bool
 	all    bool
+	noPlan bool
 }
 
 func newCheckCmd(e *env) *cobra.Command {
@@ -50,7 +52,17 @@ Exit status: 0 when there is no error (warnings allowed, unless --strict),
 					return &exitError{code: ExitUsage, err: err}
 				}
 			}
-			diags := check.Run(p, check.Options{Profiles: args})
+			var extra []project.Diagnostic
+			if !f.noPlan && !p.Standalone {
+				pp, err := e.planProject(p, planFlags{}, args)
+				if err != nil {
+					return err
+				}
+				if len(pp.GPUs) > 0 {
+					extra = plan.Diagnostics(p, pp)
+				}
+			}
+			diags := check.Run(p, check.Options{Profiles: args, Extra: extra})
 			if !f.all {
 				diags = dropInfo(diags)
 			}
@@ -85,6 +97,7 @@ Exit status: 0 when there is no error (warnings allowed, unless --strict),
 	}
 	c.Flags().StringArrayVarP(&f.files, "file", "f", nil, "check a stand-alone compose `FILE` instead of the profiles (repeatable)")
 	c.Flags().BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
+	c.Flags().BoolVar(&f.noPlan, "no-plan", false, "skip the memory plan (which needs a GPU inventory: nvidia-smi or gpus: in vllmctl.yaml)")
 	c.Flags().BoolVar(&f.all, "all", false, "also print informational findings (defaults that apply silently)")
 	addOutput(c, e)
 	return c

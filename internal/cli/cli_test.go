@@ -25,6 +25,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("VLLMCTL_NO_NVIDIA_SMI", "1") // plans use declared GPUs only, wherever the tests run
 			return copyTree(filepath.Join("..", "..", "examples", "project"), filepath.Join(env.WorkDir, "example"))
 		},
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") == "1",

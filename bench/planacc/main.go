@@ -1,0 +1,175 @@
+// Command planacc measures the planner against real startup figures: every row
+// of kv_datapoints_public.csv (model, GPU, flags → what vLLM printed). It prints
+// a Markdown report for BENCHMARKS.md and exits 1 when a row with enough
+// information misses its target.
+//
+//	go run ./bench/planacc [-csv ../shared/vllm/kv_datapoints_public.csv]
+package main
+
+import (
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/vllmctl/vllmctl/internal/gpu"
+	"github.com/vllmctl/vllmctl/internal/plan"
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+var num = regexp.MustCompile(`^-?[0-9.]+`)
+var gibIn = regexp.MustCompile(`([0-9.]+)\s*GiB`)
+
+func parseNum(s string) (float64, bool) {
+	m := num.FindString(strings.TrimSpace(s))
+	if m == "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(m, 64)
+	return f, err == nil
+}
+
+func main() {
+	path := flag.String("csv", "../shared/vllm/kv_datapoints_public.csv", "datapoints file")
+	flag.Parse()
+	f, err := os.Open(*path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "planacc:", err)
+		os.Exit(2)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "planacc:", err)
+		os.Exit(2)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	get := func(r []string, k string) string { return strings.TrimSpace(r[col[k]]) }
+	failures := 0
+	fmt.Println("| # | model | GPU | (a) KV tokens from vLLM's available memory | (b) available KV end to end | verdict |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for i, r := range rows[1:] {
+		model := get(r, "model")
+		m, known := plan.LookupModel(strings.Fields(model)[0])
+		tp, _ := parseNum(get(r, "tp"))
+		argv := []string{}
+		if tp > 1 {
+			argv = append(argv, fmt.Sprintf("--tensor-parallel-size=%d", int(tp)))
+		}
+		if kv := get(r, "kv_cache_dtype"); kv != "" {
+			argv = append(argv, "--kv-cache-dtype="+kv)
+		}
+		mml, hasLen := parseNum(get(r, "max_model_len"))
+		if hasLen {
+			argv = append(argv, fmt.Sprintf("--max-model-len=%d", int(mml)))
+		}
+		util, hasUtil := parseNum(get(r, "gpu_mem_util"))
+		if hasUtil {
+			argv = append(argv, fmt.Sprintf("--gpu-memory-utilization=%g", util))
+		}
+		q := strings.ToLower(get(r, "quantization"))
+		switch {
+		case strings.HasPrefix(q, "bitsandbytes"):
+			argv = append(argv, "--quantization=bitsandbytes")
+		case strings.HasPrefix(q, "gptq"):
+			argv = append(argv, "--quantization=gptq")
+		case strings.HasPrefix(q, "fp8"):
+			argv = append(argv, "--quantization=fp8")
+		}
+		args := vllm.Parse(argv)
+		avail, hasAvail := parseNum(get(r, "available_kv_gib"))
+		tokens, hasTokens := parseNum(get(r, "kv_tokens"))
+		approx := strings.HasPrefix(get(r, "available_kv_gib"), "~") || strings.HasPrefix(get(r, "kv_tokens"), "~")
+		covered := known && m.Kind != "sliding" && m.Kind != "hybrid" && m.Kind != "mla" && m.Kind != "multimodal"
+		why := func() string {
+			switch {
+			case !known:
+				return "model not in the catalog"
+			case !covered:
+				return "not covered (" + m.Kind + "): planner says so instead of a number"
+			}
+			return ""
+		}
+		// (a) the block arithmetic alone.
+		a := "—"
+		switch {
+		case why() != "":
+			a = why()
+		case approx:
+			a = "figures are approximate in the source"
+		case hasAvail && hasTokens && tokens > 0:
+			_, got := plan.KVTokens(m, args, avail)
+			errPct := 100 * math.Abs(float64(got)-tokens) / tokens
+			mark := "ok"
+			if errPct > 1 {
+				mark = "MISS"
+				failures++
+			}
+			a = fmt.Sprintf("%s: %d vs %d printed (%.2f%%)", mark, got, int(tokens), errPct)
+		default:
+			a = "lacks available KV memory or tokens"
+		}
+		// (b) end to end from GPU memory and utilization.
+		b, verdict := "—", "—"
+		total := 0.0
+		if g := gibIn.FindStringSubmatch(get(r, "gpu")); g != nil {
+			total, _ = strconv.ParseFloat(g[1], 64)
+		} else if c, ok := gpu.LookupCard(get(r, "gpu")); ok {
+			total = c.TotalGiB
+		}
+		notes := get(r, "notes")
+		switch {
+		case why() != "":
+			b = why()
+		case total == 0:
+			b = "GPU not stated"
+		case !hasUtil:
+			b = "utilization not stated"
+		case !hasAvail:
+			b = "vLLM's available KV memory not stated"
+		case strings.Contains(strings.ToLower(notes), "lmcache"):
+			b = "LMCache connector reserves GPU memory the row does not give"
+		default:
+			version := "0.11.0"
+			if strings.Contains(get(r, "vllm_version"), "V0") {
+				version = "0.6.0"
+			}
+			g, _ := gpu.Declare("", fmt.Sprintf("%gGiB", total), max(1, int(tp)))
+			res := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version})
+			got := res.Ranks[0].KV
+			d := math.Abs(got - avail)
+			mark := "ok"
+			if d > 0.5 {
+				mark = "MISS"
+				failures++
+			}
+			b = fmt.Sprintf("%s: %.2f vs %.2f GiB (Δ %.2f)", mark, got, avail, d)
+			want := plan.Fits
+			low := strings.ToLower(notes)
+			switch {
+			case avail <= 0 || (hasTokens && tokens == 0):
+				want = plan.NoKVMemory
+			case strings.Contains(low, "error") && strings.Contains(low, "max seq len"):
+				want = plan.KVTooSmall
+			}
+			vm := "ok"
+			if res.Verdict != want && !(want == plan.Fits && res.Verdict == plan.FitsTight) {
+				vm = "MISS"
+				failures++
+			}
+			verdict = fmt.Sprintf("%s: %s (vLLM: %s)", vm, res.Verdict, want)
+		}
+		fmt.Printf("| %d | %s | %s | %s | %s | %s |\n", i+1, model, get(r, "gpu"), a, b, verdict)
+	}
+	if failures > 0 {
+		fmt.Printf("\n%d target(s) missed\n", failures)
+		os.Exit(1)
+	}
+	fmt.Println("\nall rows with enough information meet their targets")
+}

@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/vllmctl/vllmctl/internal/plan"
+	"github.com/vllmctl/vllmctl/internal/project"
+)
+
+type planFlags struct {
+	gpu         gpuFlags
+	modelConfig string
+	explain     bool
+}
+
+func newPlanCmd(e *env) *cobra.Command {
+	var f planFlags
+	c := &cobra.Command{
+		Use:   "plan [PROFILE...]",
+		Short: "Tell whether each profile fits its GPUs, and how much context and concurrency it gets",
+		Long: `Plan computes, per profile and per GPU, what vLLM itself will compute at startup:
+the budget (total memory × --gpu-memory-utilization), weights per rank, the
+activation peak of the profile run, non-torch memory, the CUDA-graph reserve,
+the KV cache memory, the KV cache tokens (block size 16, minimum over ranks) and
+the maximum concurrency at --max-model-len, then a verdict:
+
+  fits                       starts, with room to spare
+  fits-tight                 starts, with under 10% KV headroom or under 1.1x concurrency
+  kv-too-small               one request of --max-model-len does not fit: the largest length
+                             that does, and the utilization that would fit the requested one
+  no-kv-memory               weights and activations use the whole budget
+  weights-do-not-fit         with the smallest tensor-parallel size or quantization that would
+  max-model-len-above-model  above the model's positions without RoPE scaling
+  not-enough-free-memory     (live GPUs) free memory now is below total × utilization,
+                             with the processes holding it
+  not-covered                sliding-window, hybrid, MLA or multimodal models: the simple
+                             formula would print a wrong number, so none is printed
+
+GPUs come from --gpu/--gpus/--gpu-memory, else nvidia-smi, else vllmctl.yaml.
+Model facts come from --model-config, x-vllmctl.model_config, a mounted Hugging
+Face cache, or the built-in catalog. --explain prints each formula and its inputs.`,
+		Example: `  vllmctl plan
+  vllmctl plan medium --explain
+  vllmctl plan --gpu "RTX 4090" --gpus 3
+  vllmctl plan -o json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			p, err := e.load(project.Options{})
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				if _, err := p.Profile(name); err != nil {
+					return &exitError{code: ExitUsage, err: err}
+				}
+			}
+			pp, err := e.planProject(p, f, args)
+			if err != nil {
+				return err
+			}
+			if e.output != "table" {
+				if err := writeData(e.stdout, e.output, pp); err != nil {
+					return err
+				}
+			} else {
+				renderPlan(e.stdout, pp, f.explain)
+			}
+			for _, en := range pp.Engines {
+				if en.Verdict.Failing() {
+					return &exitError{code: ExitFindings}
+				}
+			}
+			return nil
+		},
+	}
+	f.gpu.register(c)
+	c.Flags().StringVar(&f.modelConfig, "model-config", "", "a model's config.json (or its folder) to use instead of the catalog")
+	c.Flags().BoolVar(&f.explain, "explain", false, "print each figure's formula and inputs")
+	addOutput(c, e)
+	return c
+}
+
+func (e *env) planProject(p *project.Project, f planFlags, only []string) (plan.ProjectPlan, error) {
+	gpus, src, err := e.inventory(p, f.gpu)
+	if err != nil {
+		return plan.ProjectPlan{}, err
+	}
+	return plan.PlanProject(p, plan.ProjectInput{GPUs: gpus, GPUSource: src, Live: src == "nvidia-smi",
+		ModelConfig: f.modelConfig, Profiles: only}), nil
+}
+
+func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
+	src := pp.GPUSource
+	if src == "" {
+		src = "none (pass --gpu \"RTX 4090\" --gpus N)"
+	}
+	fmt.Fprintf(w, "GPUs: %d from %s\n", len(pp.GPUs), src)
+	for _, en := range pp.Engines {
+		fmt.Fprintf(w, "\nprofile %s (%s, service %s, TP %d, GPUs %s)\n", en.Profile, en.Model, en.Service, en.TP, joinOr(en.GPUIDs, "none"))
+		if en.ModelSource != "" {
+			fmt.Fprintf(w, "  model facts: %s\n", en.ModelSource)
+		}
+		if len(en.Ranks) > 0 {
+			t := newTable(w, "  RANK", "GPU", "TOTAL", "BUDGET", "WEIGHTS", "ACTIVATION", "NON-TORCH", "GRAPHS", "KV CACHE")
+			for _, r := range en.Ranks {
+				graphs := fmt.Sprintf("%.2f", r.Graphs)
+				if !r.GraphsInBudget && r.Graphs > 0 {
+					graphs += " (outside)"
+				}
+				t.row(fmt.Sprintf("  %d", r.Rank), r.GPU, gibs(r.TotalGiB), gibs(r.Budget), gibs(r.Weights), gibs(r.Activation), gibs(r.NonTorch), graphs, gibs(r.KV))
+			}
+			_ = t.flush()
+			fmt.Fprintf(w, "  KV cache: %s tokens (%d blocks of 16, min over ranks); max concurrency at %s tokens: %.2fx\n",
+				thousands(en.KVTokens), en.KVBlocks, thousands(en.MaxModelLen), en.Concurrency)
+		}
+		fmt.Fprintf(w, "  verdict: %s\n", en.Verdict)
+		for _, r := range en.Reasons {
+			fmt.Fprintf(w, "    %s\n", r)
+		}
+		for _, fix := range en.Fixes {
+			fmt.Fprintf(w, "  fix: %s\n", fix)
+		}
+		for _, n := range en.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		if explain {
+			fmt.Fprintln(w, "  how:")
+			for _, l := range en.Explain {
+				if strings.Contains(l.Name, "bytes") {
+					fmt.Fprintf(w, "    %-32s %12s  = %s\n", l.Name, "", l.Formula)
+					continue
+				}
+				fmt.Fprintf(w, "    %-32s %8.2f GiB  = %s\n", l.Name, l.GiB, l.Formula)
+			}
+		}
+	}
+	if len(pp.Usage) > 0 {
+		fmt.Fprintln(w, "\nGPU shares (sum of --gpu-memory-utilization per GPU):")
+		t := newTable(w, "  GPU", "PROFILES", "SUM")
+		for _, u := range pp.Usage {
+			sum := fmt.Sprintf("%.2f", u.Sum)
+			if u.Sum > 1 {
+				sum += " (over)"
+			}
+			t.row("  "+u.GPU, strings.Join(u.Profiles, ", "), sum)
+		}
+		_ = t.flush()
+	}
+	if len(pp.Pairs) > 0 {
+		fmt.Fprintln(w, "\nTogether:")
+		t := newTable(w, "  PROFILES", "TOGETHER", "WHY")
+		for _, p := range pp.Pairs {
+			ok := "yes"
+			if !p.OK {
+				ok = "NO"
+			}
+			t.row("  "+strings.Join(p.Profiles, " + "), ok, p.Reason)
+		}
+		_ = t.flush()
+	}
+}
+
+func gibs(f float64) string { return fmt.Sprintf("%.2f", f) }
+
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,259 @@
+package plan
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/vllmctl/vllmctl/internal/gpu"
+	"github.com/vllmctl/vllmctl/internal/project"
+)
+
+// ProjectInput is what PlanProject needs besides the project.
+type ProjectInput struct {
+	GPUs        []gpu.GPU // the inventory; empty means unknown
+	GPUSource   string    // where the inventory came from (nvidia-smi, vllmctl.yaml, flags)
+	Live        bool      // measured now: free memory is checked
+	ModelConfig string    // --model-config FILE for every engine (overrides the catalog)
+	Profiles    []string  // restrict to these; default all
+}
+
+// EnginePlan is the plan of one engine of one profile.
+type EnginePlan struct {
+	Profile string   `json:"profile"`
+	Service string   `json:"service"`
+	GPUIDs  []string `json:"gpus"`
+	Result
+}
+
+// Pair tells whether two profiles can run at the same time.
+type Pair struct {
+	A, B     string   `json:"-"`
+	Profiles []string `json:"profiles"`
+	OK       bool     `json:"ok"`
+	Shared   []string `json:"shared_gpus,omitempty"`
+	Reason   string   `json:"reason"`
+}
+
+// GPUUse is the sum of utilization shares on one GPU.
+type GPUUse struct {
+	GPU      string   `json:"gpu"`
+	Profiles []string `json:"profiles"`
+	Sum      float64  `json:"utilization_sum"`
+}
+
+// ProjectPlan is the plan of a whole project.
+type ProjectPlan struct {
+	GPUSource string       `json:"gpu_source"`
+	GPUs      []gpu.GPU    `json:"gpus"`
+	Engines   []EnginePlan `json:"engines"`
+	Usage     []GPUUse     `json:"gpu_usage"`
+	Pairs     []Pair       `json:"together"`
+}
+
+// PlanProject plans every engine of the project and tells which profiles can
+// run at the same time.
+func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
+	out := ProjectPlan{GPUSource: in.GPUSource, GPUs: in.GPUs}
+	use := map[string]*GPUUse{}
+	perProfile := map[string]map[string]float64{} // profile -> gpu -> util
+	for _, pr := range p.Profiles {
+		if len(in.Profiles) > 0 && !contains(in.Profiles, pr.Name) {
+			continue
+		}
+		for _, s := range pr.Engines() {
+			ep := EnginePlan{Profile: pr.Name, Service: s.Name}
+			gpus, ids, note := assign(s, in.GPUs)
+			ep.GPUIDs = ids
+			m, src, err := resolveModel(p, s, in.ModelConfig)
+			if err != nil {
+				ep.Result = Result{Model: s.Args.Model, Verdict: Unknown, Notes: []string{err.Error()}}
+			} else {
+				ep.Result = Estimate(Input{Model: m, Args: s.Args, GPUs: gpus, Version: p.Config.VLLMVersion, Environ: p.Environ(), Live: in.Live})
+				ep.ModelSource = src
+			}
+			if note != "" {
+				ep.Notes = append(ep.Notes, note)
+			}
+			out.Engines = append(out.Engines, ep)
+			if perProfile[pr.Name] == nil {
+				perProfile[pr.Name] = map[string]float64{}
+			}
+			for _, id := range ids {
+				u := use[id]
+				if u == nil {
+					u = &GPUUse{GPU: id}
+					use[id] = u
+				}
+				u.Profiles = append(u.Profiles, pr.Name)
+				u.Sum += s.Args.GPUMemoryUtilization
+				perProfile[pr.Name][id] += s.Args.GPUMemoryUtilization
+			}
+		}
+	}
+	for _, id := range sortedKeys(use) {
+		u := *use[id]
+		u.Sum = round2(u.Sum)
+		out.Usage = append(out.Usage, u)
+	}
+	names := sortedKeys(perProfile)
+	for i := 0; i < len(names); i++ {
+		for j := i + 1; j < len(names); j++ {
+			a, b := names[i], names[j]
+			pair := Pair{A: a, B: b, Profiles: []string{a, b}, OK: true}
+			var parts []string
+			for _, id := range sortedKeys(perProfile[a]) {
+				if ub, ok := perProfile[b][id]; ok {
+					ua := perProfile[a][id]
+					pair.Shared = append(pair.Shared, id)
+					parts = append(parts, fmt.Sprintf("GPU %s: %.2f + %.2f = %.2f", id, ua, ub, ua+ub))
+					if ua+ub > 1.0+1e-9 {
+						pair.OK = false
+					}
+				}
+			}
+			switch {
+			case len(pair.Shared) == 0:
+				pair.Reason = "no shared GPU"
+			case pair.OK:
+				pair.Reason = strings.Join(parts, "; ")
+			default:
+				pair.Reason = strings.Join(parts, "; ") + ": more than the GPU"
+			}
+			out.Pairs = append(out.Pairs, pair)
+		}
+	}
+	return out
+}
+
+// assign maps a service's GPU selection onto the inventory.
+func assign(s *project.Service, inv []gpu.GPU) ([]gpu.GPU, []string, string) {
+	need := s.Args.GPUsNeeded()
+	var out []gpu.GPU
+	var ids []string
+	switch {
+	case len(s.GPUs.IDs) > 0:
+		ids = s.GPUs.IDs
+		for _, id := range ids {
+			found := false
+			for _, g := range inv {
+				if fmt.Sprint(g.Index) == id || g.UUID == id || (strings.HasPrefix(id, "GPU-") && strings.HasPrefix(g.UUID, id)) {
+					out = append(out, g)
+					found = true
+				}
+			}
+			if !found && len(inv) > 0 {
+				return nil, ids, fmt.Sprintf("GPU %s is not in the inventory (%d GPUs)", id, len(inv))
+			}
+		}
+	case len(inv) > 0:
+		n := need
+		if s.GPUs.Count > 0 {
+			n = s.GPUs.Count
+		}
+		for i := 0; i < n && i < len(inv); i++ {
+			out = append(out, inv[i])
+			ids = append(ids, fmt.Sprint(inv[i].Index))
+		}
+	}
+	return out, ids, ""
+}
+
+// resolveModel finds the model's architecture: --model-config, then
+// x-vllmctl.model_config, then a mounted Hugging Face cache holding it, then a
+// local model folder, then the catalog.
+func resolveModel(p *project.Project, s *project.Service, override string) (Model, string, error) {
+	if override != "" {
+		m, err := LoadConfigJSON(override)
+		return m, override, err
+	}
+	if s.Ext != nil && s.Ext.ModelConfig != "" {
+		path := s.Ext.ModelConfig
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(p.Root, path)
+		}
+		m, err := LoadConfigJSON(path)
+		return m, p.Rel(path), err
+	}
+	for _, v := range s.Config.Volumes {
+		if v.Type != "bind" || !strings.Contains(v.Target, "huggingface") {
+			continue
+		}
+		repo := "models--" + strings.ReplaceAll(s.Args.Model, "/", "--")
+		for _, hub := range []string{filepath.Join(v.Source, "hub", repo), filepath.Join(v.Source, repo)} {
+			snaps, _ := filepath.Glob(filepath.Join(hub, "snapshots", "*", "config.json"))
+			sort.Strings(snaps)
+			if len(snaps) > 0 {
+				m, err := LoadConfigJSON(filepath.Dir(snaps[len(snaps)-1]))
+				if err == nil {
+					m.CheckpointQ = firstNonEmpty(m.CheckpointQ, CheckpointQuant(s.Args.Model))
+					return m, "hf cache " + filepath.Dir(snaps[len(snaps)-1]), nil
+				}
+			}
+		}
+	}
+	if st, err := os.Stat(s.Args.Model); err == nil && st.IsDir() {
+		if m, err := LoadConfigJSON(s.Args.Model); err == nil {
+			return m, s.Args.Model, nil
+		}
+	}
+	if m, ok := LookupModel(s.Args.Model); ok {
+		return m, "catalog (" + m.ID + ")", nil
+	}
+	return Model{}, "", fmt.Errorf("model %q is not in the catalog and no config.json was found: pass --model-config path/to/config.json or set x-vllmctl.model_config", s.Args.Model)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Diagnostics turns failing verdicts into check findings at the profile's
+// --max-model-len (or service) position, so a bad profile fails before `up`.
+func Diagnostics(p *project.Project, pp ProjectPlan) []project.Diagnostic {
+	var out []project.Diagnostic
+	for _, e := range pp.Engines {
+		if !e.Verdict.Failing() && e.Verdict != FitsTight {
+			continue
+		}
+		pr, err := p.Profile(e.Profile)
+		if err != nil {
+			continue
+		}
+		svc := pr.Service(e.Service)
+		pos := pr.ServicePos(e.Service)
+		if arg, ok := svc.Args.Lookup("max-model-len"); ok {
+			pos = pr.ArgPos(svc, arg.Index, strings.SplitN(svc.Argv[arg.Index], "=", 2)[0])
+		}
+		sev := project.Error
+		if e.Verdict == FitsTight {
+			sev = project.Warning
+		}
+		out = append(out, project.Diagnostic{Pos: pos, Severity: sev, Code: "plan-" + string(e.Verdict),
+			Path: "services." + e.Service + ".command", Message: fmt.Sprintf("plan on %s: %s", pp.GPUSource, strings.Join(e.Reasons, "; ")),
+			Hint: strings.Join(e.Fixes, "; ")})
+	}
+	return out
+}
