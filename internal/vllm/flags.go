@@ -380,3 +380,9 @@ var KVCacheDTypes = []string{"auto", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "
 
 // DTypes are the values --dtype accepts.
 var DTypes = []string{"auto", "half", "float16", "bfloat16", "float", "float32"}
+
+// IsSecretFlag reports whether a flag's value must never be printed.
+func IsSecretFlag(name string) bool {
+	f, _, ok := LookupFlag(name)
+	return ok && f.Secret
+}
