@@ -8,7 +8,7 @@ EXAMPLE  := examples/project
 VLLMCTL  := $(CURDIR)/$(BIN)/vllmctl
 FUZZTIME ?= 60s
 
-.PHONY: build test test-unit lint cross demo bench fuzz clean plan-accuracy
+.PHONY: build test test-unit lint cross demo bench fuzz clean plan-accuracy sim-image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/vllmctl ./cmd/vllmctl
@@ -57,3 +57,12 @@ clean:
 ## plan-accuracy: the planner against real vLLM startup figures (BENCHMARKS.md).
 plan-accuracy:
 	$(GO) run ./bench/planacc -csv ../shared/vllm/kv_datapoints_public.csv
+
+## sim-image: vllm-sim:dev from scratch (a static binary, no registry), with an
+## entrypoint that takes the same arguments as the vllm/vllm-openai image.
+SIM_IMAGE ?= vllm-sim:dev
+sim-image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/image/usr/bin/vllm-sim ./cmd/vllm-sim
+	tar -C $(BIN)/image -c usr | docker import \
+		-c 'ENTRYPOINT ["/usr/bin/vllm-sim"]' -c 'EXPOSE 8000' \
+		-c 'LABEL org.opencontainers.image.title=vllm-sim' - $(SIM_IMAGE)

@@ -221,6 +221,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	for _, w := range e.workers() {
 		e.logf(w, "INFO", "default_loader.py:262", "Loading weights took %.2f seconds", e.opts.LoadTime.Seconds())
+	}
+	for _, w := range e.workers() {
 		e.logf(w, "INFO", "gpu_model_runner.py:2007", "Model loading took %.4f GiB and %.6f seconds", weights, e.opts.LoadTime.Seconds()+0.06)
 	}
 	if err := e.phase(ctx, "loaded"); err != nil {
