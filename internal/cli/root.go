@@ -129,6 +129,12 @@ flags, port and GPU clashes, hard-coded secrets) with file:line and a fix.`,
 		newNewCmd(e),
 		newGPUsCmd(e),
 		newPlanCmd(e),
+		newUpCmd(e),
+		newDownCmd(e),
+		newRestartCmd(e),
+		newLogsCmd(e),
+		newStatusCmd(e),
+		newHistoryCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}

@@ -26,7 +26,7 @@ func (f *fakeProber) Health(context.Context) error {
 	return nil
 }
 func (f *fakeProber) Models(context.Context) ([]string, error) { return f.models, nil }
-func (f *fakeProber) Complete(context.Context, string) error    { return nil }
+func (f *fakeProber) Complete(context.Context, string) error   { return nil }
 
 const startup = `INFO 08-21 10:02:11 [__init__.py:241] Automatically detected platform cuda.
 (APIServer pid=1) INFO 08-21 10:02:17 [api_server.py:1805] vLLM API server version 0.10.1.1

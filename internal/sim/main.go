@@ -25,6 +25,18 @@ Simulator flags (see the package documentation for defaults):
 
 // Main runs the simulator and returns the process exit status.
 func Main(ctx context.Context, args []string, environ map[string]string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "probe" { // healthcheck helper for the scratch image
+		resp, err := http.Get(args[1])
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return 1
+		}
+		return 0
+	}
 	for _, a := range args {
 		if a == "--sim-help" || a == "-h" || a == "--help" {
 			fmt.Fprint(stdout, usageText)

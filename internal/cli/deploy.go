@@ -1,0 +1,548 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vllmctl/vllmctl/internal/cli/progress"
+	"github.com/vllmctl/vllmctl/internal/deploy"
+	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/runtime"
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+// Exit codes of up and restart beyond the common ones.
+const (
+	ExitConfig  = 3 // check found errors: nothing was deployed
+	ExitTimeout = 4 // the engine stalled
+)
+
+type runtimeFlags struct {
+	runtime  string
+	compose  string
+	simulate bool
+	simBin   string
+}
+
+func (f *runtimeFlags) register(c *cobra.Command) {
+	c.Flags().StringVar(&f.runtime, "runtime", "auto", "docker, process, or auto (docker when an engine answers, else process)")
+	c.Flags().StringVar(&f.compose, "compose", "auto", "Compose CLI for the docker runtime: v2 (docker compose), v1 (docker-compose) or auto")
+	c.Flags().BoolVar(&f.simulate, "simulate", false, "run the profile on vllm-sim (image vllm-sim:dev, or the binary with --runtime process): no GPU needed")
+	c.Flags().StringVar(&f.simBin, "sim-binary", "", "vllm-sim binary for --simulate with the process runtime (default: next to vllmctl, else PATH)")
+}
+
+func (e *env) backend(p *project.Project, f runtimeFlags) (runtime.Backend, error) {
+	dep := deploy.New(p, nil)
+	proc := &runtime.Process{StateDir: dep.Store.Dir}
+	switch f.runtime {
+	case "process":
+		return proc, nil
+	case "docker", "auto":
+		prefer := f.compose
+		if prefer == "auto" {
+			prefer = ""
+		}
+		d, err := runtime.NewDocker(e.ctx, prefer)
+		if err == nil {
+			return d, nil
+		}
+		if f.runtime == "docker" {
+			return nil, err
+		}
+		if _, lerr := exec.LookPath("docker"); lerr == nil {
+			fmt.Fprintf(e.stderr, "note: docker runtime unavailable (%v); using the process runtime\n", err)
+		}
+		return proc, nil
+	}
+	return nil, usageErr("--runtime %q: use docker, process or auto", f.runtime)
+}
+
+type upFlags struct {
+	rt         runtimeFlags
+	gpu        gpuFlags
+	dryRun     bool
+	rollback   bool
+	noComplete bool
+	stall      time.Duration
+	stallLoad  time.Duration
+	progress   string
+}
+
+func newUpCmd(e *env) *cobra.Command {
+	var f upFlags
+	c := &cobra.Command{
+		Use:   "up [PROFILE...]",
+		Short: "Deploy profiles and follow each engine until it answers",
+		Long: `Up runs 'check' (errors stop it), writes the fully resolved compose file of each
+profile to .vllmctl/deploys/ and applies it with the Compose CLI the machine has
+(docker compose v2 or docker-compose v1, project name <project>-<profile>,
+--env-file at the root), or runs the engine as a child process (--runtime process).
+
+It follows the engine's log from the first line, classifies every line (startup
+phases, fatal errors, warnings), and probes /health, then /v1/models (the served
+name must be listed), then one tiny completion. Ready means it answered.
+A fatal line or an exit fails at once with the diagnosis, the fix and the last
+30 log lines. Stall timeouts restart at every phase; there is no fixed total.
+
+Exit status: 0 ready, 1 engine failure, 2 usage, 3 config errors (nothing
+deployed), 4 startup stalled.`,
+		Example: `  vllmctl up medium
+  vllmctl up --simulate                       # rehearse every profile on vllm-sim
+  vllmctl up medium --dry-run                 # print the compose command
+  vllmctl up medium --rollback-on-failure`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUp(e, f, args)
+		},
+	}
+	f.rt.register(c)
+	f.gpu.register(c)
+	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would run and the resolved file, change nothing")
+	c.Flags().BoolVar(&f.rollback, "rollback-on-failure", false, "redeploy the previous good resolved file of the profile when this one fails")
+	c.Flags().BoolVar(&f.noComplete, "no-completion-probe", false, "declare ready after /v1/models, without a tiny completion")
+	c.Flags().DurationVar(&f.stall, "stall-timeout", 10*time.Minute, "fail when no startup progress comes for this long")
+	c.Flags().DurationVar(&f.stallLoad, "download-timeout", 30*time.Minute, "the same while downloading or loading weights (silent while downloading)")
+	c.Flags().StringVar(&f.progress, "progress", "auto", "auto, tty, plain or json (one event per line)")
+	addOutput(c, e)
+	return c
+}
+
+func runUp(e *env, f upFlags, args []string) error {
+	if err := e.checkOutput(); err != nil {
+		return err
+	}
+	p, err := e.load(project.Options{})
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		for _, pr := range p.Profiles {
+			args = append(args, pr.Name)
+		}
+	}
+	for _, a := range args {
+		if _, err := p.Profile(a); err != nil {
+			return &exitError{code: ExitUsage, err: err}
+		}
+	}
+	be, err := e.backend(p, f.rt)
+	if err != nil {
+		return err
+	}
+	inv, _, err := e.inventory(p, f.gpu)
+	if err != nil {
+		return err
+	}
+	mode := f.progress
+	if e.output == "json" {
+		mode = "json"
+	}
+	rend, err := progress.New(mode, e.stdout)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	red := redactorFor(p)
+	dep := deploy.New(p, be)
+	var results []deploy.UpResult
+	var firstErr error
+	for _, name := range args {
+		res, err := dep.Up(e.ctx, name, deploy.UpOptions{Version: Version, Simulate: f.rt.simulate, SimBinary: f.rt.simBin, Inventory: inv,
+			DryRun: f.dryRun, RollbackOnFailure: f.rollback, Completion: !f.noComplete, StallOther: f.stall, StallLoading: f.stallLoad,
+			OnEvent: rend.Event, Redact: red})
+		rend.Close()
+		results = append(results, res)
+		if f.dryRun {
+			for _, c := range res.Commands {
+				fmt.Fprintln(e.stdout, red.String(shellJoin(c)))
+			}
+			continue
+		}
+		if e.output != "json" {
+			summarize(e, res, err, red.String)
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if err != nil {
+			break
+		}
+		rend, _ = progress.New(mode, e.stdout)
+	}
+	if e.output == "json" {
+		_ = writeData(e.stdout, "json", results)
+	}
+	return upExit(firstErr)
+}
+
+func upExit(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, deploy.ErrConfig):
+		return &exitError{code: ExitConfig, err: err}
+	case errors.Is(err, deploy.ErrTimeout):
+		return &exitError{code: ExitTimeout, err: err}
+	case errors.Is(err, context.Canceled):
+		return &exitError{code: ExitFindings, err: errors.New("interrupted")}
+	}
+	return &exitError{code: ExitFindings, err: err}
+}
+
+func shellJoin(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\"'$&|;<>(){}*?") {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		} else {
+			out[i] = a
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// summarize prints the end of a deploy: time per phase, what vLLM reported
+// next to the plan, or the diagnosis, the fix and the last lines.
+func summarize(e *env, res deploy.UpResult, err error, red func(string) string) {
+	w := e.stdout
+	m := res.Monitor
+	if m == nil {
+		if err != nil {
+			return // reported by Main
+		}
+		return
+	}
+	if m.Outcome == "ready" {
+		fmt.Fprintf(w, "%s ready in %.1fs (deploy %s, config %s)\n", res.Profile, m.Elapsed.Seconds(), res.Record.ID, res.Record.Hash)
+	} else {
+		fmt.Fprintf(w, "%s %s after %.1fs in phase %s\n", res.Profile, strings.ToUpper(string(m.Outcome)), m.Elapsed.Seconds(), m.Phase)
+	}
+	var phases []string
+	for _, ph := range vllm.Phases {
+		if s, ok := m.PhaseTimes[ph]; ok {
+			phases = append(phases, fmt.Sprintf("%s %.1fs", ph, s))
+		}
+	}
+	if len(phases) > 0 {
+		fmt.Fprintf(w, "  phases: %s\n", strings.Join(phases, ", "))
+	}
+	if len(m.Reported) > 0 && res.Planned != nil {
+		pl := res.Planned
+		rep := func(k string) string {
+			if v, ok := m.Reported[k]; ok {
+				return fmt.Sprintf("%g", v)
+			}
+			return "-"
+		}
+		planKV := 0.0
+		if len(pl.Ranks) > 0 {
+			planKV = pl.Ranks[0].KV
+		}
+		fmt.Fprintf(w, "  KV cache: vLLM reported %s GiB, %s tokens, %sx concurrency; plan predicted %.2f GiB, %d tokens, %.2fx\n",
+			rep("kv_gib"), rep("kv_tokens"), rep("concurrency"), planKV, pl.KVTokens, pl.Concurrency)
+	}
+	if m.Outcome == "ready" {
+		return
+	}
+	if m.Diagnosis != "" {
+		fmt.Fprintf(w, "  diagnosis: %s\n", red(m.Diagnosis))
+	}
+	if m.RootCause != "" {
+		fmt.Fprintf(w, "  cause: %s\n", red(m.RootCause))
+	}
+	if fix := fixFor(m.Fatal, m.Values, m.Fix); fix != "" {
+		fmt.Fprintf(w, "  fix: %s\n", fix)
+	}
+	if res.RolledBack != nil {
+		fmt.Fprintf(w, "  rolled back to config %s: %s\n", res.RolledBack.Hash, res.RolledBack.Outcome)
+	}
+	fmt.Fprintf(w, "  last %d log lines:\n", len(m.Tail))
+	for _, l := range m.Tail {
+		fmt.Fprintf(w, "    %s\n", red(l))
+	}
+}
+
+// fixFor makes the generic fix concrete with the numbers vLLM printed.
+func fixFor(fatal string, v map[string]float64, generic string) string {
+	switch fatal {
+	case "kv-too-small":
+		if est := v["est_max_len"]; est > 0 {
+			return fmt.Sprintf("lower --max-model-len to %d (vLLM's estimate), or raise --gpu-memory-utilization, or use --kv-cache-dtype fp8", int(est)/16*16)
+		}
+	case "free-memory":
+		if v["total_gib"] > 0 {
+			return fmt.Sprintf("lower --gpu-memory-utilization to %.2f (free %.2f of %.2f GiB) or free the GPU", v["free_gib"]/v["total_gib"]-0.02, v["free_gib"], v["total_gib"])
+		}
+	case "max-model-len":
+		if d := v["derived"]; d > 0 {
+			return fmt.Sprintf("lower --max-model-len to %d, or declare --rope-scaling", int(d))
+		}
+	}
+	return generic
+}
+
+func newDownCmd(e *env) *cobra.Command {
+	var rt runtimeFlags
+	c := &cobra.Command{
+		Use:   "down [PROFILE...]",
+		Short: "Remove profiles' containers (orphans too) and wait for their GPU memory to be released",
+		Long: `Down stops and removes the containers of each profile (compose down
+--remove-orphans with the resolved file of its last deploy), or the engine
+process, then waits until nvidia-smi shows no process on the profile's GPUs
+(where nvidia-smi exists): a leftover worker makes the next start run out of memory.`,
+		Example: "  vllmctl down medium\n  vllmctl down            # every profile",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := e.load(project.Options{})
+			if err != nil {
+				return err
+			}
+			be, err := e.backend(p, rt)
+			if err != nil {
+				return err
+			}
+			dep := deploy.New(p, be)
+			if len(args) == 0 {
+				insts, err := be.List(e.ctx, p.Config.ProjectName, "")
+				if err != nil {
+					return err
+				}
+				seen := map[string]bool{}
+				for _, in := range insts {
+					if !seen[in.Profile] {
+						seen[in.Profile] = true
+						args = append(args, in.Profile)
+					}
+				}
+				sort.Strings(args)
+				if len(args) == 0 {
+					fmt.Fprintln(e.stdout, "nothing is deployed")
+					return nil
+				}
+			}
+			for _, name := range args {
+				if err := dep.Down(e.ctx, name, deploy.DownOptions{}); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s: removed\n", name)
+			}
+			return nil
+		},
+	}
+	rt.register(c)
+	return c
+}
+
+func newRestartCmd(e *env) *cobra.Command {
+	var f upFlags
+	c := &cobra.Command{
+		Use:   "restart PROFILE...",
+		Short: "Redeploy profiles and follow them until ready (same as up)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE:  func(cmd *cobra.Command, args []string) error { return runUp(e, f, args) },
+	}
+	f.rt.register(c)
+	f.gpu.register(c)
+	c.Flags().StringVar(&f.progress, "progress", "auto", "auto, tty, plain or json")
+	c.Flags().DurationVar(&f.stall, "stall-timeout", 10*time.Minute, "fail when no startup progress comes for this long")
+	c.Flags().DurationVar(&f.stallLoad, "download-timeout", 30*time.Minute, "the same while downloading or loading weights")
+	addOutput(c, e)
+	return c
+}
+
+func newLogsCmd(e *env) *cobra.Command {
+	var rt runtimeFlags
+	var follow bool
+	var since time.Duration
+	c := &cobra.Command{
+		Use:     "logs PROFILE",
+		Short:   "Print a profile's engine log with startup phases and errors marked",
+		Example: "  vllmctl logs medium\n  vllmctl logs medium -f --since 10m",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := e.load(project.Options{})
+			if err != nil {
+				return err
+			}
+			be, err := e.backend(p, rt)
+			if err != nil {
+				return err
+			}
+			var from time.Time
+			if since > 0 {
+				from = time.Now().Add(-since)
+			}
+			red := redactorFor(p)
+			return deploy.New(p, be).Logs(e.ctx, args[0], follow, from, func(l string) {
+				info := vllm.ClassifyLine(l)
+				mark := "   "
+				switch info.Kind {
+				case vllm.KindPhase:
+					mark = "▶  "
+				case vllm.KindFatal:
+					mark = "✘  "
+				case vllm.KindWarning:
+					mark = "!  "
+				}
+				fmt.Fprintln(e.stdout, mark+red.String(l))
+			})
+		},
+	}
+	rt.register(c)
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
+	c.Flags().DurationVar(&since, "since", 0, "only lines newer than this (e.g. 10m)")
+	return c
+}
+
+func newStatusCmd(e *env) *cobra.Command {
+	var rt runtimeFlags
+	var watch time.Duration
+	c := &cobra.Command{
+		Use:   "status [PROFILE...]",
+		Short: "Show each profile: state, health, restarts, port, drift and load from /metrics",
+		Long: `Status probes every profile concurrently: container or process state, /health,
+ready since, restart count, served names, host port, config drift (the files now
+against the config hash on the running engine), and from the engine's /metrics
+the running and waiting requests, KV cache usage and generation tokens/s
+(with --watch, between refreshes).`,
+		Example: "  vllmctl status\n  vllmctl status --watch 2s\n  vllmctl status -o json",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			p, err := e.load(project.Options{})
+			if err != nil {
+				return err
+			}
+			be, err := e.backend(p, rt)
+			if err != nil {
+				return err
+			}
+			dep := deploy.New(p, be)
+			prev := map[string]deploy.ProfileStatus{}
+			for {
+				sts, err := dep.Status(e.ctx, args, prev, watch)
+				if err != nil {
+					return err
+				}
+				if watch > 0 && e.output == "table" {
+					fmt.Fprint(e.stdout, "\033[H\033[2J")
+				}
+				if e.output != "table" {
+					if err := writeData(e.stdout, e.output, sts); err != nil {
+						return err
+					}
+				} else {
+					printStatus(e, sts)
+				}
+				if watch <= 0 {
+					return nil
+				}
+				for _, s := range sts {
+					prev[s.Profile] = s
+				}
+				select {
+				case <-e.ctx.Done():
+					return nil
+				case <-time.After(watch):
+				}
+			}
+		},
+	}
+	rt.register(c)
+	c.Flags().DurationVar(&watch, "watch", 0, "refresh every interval (e.g. 2s) until interrupted")
+	addOutput(c, e)
+	return c
+}
+
+func printStatus(e *env, sts []deploy.ProfileStatus) {
+	t := newTable(e.stdout, "PROFILE", "STATE", "HEALTH", "READY SINCE", "RESTARTS", "PORT", "SERVED", "DRIFT", "RUN/WAIT", "KV", "GEN TOK/S")
+	f := func(p *float64, format string) string {
+		if p == nil {
+			return ""
+		}
+		return fmt.Sprintf(format, *p)
+	}
+	for _, s := range sts {
+		drift := "no"
+		if s.Drift {
+			drift = "YES"
+		}
+		if s.State == "not deployed" {
+			drift = ""
+		}
+		rw := ""
+		if s.Running != nil && s.Waiting != nil {
+			rw = fmt.Sprintf("%.0f/%.0f", *s.Running, *s.Waiting)
+		}
+		kv := ""
+		if s.KVUsage != nil {
+			kv = fmt.Sprintf("%.1f%%", *s.KVUsage*100)
+		}
+		t.row(s.Profile, s.State, s.Health, s.ReadySince, fmt.Sprint(s.Restarts), itoa(s.HostPort), strings.Join(s.Served, ","), drift, rw, kv, f(s.GenPerSec, "%.1f"))
+	}
+	_ = t.flush()
+	for _, s := range sts {
+		if s.Drift {
+			fmt.Fprintf(e.stdout, "%s: %s\n", s.Profile, s.DriftReason)
+		}
+	}
+}
+
+func newHistoryCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:     "history [PROFILE]",
+		Short:   "List past deploys: config hash, outcome, time to ready, diagnosis",
+		Example: "  vllmctl history\n  vllmctl history medium -o json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			p, err := e.load(project.Options{})
+			if err != nil {
+				return err
+			}
+			profile := ""
+			if len(args) == 1 {
+				profile = args[0]
+			}
+			h, err := deploy.New(p, nil).History(profile)
+			if err != nil {
+				return err
+			}
+			if e.output != "table" {
+				return writeData(e.stdout, e.output, h)
+			}
+			if len(h) == 0 {
+				fmt.Fprintln(e.stdout, "no deploys yet")
+				return nil
+			}
+			t := newTable(e.stdout, "TIME", "PROFILE", "CONFIG", "RUNTIME", "OUTCOME", "TO READY", "DIAGNOSIS")
+			for _, r := range h {
+				ready := ""
+				if r.ReadySecs > 0 {
+					ready = fmt.Sprintf("%.1fs", r.ReadySecs)
+				}
+				rt := r.Runtime
+				if r.Simulated {
+					rt += " (sim)"
+				}
+				t.row(r.Time.Local().Format("2006-01-02 15:04:05"), r.Profile, r.Hash, rt, r.Outcome, ready, truncate(r.Diagnosis, 80))
+			}
+			return t.flush()
+		},
+	}
+	addOutput(c, e)
+	return c
+}
+
+func truncate(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}

@@ -1,0 +1,395 @@
+package deploy
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vllmctl/vllmctl/internal/check"
+	"github.com/vllmctl/vllmctl/internal/gpu"
+	"github.com/vllmctl/vllmctl/internal/monitor"
+	"github.com/vllmctl/vllmctl/internal/plan"
+	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/redact"
+	"github.com/vllmctl/vllmctl/internal/runtime"
+	"github.com/vllmctl/vllmctl/internal/state"
+)
+
+// Sentinels for the CLI's exit codes.
+var (
+	ErrConfig  = errors.New("config error")    // check found errors: nothing was deployed
+	ErrEngine  = errors.New("engine failure")  // the engine failed or exited
+	ErrTimeout = errors.New("startup timeout") // no progress for the stall timeout
+)
+
+// Event is a progress event of a deploy (monitor events plus deploy steps).
+type Event = monitor.Event
+
+// UpOptions configure Up.
+type UpOptions struct {
+	Version           string        // vllmctl version, for labels
+	Simulate          bool          // run on vllm-sim
+	SimBinary         string        // process runtime: the vllm-sim binary. Default: next to vllmctl, else PATH
+	Inventory         []gpu.GPU     // GPUs for the plan and the simulator
+	DryRun            bool          // print what would run, change nothing
+	RollbackOnFailure bool          // redeploy the previous good resolved file on failure
+	Completion        bool          // one tiny completion before ready
+	StallLoading      time.Duration // see monitor.Options
+	StallOther        time.Duration
+	OnEvent           func(Event) // progress
+	Redact            *redact.Redactor
+}
+
+// UpResult is what Up did.
+type UpResult struct {
+	Profile    string          `json:"profile"`
+	Record     state.Record    `json:"deploy"`
+	Commands   [][]string      `json:"commands,omitempty"`
+	File       string          `json:"resolved_file,omitempty"`
+	Monitor    *monitor.Result `json:"monitor,omitempty"`
+	Planned    *plan.Result    `json:"planned,omitempty"`
+	RolledBack *state.Record   `json:"rolled_back_to,omitempty"`
+}
+
+// Deployer runs verbs against one project and backend.
+type Deployer struct {
+	P       *project.Project
+	Backend runtime.Backend
+	Store   state.Store
+}
+
+// New builds a Deployer with the project's state folder.
+func New(p *project.Project, b runtime.Backend) *Deployer {
+	dir := p.Config.StateDir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(p.Root, dir)
+	}
+	return &Deployer{P: p, Backend: b, Store: state.Store{Dir: dir}}
+}
+
+func (d *Deployer) emit(o UpOptions, profile, kind, msg string) {
+	if o.OnEvent != nil {
+		o.OnEvent(Event{Time: time.Now(), Profile: profile, Kind: kind, Message: o.Redact.String(msg)})
+	}
+}
+
+// Up checks, resolves, applies and monitors one profile until it answers.
+func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResult, error) {
+	res := UpResult{Profile: profile}
+	pr, err := d.P.Profile(profile)
+	if err != nil {
+		return res, err
+	}
+	diags := check.Run(d.P, check.Options{Profiles: []string{profile}})
+	if n := project.CountErrors(diags); n > 0 {
+		var lines []string
+		for _, dg := range diags {
+			if dg.Severity == project.Error {
+				lines = append(lines, o.Redact.String(dg.String()))
+			}
+		}
+		return res, fmt.Errorf("%w: %d error(s) in profile %q; nothing was deployed:\n%s", ErrConfig, n, profile, strings.Join(lines, "\n"))
+	}
+	engines := pr.Engines()
+	if len(engines) == 0 {
+		return res, fmt.Errorf("%w: profile %q has no vLLM engine", ErrConfig, profile)
+	}
+	eng := engines[0]
+	pp := plan.PlanProject(d.P, plan.ProjectInput{GPUs: o.Inventory, Profiles: []string{profile}})
+	for _, e := range pp.Engines {
+		if e.Service == eng.Name {
+			e := e
+			res.Planned = &e.Result
+		}
+	}
+	unlock, err := d.Store.Lock()
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	now := time.Now()
+	r0, err := Resolve(d.P, pr, ResolveOptions{Version: o.Version, Simulate: o.Simulate, SimGPUs: o.Inventory})
+	if err != nil {
+		return res, err
+	}
+	id := state.NewID(now, r0.Hash)
+	r, err := Resolve(d.P, pr, ResolveOptions{Version: o.Version, DeployID: id, Simulate: o.Simulate, SimGPUs: o.Inventory})
+	if err != nil {
+		return res, err
+	}
+	spec, err := d.spec(pr, eng, r, id, o)
+	if err != nil {
+		return res, err
+	}
+	res.Commands = d.Backend.Commands(spec)
+	if o.DryRun {
+		return res, nil
+	}
+	rel, err := d.Store.SaveResolved(profile, id, r.YAML)
+	if err != nil {
+		return res, err
+	}
+	spec.File = d.Store.Abs(rel)
+	res.File = spec.File
+	rec := state.Record{ID: id, Profile: profile, Time: now.UTC(), Hash: r.Hash, File: rel, Runtime: d.Backend.Name(), Simulated: o.Simulate, Outcome: "deploying"}
+	if err := d.Store.Put(rec); err != nil {
+		return res, err
+	}
+	mres, err := d.applyAndWatch(ctx, spec, eng, o)
+	res.Monitor = mres
+	rec.Outcome = "failed"
+	if mres != nil {
+		rec.Outcome = string(mres.Outcome)
+		rec.ReadySecs = mres.Elapsed.Seconds()
+		rec.Diagnosis = o.Redact.String(strings.TrimSpace(mres.Diagnosis + " " + mres.RootCause))
+	}
+	if err != nil && rec.Diagnosis == "" {
+		rec.Diagnosis = o.Redact.String(err.Error())
+	}
+	res.Record = rec
+	if perr := d.Store.Put(rec); perr != nil && err == nil {
+		err = perr
+	}
+	if err == nil || !o.RollbackOnFailure {
+		return res, err
+	}
+	good, ok := d.Store.LastGood(profile, id)
+	if !ok {
+		d.emit(o, profile, "rollback", "no previous good deploy of "+profile+" to roll back to")
+		return res, err
+	}
+	d.emit(o, profile, "rollback", fmt.Sprintf("rolling back to deploy %s (config %s)", good.ID, good.Hash))
+	back := spec
+	back.File, back.Hash, back.DeployID = d.Store.Abs(good.File), good.Hash, good.ID
+	if d.Backend.Name() == "process" {
+		back.Services = nil // the process runtime re-runs the old record's command
+		back.Services = d.loadProcessSpec(good.ID)
+	}
+	rb, rerr := d.applyAndWatch(ctx, back, eng, o)
+	rbRec := state.Record{ID: state.NewID(time.Now(), good.Hash), Profile: profile, Time: time.Now().UTC(), Hash: good.Hash, File: good.File,
+		Runtime: d.Backend.Name(), Simulated: good.Simulated, Outcome: "rolled-back", RollbackOf: id}
+	if rerr != nil || rb == nil || rb.Outcome != monitor.Ready {
+		rbRec.Outcome = "failed"
+		rbRec.Diagnosis = "rollback did not become ready"
+	}
+	_ = d.Store.Put(rbRec)
+	res.RolledBack = &rbRec
+	return res, err
+}
+
+// spec builds the runtime spec of a deploy.
+func (d *Deployer) spec(pr *project.Profile, eng *project.Service, r Resolved, id string, o UpOptions) (runtime.Spec, error) {
+	spec := runtime.Spec{Project: d.P.Config.ProjectName, Profile: pr.Name, ComposeName: ComposeName(d.P, pr.Name), Root: d.P.Root,
+		StateDir: d.Store.Dir, Hash: r.Hash, DeployID: id}
+	if d.P.Env != nil {
+		spec.EnvFile = filepath.Join(d.P.Root, filepath.FromSlash(d.P.Config.EnvFile))
+	}
+	if d.Backend.Name() != "process" {
+		return spec, nil
+	}
+	port := eng.HostPort()
+	if port == 0 {
+		port = eng.Args.Port
+	}
+	argv := append([]string(nil), eng.Argv...)
+	if o.Simulate {
+		bin, err := SimBinary(o.SimBinary)
+		if err != nil {
+			return spec, err
+		}
+		argv = append([]string{bin}, argv...)
+		argv = append(argv, SimFlags(eng, o.Inventory)...)
+	} else if len(argv) == 0 || !strings.Contains(argv[0], "vllm") && !strings.Contains(strings.Join(argv[:min(3, len(argv))], " "), "vllm") {
+		argv = append([]string{"vllm", "serve"}, argv...)
+	}
+	argv = append(argv, "--host", "127.0.0.1", "--port", fmt.Sprint(port))
+	var env []string
+	for k, v := range eng.Config.Environment {
+		if v != nil {
+			env = append(env, k+"="+*v)
+		}
+	}
+	spec.Services = []runtime.ProcessSpec{{Service: eng.Name, Argv: argv, Env: env, Port: port}}
+	d.saveProcessSpec(id, spec.Services)
+	return spec, nil
+}
+
+// saveProcessSpec stores a process deploy with secrets as ${KEY} references.
+func (d *Deployer) saveProcessSpec(id string, specs []runtime.ProcessSpec) {
+	b, _ := json.Marshal(specs)
+	var v any
+	_ = json.Unmarshal(b, &v)
+	b, _ = json.MarshalIndent(escape(v, secretRefs(d.P)), "", "  ")
+	_ = d.Store.SaveProcessSpec(id, b)
+}
+
+// loadProcessSpec reads a stored process deploy and expands its references.
+func (d *Deployer) loadProcessSpec(id string) []runtime.ProcessSpec {
+	b, err := d.Store.ProcessSpec(id)
+	if err != nil {
+		return nil
+	}
+	var specs []runtime.ProcessSpec
+	if json.Unmarshal(b, &specs) != nil {
+		return nil
+	}
+	expand := func(s string) string { out, _ := project.Expand(s, d.P.Lookup); return out }
+	for i := range specs {
+		for j := range specs[i].Argv {
+			specs[i].Argv[j] = expand(specs[i].Argv[j])
+		}
+		for j := range specs[i].Env {
+			specs[i].Env[j] = expand(specs[i].Env[j])
+		}
+	}
+	return specs
+}
+
+// SimBinary finds vllm-sim: the given path, next to this executable, or on PATH.
+func SimBinary(given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	name := "vllm-sim"
+	if exe, err := os.Executable(); err == nil {
+		for _, n := range []string{name, name + ".exe"} {
+			p := filepath.Join(filepath.Dir(exe), n)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return p, nil
+			}
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("vllm-sim not found next to vllmctl or on PATH: run 'make build' (or pass --sim-binary)")
+}
+
+// applyAndWatch applies a spec, finds the engine and follows it until it answers.
+func (d *Deployer) applyAndWatch(ctx context.Context, spec runtime.Spec, eng *project.Service, o UpOptions) (*monitor.Result, error) {
+	d.emit(o, spec.Profile, "apply", "applying with "+d.Backend.Name())
+	if err := d.Backend.Apply(ctx, spec); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEngine, o.Redact.String(err.Error()))
+	}
+	var inst runtime.Instance
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		list, err := d.Backend.List(ctx, spec.Project, spec.Profile)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range list {
+			if in.Service == eng.Name || (d.Backend.Name() == "process") {
+				inst = in
+			}
+		}
+		if inst.ID != "" || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if inst.ID == "" {
+		return nil, fmt.Errorf("%w: no container with label %s=%s appeared", ErrEngine, runtime.LabelProfile, spec.Profile)
+	}
+	d.emit(o, spec.Profile, "container", "started "+inst.Name)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rc, err := d.Backend.Logs(wctx, inst, true, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	lines := make(chan string, 256)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(rc)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			select {
+			case lines <- o.Redact.String(sc.Text()):
+			case <-wctx.Done():
+				return
+			}
+		}
+	}()
+	exitsRaw := d.Backend.Exits(wctx, inst)
+	exits := make(chan monitor.Exit, 1)
+	go func() {
+		for x := range orClosed(wctx, exitsRaw) {
+			exits <- monitor.Exit{Code: x.Code, Restart: x.Restart, Restarts: x.Restarts}
+		}
+	}()
+	port := inst.HostPort
+	if port == 0 {
+		port = eng.HostPort()
+	}
+	served := ""
+	if names := eng.Args.ServedNames(); len(names) > 0 {
+		served = names[0]
+	}
+	prober := &monitor.HTTPProber{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port), APIKey: eng.Args.APIKey}
+	mres := monitor.Watch(wctx, lines, exits, prober, monitor.Options{Profile: spec.Profile, ServedName: served, Completion: o.Completion,
+		StallLoading: o.StallLoading, StallOther: o.StallOther, OnEvent: func(e monitor.Event) {
+			if o.OnEvent != nil {
+				e.Message = o.Redact.String(e.Message)
+				o.OnEvent(e)
+			}
+		}})
+	for i := range mres.Tail {
+		mres.Tail[i] = o.Redact.String(mres.Tail[i])
+	}
+	switch mres.Outcome {
+	case monitor.Ready:
+		return &mres, nil
+	case monitor.Timeout:
+		return &mres, fmt.Errorf("%w: %s", ErrTimeout, mres.Diagnosis)
+	case monitor.Canceled:
+		return &mres, ctx.Err()
+	}
+	return &mres, fmt.Errorf("%w: %s", ErrEngine, mres.Diagnosis)
+}
+
+func orClosed(ctx context.Context, in <-chan runtime.Exit) <-chan runtime.Exit {
+	out := make(chan runtime.Exit)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case x, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case out <- x:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// ReadLines is a helper for logs: it splits a stream into lines.
+func ReadLines(r io.Reader, fn func(string)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		fn(sc.Text())
+	}
+	return sc.Err()
+}

@@ -1,0 +1,160 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
+)
+
+// Docker applies compose files with the Compose CLI and observes through the Engine API.
+type Docker struct {
+	CLI    ComposeCLI
+	Client *client.Client
+}
+
+// NewDocker connects to the Engine (DOCKER_HOST and friends honoured).
+func NewDocker(ctx context.Context, prefer string) (*Docker, error) {
+	cli, err := DetectCompose(ctx, prefer)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker engine: %w", err)
+	}
+	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
+		return nil, fmt.Errorf("docker engine: %w (is the daemon running? use --runtime process without Docker)", err)
+	}
+	return &Docker{CLI: cli, Client: c}, nil
+}
+
+// Name implements Backend.
+func (d *Docker) Name() string {
+	if d.CLI.V2() {
+		return "docker (compose " + d.CLI.Version + ")"
+	}
+	return "docker (docker-compose " + d.CLI.Version + ")"
+}
+
+// Commands implements Backend.
+func (d *Docker) Commands(spec Spec) [][]string {
+	return [][]string{d.CLI.args(spec, "up", "-d", "--force-recreate", "--remove-orphans")}
+}
+
+// Apply implements Backend.
+func (d *Docker) Apply(ctx context.Context, spec Spec) error {
+	for _, c := range d.Commands(spec) {
+		if err := run(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Remove implements Backend: containers and orphans of the profile's compose project.
+func (d *Docker) Remove(ctx context.Context, spec Spec) error {
+	return run(ctx, d.CLI.args(spec, "down", "--remove-orphans", "--timeout", "10"))
+}
+
+// Restart implements Backend.
+func (d *Docker) Restart(ctx context.Context, spec Spec) error {
+	return run(ctx, d.CLI.args(spec, "restart"))
+}
+
+// List implements Backend, by label.
+func (d *Docker) List(ctx context.Context, project, profile string) ([]Instance, error) {
+	f := make(client.Filters).Add("label", LabelProject+"="+project)
+	if profile != "" {
+		f.Add("label", LabelProfile+"="+profile)
+	}
+	res, err := d.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []Instance
+	for _, s := range res.Items {
+		ins, err := d.Client.ContainerInspect(ctx, s.ID, client.ContainerInspectOptions{})
+		if err != nil {
+			continue
+		}
+		c := ins.Container
+		inst := Instance{ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"), Runtime: "docker", RestartCount: c.RestartCount}
+		if c.Config != nil {
+			inst.Profile, inst.Service, inst.Hash = c.Config.Labels[LabelProfile], c.Config.Labels[LabelService], c.Config.Labels[LabelHash]
+		}
+		if c.State != nil {
+			inst.State, inst.ExitCode = string(c.State.Status), c.State.ExitCode
+			inst.StartedAt, _ = time.Parse(time.RFC3339Nano, c.State.StartedAt)
+		}
+		for _, p := range s.Ports {
+			if p.PublicPort != 0 && inst.HostPort == 0 {
+				inst.HostPort = int(p.PublicPort)
+			}
+		}
+		out = append(out, inst)
+	}
+	return out, nil
+}
+
+// Logs implements Backend: the container's output, demultiplexed.
+func (d *Docker) Logs(ctx context.Context, inst Instance, follow bool, since time.Time) (io.ReadCloser, error) {
+	opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow}
+	if !since.IsZero() {
+		opts.Since = since.Format(time.RFC3339Nano)
+	}
+	rc, err := d.Client.ContainerLogs(ctx, inst.ID, opts)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		br := bufio.NewReader(rc)
+		head, _ := br.Peek(1)
+		var err error
+		if len(head) == 1 && head[0] <= 2 { // multiplexed: no TTY
+			_, err = stdcopy.StdCopy(pw, pw, br)
+		} else {
+			_, err = io.Copy(pw, br)
+		}
+		rc.Close()
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
+}
+
+// Exits implements Backend with the Engine's events (die, restart).
+func (d *Docker) Exits(ctx context.Context, inst Instance) <-chan Exit {
+	out := make(chan Exit, 4)
+	go func() {
+		ev := d.Client.Events(ctx, client.EventsListOptions{Filters: make(client.Filters).Add("container", inst.ID)})
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ev.Err:
+				return
+			case m := <-ev.Messages:
+				switch m.Action {
+				case "die":
+					code := 0
+					fmt.Sscan(m.Actor.Attributes["exitCode"], &code)
+					ins, err := d.Client.ContainerInspect(ctx, inst.ID, client.ContainerInspectOptions{})
+					if err == nil && ins.Container.State != nil && ins.Container.State.Restarting {
+						out <- Exit{Code: code, Restart: true, Restarts: ins.Container.RestartCount + 1}
+						continue
+					}
+					out <- Exit{Code: code}
+				case "restart":
+					out <- Exit{Restart: true}
+				}
+			}
+		}
+	}()
+	return out
+}

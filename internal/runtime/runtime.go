@@ -1,0 +1,82 @@
+// Package runtime runs and observes engines: the docker backend applies a
+// resolved compose file with the Compose CLI the machine has (v2 `docker
+// compose` or v1 `docker-compose`) and observes containers by label through the
+// Engine API; the process backend runs the engine command as a child process
+// with its log in the state folder. Both satisfy Backend.
+package runtime
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Labels put on every container vllmctl starts.
+const (
+	LabelProject = "dev.vllmctl.project"
+	LabelProfile = "dev.vllmctl.profile"
+	LabelService = "dev.vllmctl.service"
+	LabelHash    = "dev.vllmctl.config-hash"
+	LabelVersion = "dev.vllmctl.version"
+	LabelDeploy  = "dev.vllmctl.deploy-id"
+)
+
+// Spec is one profile to apply.
+type Spec struct {
+	Project     string // vllmctl project name
+	Profile     string
+	ComposeName string // compose project name: <project>-<profile>
+	Root        string // project root (compose --project-directory)
+	File        string // resolved compose file (docker backend)
+	EnvFile     string // the root .env, "" when absent
+	StateDir    string // absolute state folder
+	Hash        string
+	DeployID    string
+	Services    []ProcessSpec // process backend: what to run
+}
+
+// ProcessSpec is one engine run as a child process.
+type ProcessSpec struct {
+	Service string
+	Argv    []string
+	Env     []string // KEY=VALUE, added to the environment
+	Port    int      // host port it listens on
+}
+
+// Instance is one running (or stopped) engine.
+type Instance struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Profile      string    `json:"profile"`
+	Service      string    `json:"service"`
+	Hash         string    `json:"config_hash"`
+	State        string    `json:"state"` // running, exited, restarting, created, dead
+	ExitCode     int       `json:"exit_code"`
+	RestartCount int       `json:"restart_count"`
+	StartedAt    time.Time `json:"started_at"`
+	HostPort     int       `json:"host_port,omitempty"`
+	Runtime      string    `json:"runtime"`
+}
+
+// Exit is an engine stopping or restarting.
+type Exit struct {
+	Code     int
+	Restart  bool
+	Restarts int
+}
+
+// Backend runs and observes engines.
+type Backend interface {
+	Name() string
+	// Commands returns what Apply runs, for --dry-run.
+	Commands(spec Spec) [][]string
+	Apply(ctx context.Context, spec Spec) error
+	Remove(ctx context.Context, spec Spec) error
+	Restart(ctx context.Context, spec Spec) error
+	// List returns the engines of a vllmctl project (all profiles when profile is "").
+	List(ctx context.Context, project, profile string) ([]Instance, error)
+	// Logs streams an instance's log from its start (follow) or its last lines.
+	Logs(ctx context.Context, inst Instance, follow bool, since time.Time) (io.ReadCloser, error)
+	// Exits reports exits and restarts of an instance until ctx ends.
+	Exits(ctx context.Context, inst Instance) <-chan Exit
+}

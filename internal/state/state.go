@@ -1,0 +1,162 @@
+// Package state keeps the project's deploy state in its state folder
+// (.vllmctl/, gitignored): every resolved compose file that was deployed, the
+// deploy history with outcomes, and the lock that keeps two deploys apart.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vllmctl/vllmctl/internal/atomicfile"
+)
+
+// Store is a state folder.
+type Store struct {
+	Dir string // absolute
+}
+
+// Record is one deploy.
+type Record struct {
+	ID         string    `json:"id"`
+	Profile    string    `json:"profile"`
+	Time       time.Time `json:"time"`
+	Hash       string    `json:"config_hash"`
+	File       string    `json:"file"` // resolved compose file, relative to the state folder
+	Runtime    string    `json:"runtime"`
+	Simulated  bool      `json:"simulated,omitempty"`
+	Outcome    string    `json:"outcome"` // deploying, ready, failed, timeout, rolled-back, canceled
+	ReadySecs  float64   `json:"time_to_ready_seconds,omitempty"`
+	Diagnosis  string    `json:"diagnosis,omitempty"`
+	RollbackOf string    `json:"rollback_of,omitempty"`
+}
+
+const historyFile = "history.json"
+
+// History returns all records, oldest first; profile filters when not "".
+func (s Store) History(profile string) ([]Record, error) {
+	b, err := os.ReadFile(filepath.Join(s.Dir, historyFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var all []Record
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, fmt.Errorf("%s: %w (the file is damaged: move it away to start a new history)", filepath.Join(s.Dir, historyFile), err)
+	}
+	if profile == "" {
+		return all, nil
+	}
+	var out []Record
+	for _, r := range all {
+		if r.Profile == profile {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Put adds or replaces a record (by ID). Callers hold the lock.
+func (s Store) Put(r Record) error {
+	all, err := s.History("")
+	if err != nil {
+		return err
+	}
+	replaced := false
+	for i := range all {
+		if all[i].ID == r.ID {
+			all[i], replaced = r, true
+		}
+	}
+	if !replaced {
+		all = append(all, r)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
+	b, _ := json.MarshalIndent(all, "", "  ")
+	return atomicfile.WriteFile(filepath.Join(s.Dir, historyFile), b, 0o644)
+}
+
+// SaveResolved writes a deploy's resolved compose file and returns its path
+// relative to the state folder.
+func (s Store) SaveResolved(profile, id string, data []byte) (string, error) {
+	rel := filepath.ToSlash(filepath.Join("deploys", profile, id+".yml"))
+	return rel, atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(rel)), data, 0o644)
+}
+
+// Abs turns a state-relative path into an absolute one.
+func (s Store) Abs(rel string) string { return filepath.Join(s.Dir, filepath.FromSlash(rel)) }
+
+// LastGood returns the latest ready deploy of a profile other than exclude.
+func (s Store) LastGood(profile, excludeID string) (Record, bool) {
+	hist, _ := s.History(profile)
+	for i := len(hist) - 1; i >= 0; i-- {
+		if hist[i].Outcome == "ready" && hist[i].ID != excludeID {
+			return hist[i], true
+		}
+	}
+	return Record{}, false
+}
+
+// Last returns the latest deploy of a profile.
+func (s Store) Last(profile string) (Record, bool) {
+	hist, _ := s.History(profile)
+	if len(hist) == 0 {
+		return Record{}, false
+	}
+	return hist[len(hist)-1], true
+}
+
+// ErrLocked is returned when another vllmctl holds the project's lock.
+var ErrLocked = errors.New("another vllmctl is deploying this project")
+
+// Lock takes the project lock; the returned func releases it. A lock left by a
+// process that no longer runs is taken over.
+func (s Store) Lock() (func(), error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.Dir, "lock")
+	for attempt := 0; attempt < 2; attempt++ {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		b, _ := os.ReadFile(path)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if pid > 0 && processAlive(pid) {
+			return nil, fmt.Errorf("%w (pid %d holds %s)", ErrLocked, pid, path)
+		}
+		os.Remove(path) // stale
+	}
+	return nil, fmt.Errorf("%w (%s)", ErrLocked, path)
+}
+
+// NewID returns a deploy id that sorts by time.
+func NewID(now time.Time, hash string) string {
+	h := hash
+	if len(h) > 8 {
+		h = h[:8]
+	}
+	return now.UTC().Format("20060102T150405.000Z") + "-" + h
+}
+
+// SaveProcessSpec keeps what the process runtime ran for a deploy (JSON,
+// secrets already replaced by ${KEY} references by the caller), for rollback.
+func (s Store) SaveProcessSpec(id string, data []byte) error {
+	return atomicfile.WriteFile(filepath.Join(s.Dir, "deploys", "process", id+".json"), data, 0o600)
+}
+
+// ProcessSpec reads what SaveProcessSpec stored.
+func (s Store) ProcessSpec(id string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(s.Dir, "deploys", "process", id+".json"))
+}
