@@ -69,6 +69,7 @@ type upFlags struct {
 	dryRun     bool
 	rollback   bool
 	noComplete bool
+	skipPlan   bool
 	stall      time.Duration
 	stallLoad  time.Duration
 	progress   string
@@ -105,6 +106,7 @@ deployed), 4 startup stalled.`,
 	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would run and the resolved file, change nothing")
 	c.Flags().BoolVar(&f.rollback, "rollback-on-failure", false, "redeploy the previous good resolved file of the profile when this one fails")
 	c.Flags().BoolVar(&f.noComplete, "no-completion-probe", false, "declare ready after /v1/models, without a tiny completion")
+	c.Flags().BoolVar(&f.skipPlan, "skip-plan", false, "deploy even when the memory plan predicts a failure (when the model facts are off)")
 	c.Flags().DurationVar(&f.stall, "stall-timeout", 10*time.Minute, "fail when no startup progress comes for this long")
 	c.Flags().DurationVar(&f.stallLoad, "download-timeout", 30*time.Minute, "the same while downloading or loading weights (silent while downloading)")
 	c.Flags().StringVar(&f.progress, "progress", "auto", "auto, tty, plain or json (one event per line)")
@@ -152,7 +154,7 @@ func runUp(e *env, f upFlags, args []string) error {
 	var firstErr error
 	for _, name := range args {
 		res, err := dep.Up(e.ctx, name, deploy.UpOptions{Version: Version, Simulate: f.rt.simulate, SimBinary: f.rt.simBin, Inventory: inv,
-			DryRun: f.dryRun, RollbackOnFailure: f.rollback, Completion: !f.noComplete, StallOther: f.stall, StallLoading: f.stallLoad,
+			DryRun: f.dryRun, RollbackOnFailure: f.rollback, SkipPlan: f.skipPlan, Completion: !f.noComplete, StallOther: f.stall, StallLoading: f.stallLoad,
 			OnEvent: rend.Event, Redact: red})
 		rend.Close()
 		results = append(results, res)

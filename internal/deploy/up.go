@@ -44,6 +44,7 @@ type UpOptions struct {
 	Completion        bool          // one tiny completion before ready
 	StallLoading      time.Duration // see monitor.Options
 	StallOther        time.Duration
+	SkipPlan          bool        // deploy even when the plan predicts a failure
 	OnEvent           func(Event) // progress
 	Redact            *redact.Redactor
 }
@@ -88,7 +89,12 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	if err != nil {
 		return res, err
 	}
-	diags := check.Run(d.P, check.Options{Profiles: []string{profile}})
+	pp := plan.PlanProject(d.P, plan.ProjectInput{GPUs: o.Inventory, Profiles: []string{profile}})
+	var extra []project.Diagnostic
+	if !o.SkipPlan && len(o.Inventory) > 0 {
+		extra = plan.Diagnostics(d.P, pp)
+	}
+	diags := check.Run(d.P, check.Options{Profiles: []string{profile}, Extra: extra})
 	if n := project.CountErrors(diags); n > 0 {
 		var lines []string
 		for _, dg := range diags {
@@ -96,14 +102,13 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 				lines = append(lines, o.Redact.String(dg.String()))
 			}
 		}
-		return res, fmt.Errorf("%w: %d error(s) in profile %q; nothing was deployed:\n%s", ErrConfig, n, profile, strings.Join(lines, "\n"))
+		return res, fmt.Errorf("%w: %d error(s) in profile %q; nothing was deployed (fix them, or pass --skip-plan to deploy past a plan verdict):\n%s", ErrConfig, n, profile, strings.Join(lines, "\n"))
 	}
 	engines := pr.Engines()
 	if len(engines) == 0 {
 		return res, fmt.Errorf("%w: profile %q has no vLLM engine", ErrConfig, profile)
 	}
 	eng := engines[0]
-	pp := plan.PlanProject(d.P, plan.ProjectInput{GPUs: o.Inventory, Profiles: []string{profile}})
 	for _, e := range pp.Engines {
 		if e.Service == eng.Name {
 			e := e
@@ -145,6 +150,11 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	}
 	mres, err := d.applyAndWatch(ctx, spec, eng, o)
 	res.Monitor = mres
+	if mres != nil && mres.Outcome == monitor.Failed && d.Backend.Name() != "process" {
+		if rp := eng.Config.Restart; rp != "" && rp != "no" {
+			mres.Diagnosis += fmt.Sprintf(" — restart: %s turns this into a crash loop (fix the cause, then vllmctl up again)", rp)
+		}
+	}
 	rec.Outcome = "failed"
 	if mres != nil {
 		rec.Outcome = string(mres.Outcome)

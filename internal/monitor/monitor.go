@@ -246,8 +246,17 @@ func (w *watch) line(l string) bool {
 			w.res.Fatal, w.res.Diagnosis, w.res.Fix, w.res.RootCause, w.res.Values = info.Fatal, f.Diagnosis, f.Fix, info.Message, info.Values
 			w.emit(Event{Kind: "fatal", Phase: w.res.Phase, Message: info.Message, Values: info.Values})
 		}
-		// Argument errors end the process at once; engine errors after the wrapper.
-		return info.Fatal == "argument" || info.Fatal == "engine-failed" || info.Fatal == "engine-dead" || info.Fatal == "parser" || info.Fatal == "tool-choice" || info.Fatal == "max-model-len"
+		// Argument errors end the process at once. Engine-core errors end with
+		// the front end's wrapper ("Engine core initialization failed"): the
+		// core's own "EngineCore failed to start." comes before its traceback,
+		// whose last line is the root cause, so watching goes on past it.
+		switch info.Fatal {
+		case "argument", "engine-dead", "parser", "tool-choice", "max-model-len":
+			return true
+		case "engine-failed":
+			return strings.Contains(info.Message, "initialization failed")
+		}
+		return false
 	case vllm.KindWarning:
 		w.emit(Event{Kind: "warning", Phase: w.res.Phase, Message: info.Message})
 	case vllm.KindPhase:

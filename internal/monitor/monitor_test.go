@@ -93,15 +93,18 @@ func TestServedNameMustBeListed(t *testing.T) {
 
 func TestFatalKeepsRootCause(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		// Real order: the core's "failed to start" line, its traceback ending
+		// in the root cause, then the front end's wrapper.
 		lines := feed(startup[:strings.Index(startup, "(EngineCore_0 pid=2) INFO 08-21 10:03:15")] +
-			"(EngineCore_0 pid=2) ERROR 08-21 10:03:15 [core.py:700] ValueError: To serve at least one request with the models's max seq len (131072), (24.00 GiB KV cache is needed, which is larger than the available KV cache memory (12.51 GiB). Based on the available memory, the estimated maximum model length is 68288. Try increasing `gpu_memory_utilization`\n" +
 			"(EngineCore_0 pid=2) ERROR 08-21 10:03:15 [core.py:700] EngineCore failed to start.\n" +
+			"(EngineCore_0 pid=2) ERROR 08-21 10:03:15 [core.py:700] Traceback (most recent call last):\n" +
+			"(EngineCore_0 pid=2) ERROR 08-21 10:03:15 [core.py:700] ValueError: To serve at least one request with the models's max seq len (131072), (24.00 GiB KV cache is needed, which is larger than the available KV cache memory (12.51 GiB). Based on the available memory, the estimated maximum model length is 68288. Try increasing `gpu_memory_utilization`\n" +
 			"(APIServer pid=1) RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}")
 		r := Watch(t.Context(), lines, nil, &fakeProber{}, Options{})
 		if r.Outcome != Failed || r.Fatal != "kv-too-small" || r.Values["est_max_len"] != 68288 || !strings.Contains(r.RootCause, "max seq len (131072)") {
 			t.Fatalf("got %+v", r)
 		}
-		if len(r.Tail) < 2 || !strings.Contains(r.Tail[len(r.Tail)-2], "ValueError: To serve") {
+		if len(r.Tail) < 2 || !strings.Contains(r.Tail[len(r.Tail)-2], "ValueError: To serve") || !strings.Contains(r.Tail[len(r.Tail)-1], "initialization failed") {
 			t.Errorf("tail %v", r.Tail)
 		}
 	})

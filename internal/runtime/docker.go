@@ -133,6 +133,16 @@ func (d *Docker) Exits(ctx context.Context, inst Instance) <-chan Exit {
 	out := make(chan Exit, 4)
 	go func() {
 		ev := d.Client.Events(ctx, client.EventsListOptions{Filters: make(client.Filters).Add("container", inst.ID)})
+		// It may have stopped before the subscription: look once.
+		if ins, err := d.Client.ContainerInspect(ctx, inst.ID, client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil {
+			switch st := ins.Container.State; {
+			case st.Restarting:
+				out <- Exit{Code: st.ExitCode, Restart: true, Restarts: ins.Container.RestartCount}
+			case !st.Running && (st.Status == "exited" || st.Status == "dead"):
+				out <- Exit{Code: st.ExitCode}
+				return
+			}
+		}
 		for {
 			select {
 			case <-ctx.Done():

@@ -44,6 +44,9 @@ func Main(ctx context.Context, args []string, environ map[string]string, stdout,
 			return 0
 		}
 	}
+	if extra := strings.Fields(environ["VLLM_SIM_ARGS"]); len(extra) > 0 {
+		args = append(append([]string(nil), args...), extra...) // faults set from a compose environment: block
+	}
 	opts, vargs, err := SplitArgs(args, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "vllm-sim:", err)
