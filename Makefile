@@ -8,16 +8,36 @@ EXAMPLE  := examples/project
 VLLMCTL  := $(CURDIR)/$(BIN)/vllmctl
 FUZZTIME ?= 60s
 
-.PHONY: build test test-unit lint cross demo bench fuzz clean plan-accuracy sim-image
+.PHONY: build demo-image compose-v2 test test-unit lint cross demo bench fuzz clean plan-accuracy sim-image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/vllmctl ./cmd/vllmctl
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/vllm-sim ./cmd/vllm-sim
 
-## test: everything CI runs — lint, unit and script tests with -race, cross-compiles.
-test: lint test-unit cross
+# demo-image: the simulator image when a Docker Engine answers (the demo uses
+# the process runtime otherwise).
+demo-image:
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory sim-image; else echo "no Docker Engine: the demo runs on the process runtime"; fi
+
+## test: everything CI runs — lint, unit, script and end-to-end tests (the
+## latter on the local Docker Engine with Compose v1 and v2), cross-compiles.
+test: lint compose-v2 test-unit cross
 
 test-unit:
-	$(GO) test -race -shuffle=on -count=1 ./...
+	$(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
+
+## compose-v2: Compose v2 built from its Go module into ~/.docker/cli-plugins
+## when `docker compose` is missing (a few minutes cold; no registry needed).
+COMPOSE_MODULE ?= github.com/docker/compose/v5@v5.6.0
+compose-v2:
+	@if docker compose version >/dev/null 2>&1; then echo "compose v2: $$(docker compose version --short)"; else \
+		echo "building Compose v2 from $(COMPOSE_MODULE)"; \
+		dir=$$($(GO) mod download -json $(COMPOSE_MODULE) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+		test -n "$$dir" || { echo "cannot download $(COMPOSE_MODULE)"; exit 1; }; \
+		rm -rf $(BIN)/compose-src && mkdir -p $(BIN) && cp -r "$$dir" $(BIN)/compose-src && chmod -R u+w $(BIN)/compose-src && \
+		mkdir -p $(HOME)/.docker/cli-plugins && \
+		(cd $(BIN)/compose-src && CGO_ENABLED=0 GOFLAGS=-mod=mod $(GO) build -o $(HOME)/.docker/cli-plugins/docker-compose ./cmd) && \
+		docker compose version; fi
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -30,8 +50,10 @@ cross:
 	GOOS=darwin  GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/...
 	GOOS=linux   GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/...
 
-## demo: build, then check, list and show the example project.
-demo: build
+## demo: build, then check, plan, deploy the example's profiles on the engine
+## simulator (docker when an engine answers, the process runtime otherwise),
+## show status, send a chat completion, and tear down.
+demo: build demo-image
 	@echo "== vllmctl check (every defect, before deploying)"
 	cd $(EXAMPLE) && $(VLLMCTL) check
 	@echo "== vllmctl profiles"
@@ -40,6 +62,15 @@ demo: build
 	cd $(EXAMPLE) && $(VLLMCTL) show medium
 	@echo "== vllmctl plan (memory fit on the GPUs declared in vllmctl.yaml)"
 	cd $(EXAMPLE) && $(VLLMCTL) plan
+	@echo "== vllmctl up --simulate (every profile, on vllm-sim)"
+	cd $(EXAMPLE) && $(VLLMCTL) up --simulate --progress plain || (cd $(CURDIR)/$(EXAMPLE) && $(VLLMCTL) down; exit 1)
+	@echo "== vllmctl status"
+	cd $(EXAMPLE) && $(VLLMCTL) status
+	@echo "== vllmctl chat medium"
+	cd $(EXAMPLE) && $(VLLMCTL) chat medium "What fits on two RTX 4090s?"
+	@echo "== vllmctl down"
+	cd $(EXAMPLE) && $(VLLMCTL) down
+	cd $(EXAMPLE) && $(VLLMCTL) history
 	@echo "== vllmctl check on a real operator's file (defects expected; exit 1 is the point)"
 	-cd $(EXAMPLE) && $(VLLMCTL) check --file ../../internal/check/testdata/demo-broken.yml
 

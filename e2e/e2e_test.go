@@ -289,3 +289,34 @@ func TestRollbackAndDrift(t *testing.T) {
 		})
 	}
 }
+
+func writeFile(dir, rel, content string) error {
+	path := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(content), 0o644)
+}
+
+func freePortB(b *testing.B) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// runIn runs vllmctl in dir.
+func runIn(dir string, args ...string) (string, int) {
+	cmd := exec.Command(vllmctl, append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "VLLMCTL_NO_NVIDIA_SMI=1")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		return err.Error(), -1
+	}
+	return string(out), 0
+}
