@@ -26,7 +26,11 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("VLLMCTL_NO_NVIDIA_SMI", "1") // plans use declared GPUs only, wherever the tests run
-			return copyTree(filepath.Join("..", "..", "examples", "project"), filepath.Join(env.WorkDir, "example"))
+			if err := copyTree(filepath.Join("..", "..", "examples", "project"), filepath.Join(env.WorkDir, "example")); err != nil {
+				return err
+			}
+			// A writable copy of the real operator's folder (beside the checkout, read-only).
+			return copyTree(filepath.Join("..", "..", "..", "shared", "corpus", "myia_vllm_2025-10"), filepath.Join(env.WorkDir, "corpus"))
 		},
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") == "1",
 	})
@@ -48,6 +52,6 @@ func copyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644) // writable even when the source is not
 	})
 }

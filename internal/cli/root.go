@@ -136,6 +136,10 @@ flags, port and GPU clashes, hard-coded secrets) with file:line and a fix.`,
 		newStatusCmd(e),
 		newHistoryCmd(e),
 		newChatCmd(e),
+		newDiffCmd(e),
+		newAuditCmd(e),
+		newArchiveCmd(e),
+		newDocsCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}

@@ -3,6 +3,8 @@ package deploy
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,6 +147,10 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	spec.File = d.Store.Abs(rel)
 	res.File = spec.File
 	rec := state.Record{ID: id, Profile: profile, Time: now.UTC(), Hash: r.Hash, File: rel, Runtime: d.Backend.Name(), Simulated: o.Simulate, Outcome: "deploying"}
+	for _, s := range pr.Sources {
+		sum := sha256.Sum256(s.Data)
+		rec.Sources = append(rec.Sources, state.Source{Path: s.Path, SHA256: hex.EncodeToString(sum[:])})
+	}
 	if err := d.Store.Put(rec); err != nil {
 		return res, err
 	}

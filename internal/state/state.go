@@ -35,6 +35,13 @@ type Record struct {
 	ReadySecs  float64   `json:"time_to_ready_seconds,omitempty"`
 	Diagnosis  string    `json:"diagnosis,omitempty"`
 	RollbackOf string    `json:"rollback_of,omitempty"`
+	Sources    []Source  `json:"sources,omitempty"` // the files the config came from
+}
+
+// Source is a file a deploy was made from, by content.
+type Source struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
 }
 
 const historyFile = "history.json"

@@ -1,0 +1,76 @@
+package audit
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/project"
+)
+
+const corpus = "../../../shared/corpus/myia_vllm_2025-10"
+
+func load(t testing.TB) *project.Project {
+	p, err := project.Load(context.Background(), project.Options{Root: corpus, Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCorpus: the three root files and the archived variants are found to be
+// versions of micro, mini and medium, with the flags that changed.
+func TestCorpus(t *testing.T) {
+	rep, err := Run(t.Context(), load(t), Options{IncludeArchives: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]File{}
+	for _, f := range rep.Files {
+		by[f.Path] = f
+	}
+	want := map[string]string{
+		"docker-compose-qwen3-medium.yml":                                        "earlier version of profile medium",
+		"docker-compose-qwen3-micro.yml":                                         "newest config of micro",
+		"docker-compose-qwen3-mini.yml":                                          "newest config of mini",
+		"archived/docker_configs_20251016/docker-compose-micro-qwen3-new.yml":    "earlier version of docker-compose-qwen3-micro.yml",
+		"archived/docker_configs_20251016/docker-compose-mini-qwen3.yml":         "docker-compose-qwen3-mini.yml",
+		"archived/docker_configs_20251016/docker-compose-medium-qwen3-fixed.yml": "earlier version of profile medium",
+		"medium_history/2025-10-19_880b4ba_medium.yml":                           "same config as profile medium",
+	}
+	for path, rel := range want {
+		f, ok := by[path]
+		if !ok {
+			t.Errorf("%s not scanned", path)
+			continue
+		}
+		if !strings.Contains(f.Relation, rel) {
+			t.Errorf("%s: relation %q, want %q", path, f.Relation, rel)
+		}
+	}
+	changed := map[string]bool{}
+	for _, c := range by["docker-compose-qwen3-medium.yml"].Changes {
+		changed[c.Field] = true
+	}
+	for _, f := range []string{"--max-model-len", "--enable-reasoning", "--gpu-memory-utilization"} {
+		if !changed[f] {
+			t.Errorf("root medium file: change of %s not listed (%v)", f, by["docker-compose-qwen3-medium.yml"].Changes)
+		}
+	}
+	if a := by["docker-compose-qwen3-medium.yml"].Action; a != "archive" {
+		t.Errorf("root medium file action %s", a)
+	}
+	if a := by["configs/docker/profiles/medium.yml"].Action; a != "keep" {
+		t.Errorf("active profile action %s", a)
+	}
+}
+
+// BenchmarkAuditCorpus: the whole corpus, archives included (target: under 1 s).
+func BenchmarkAuditCorpus(b *testing.B) {
+	for b.Loop() {
+		rep, err := Run(context.Background(), load(b), Options{IncludeArchives: true})
+		if err != nil || len(rep.Files) < 35 {
+			b.Fatalf("%v %d", err, len(rep.Files))
+		}
+	}
+}
