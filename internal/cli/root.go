@@ -140,6 +140,8 @@ flags, port and GPU clashes, hard-coded secrets) with file:line and a fix.`,
 		newAuditCmd(e),
 		newArchiveCmd(e),
 		newDocsCmd(e),
+		newServeCmd(e),
+		newWatchCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}

@@ -47,6 +47,7 @@ type UpOptions struct {
 	StallLoading      time.Duration // see monitor.Options
 	StallOther        time.Duration
 	SkipPlan          bool        // deploy even when the plan predicts a failure
+	Trigger           string      // who asked: the watchdog, an on-demand start; kept in the history
 	OnEvent           func(Event) // progress
 	Redact            *redact.Redactor
 }
@@ -146,7 +147,7 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	}
 	spec.File = d.Store.Abs(rel)
 	res.File = spec.File
-	rec := state.Record{ID: id, Profile: profile, Time: now.UTC(), Hash: r.Hash, File: rel, Runtime: d.Backend.Name(), Simulated: o.Simulate, Outcome: "deploying"}
+	rec := state.Record{ID: id, Profile: profile, Time: now.UTC(), Hash: r.Hash, File: rel, Runtime: d.Backend.Name(), Simulated: o.Simulate, Outcome: "deploying", Trigger: o.Trigger}
 	for _, s := range pr.Sources {
 		sum := sha256.Sum256(s.Data)
 		rec.Sources = append(rec.Sources, state.Source{Path: s.Path, SHA256: hex.EncodeToString(sum[:])})

@@ -40,6 +40,9 @@ type Upstream struct {
 	Since   time.Time // when it entered its current state
 	// OnDemand marks an engine that is started on the first request for it.
 	OnDemand bool
+	// Served are the names the engine itself answers to (--served-model-name);
+	// a request for an alias is sent with the first of them.
+	Served []string
 
 	outstanding atomic.Int64
 }
@@ -131,9 +134,9 @@ type Gateway struct {
 type nopObserver struct{}
 
 func (nopObserver) Request(string, string, int, time.Duration, time.Duration) {}
-func (nopObserver) InFlight(int)                                               {}
-func (nopObserver) UpstreamError(string)                                       {}
-func (nopObserver) Retry(string)                                               {}
+func (nopObserver) InFlight(int)                                              {}
+func (nopObserver) UpstreamError(string)                                      {}
+func (nopObserver) Retry(string)                                              {}
 
 // New builds a gateway over routes.
 func New(routes Routes, o Options) *Gateway {
@@ -294,31 +297,55 @@ func sortedNames(t Table) []string {
 	return names
 }
 
-// peekModel reads the top-level "model" string without decoding the rest into values.
-func peekModel(body []byte) (string, error) {
+// peekModel reads the top-level "model" string and where its JSON value
+// starts and ends in body, without decoding the rest into values.
+func peekModel(body []byte) (string, int, int, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {
-		return "", errors.New("the body is not a JSON object")
+		return "", 0, 0, errors.New("the body is not a JSON object")
 	}
 	for dec.More() {
 		k, err := dec.Token()
 		if err != nil {
-			return "", err
+			return "", 0, 0, err
 		}
 		if k == "model" {
-			var m string
-			if err := dec.Decode(&m); err != nil {
-				return "", errors.New(`"model" must be a string`)
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return "", 0, 0, err
 			}
-			return m, nil
+			end := int(dec.InputOffset())
+			var m string
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return "", 0, 0, errors.New(`"model" must be a string`)
+			}
+			return m, end - len(raw), end, nil
 		}
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
-			return "", err
+			return "", 0, 0, err
 		}
 	}
-	return "", errors.New(`the request has no "model"`)
+	return "", 0, 0, errors.New(`the request has no "model"`)
+}
+
+// withModel replaces the model value at [start, end) when the engine does not
+// answer to the requested name (an alias); the other bytes stay as they were.
+func withModel(body []byte, start, end int, model string, u *Upstream) []byte {
+	if len(u.Served) == 0 {
+		return body
+	}
+	for _, n := range u.Served {
+		if n == model {
+			return body
+		}
+	}
+	q, _ := json.Marshal(u.Served[0])
+	out := make([]byte, 0, len(body)+len(q))
+	out = append(out, body[:start]...)
+	out = append(out, q...)
+	return append(out, body[end:]...)
 }
 
 // pick returns the ready engine with the fewest outstanding requests, skipping tried ones.
@@ -393,7 +420,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, route string) {
 		apiError(cw, 400, "BadRequestError", "cannot read the request body", nil)
 		return
 	}
-	model, err := peekModel(body)
+	model, mStart, mEnd, err := peekModel(body)
 	if err != nil {
 		apiError(cw, 400, "BadRequestError", err.Error(), nil)
 		return
@@ -433,7 +460,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, route string) {
 			return
 		}
 		tried[u] = true
-		sent, err := g.forward(cw, r, u, body, route)
+		sent, err := g.forward(cw, r, u, withModel(body, mStart, mEnd, model, u), route)
 		if err == nil {
 			return
 		}

@@ -362,6 +362,11 @@ func (s *Server) whole(w http.ResponseWriter, ctx context.Context, chat bool, id
 			}
 			s.m.itl.Observe(g.itl.Seconds())
 		}
+		if s.dead.Load() {
+			s.finish(g, prompt, start, "abort")
+			w.WriteHeader(http.StatusInternalServerError) // EngineDeadError: 500, empty body
+			return
+		}
 		text.WriteString(g.token(i))
 		g.sent++
 		s.kvTokens.Add(1)
@@ -431,6 +436,10 @@ func (s *Server) stream(w http.ResponseWriter, ctx context.Context, chat bool, i
 				return
 			}
 			s.m.itl.Observe(g.itl.Seconds())
+		}
+		if s.dead.Load() {
+			s.finish(g, prompt, start, "abort")
+			panic(http.ErrAbortHandler) // the engine died: the connection drops mid-stream
 		}
 		var fin any
 		if i == g.tokens-1 {

@@ -36,6 +36,7 @@ type Record struct {
 	Diagnosis  string    `json:"diagnosis,omitempty"`
 	RollbackOf string    `json:"rollback_of,omitempty"`
 	Sources    []Source  `json:"sources,omitempty"` // the files the config came from
+	Trigger    string    `json:"trigger,omitempty"` // watchdog restart, on-demand start; "" for a user's up
 }
 
 // Source is a file a deploy was made from, by content.
