@@ -172,6 +172,8 @@ func New(routes Routes, o Options) *Gateway {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: o.FirstByte,
 		DisableCompression:    true,
+		WriteBufferSize:       1 << 10, // requests are written once; small buffers keep idle streams cheap
+		ReadBufferSize:        2 << 10,
 	}
 	return &Gateway{routes: routes, o: o, transport: tr, log: log}
 }
@@ -547,7 +549,9 @@ func (g *Gateway) forward(w *countingWriter, r *http.Request, u *Upstream, body 
 	// Stream: flush each read; an idle upstream for IdleStream ends the stream.
 	idle := time.AfterFunc(g.o.IdleStream, cancel)
 	defer idle.Stop()
-	buf := make([]byte, 32<<10)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
@@ -574,6 +578,10 @@ func (g *Gateway) forward(w *countingWriter, r *http.Request, u *Upstream, body 
 		}
 	}
 }
+
+// bufPool holds copy buffers: SSE events are small, so 2 KiB keeps an idle
+// stream cheap while a whole response still moves in few reads.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 2<<10); return &b }}
 
 // StatusText helps callers log statuses as classes.
 func StatusText(code int) string { return strconv.Itoa(code/100) + "xx" }
