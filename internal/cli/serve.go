@@ -171,7 +171,7 @@ func (s *server) Observe(ctx context.Context, profile string, deadline time.Dura
 		return o
 	}
 	eng := pr.Engines()[0]
-	pb := &monitor.HTTPProber{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", in.HostPort), APIKey: eng.Args.APIKey, Client: &http.Client{Timeout: deadline}}
+	pb := &monitor.HTTPProber{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", in.HostPort), APIKey: eng.Args.APIKey, Client: &http.Client{Timeout: deadline}, MaxTokens: 4}
 	o.HealthErr = pb.Health(ctx)
 	if o.HealthErr == nil {
 		start := time.Now()
@@ -310,14 +310,19 @@ func watchdogConfigs(p *project.Project) map[string]watchdog.Config {
 			var c watchdog.Config
 			if eng.Ext != nil && len(eng.Ext.Watchdog) > 0 {
 				var raw struct {
-					Interval, Warmup, CompletionDeadline string
-					WedgeAfter, HungAfter                int
-					Restart                              *bool
+					Interval           string `json:"interval"`
+					Warmup             string `json:"warmup"`
+					CompletionDeadline string `json:"completion_deadline"`
+					StallAfter         string `json:"stall_after"`
+					WedgeAfter         int    `json:"wedge_after"`
+					HungAfter          int    `json:"hung_after"`
+					Restart            *bool  `json:"restart"`
 				}
-				_ = json.Unmarshal(eng.Ext.Watchdog, &raw)
+				_ = json.Unmarshal(eng.Ext.Watchdog, &raw) // shapes are checked against the schema by check
 				c.Interval, _ = time.ParseDuration(raw.Interval)
 				c.Warmup, _ = time.ParseDuration(raw.Warmup)
 				c.CompletionDeadline, _ = time.ParseDuration(raw.CompletionDeadline)
+				c.StallAfter, _ = time.ParseDuration(raw.StallAfter)
 				c.WedgeAfter, c.HungAfter = raw.WedgeAfter, raw.HungAfter
 				c.NoRestart = raw.Restart != nil && !*raw.Restart
 			}

@@ -15,6 +15,9 @@ type HTTPProber struct {
 	BaseURL string // e.g. http://127.0.0.1:5002
 	APIKey  string // sent as a bearer token to /v1 routes; never logged
 	Client  *http.Client
+	// MaxTokens of the probe completion. Default 1. A decode hang (a "wedge")
+	// shows only after the first token, so liveness probes ask for a few.
+	MaxTokens int
 }
 
 func (p *HTTPProber) client() *http.Client {
@@ -74,9 +77,10 @@ func (p *HTTPProber) Models(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// Complete implements Prober with a one-token completion.
+// Complete implements Prober with a tiny completion (MaxTokens tokens).
 func (p *HTTPProber) Complete(ctx context.Context, model string) error {
-	body, _ := json.Marshal(map[string]any{"model": model, "prompt": "ping", "max_tokens": 1})
+	n := max(1, p.MaxTokens)
+	body, _ := json.Marshal(map[string]any{"model": model, "prompt": "ping", "max_tokens": n, "ignore_eos": true})
 	_, err := p.do(ctx, "POST", "/v1/completions", body)
 	return err
 }

@@ -189,7 +189,7 @@ func Decide(c Config, st Status, obs Observation) (Status, Action) {
 		}
 		st.WedgeMisses++
 		if st.WedgeMisses >= c.WedgeAfter {
-			why := fmt.Sprintf("a 1-token completion missed its %s deadline %d times while /health said 200", c.CompletionDeadline, st.WedgeMisses)
+			why := fmt.Sprintf("a 4-token completion missed its %s deadline %d times while /health said 200", c.CompletionDeadline, st.WedgeMisses)
 			set(Wedged, why)
 			return st.restart(c, now)
 		}
