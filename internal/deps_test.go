@@ -1,0 +1,104 @@
+package internal_test
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/vllmctl/vllmctl/"
+
+// forbidden lists, per package, internal packages it must not import, and why.
+// The direction is cmd → cli → deploy → {check, plan, monitor, archive, state,
+// runtime} → {project, vllm}; serve mode wires gateway, watchdog and metrics in cli.
+var forbidden = map[string]map[string]string{
+	"internal/project":    {"internal/check": "the loader knows nothing of checks", "internal/plan": "pure loader", "internal/runtime": "pure loader", "internal/cli": "core never imports the UI"},
+	"internal/vllm":       {"internal/project": "pure vLLM knowledge, stdlib only", "internal/runtime": "pure"},
+	"internal/check":      {"internal/runtime": "check is pure", "internal/deploy": "check is pure", "internal/cli": "core never imports the UI"},
+	"internal/plan":       {"internal/runtime": "plan is pure", "internal/deploy": "plan is pure", "internal/cli": "core never imports the UI"},
+	"internal/monitor":    {"internal/runtime": "observations come through its interfaces", "internal/deploy": "monitor is below deploy"},
+	"internal/runtime":    {"internal/vllm": "the runtime runs things, it does not read vLLM", "internal/check": "", "internal/plan": "", "internal/monitor": "", "internal/deploy": "runtime is below deploy"},
+	"internal/deploy":     {"internal/cli": "core never imports the UI", "internal/gateway": "serve wiring lives in cli", "internal/watchdog": "serve wiring lives in cli", "internal/metrics": "serve wiring lives in cli"},
+	"internal/gateway":    {"internal/runtime": "stdlib only", "internal/project": "routes come through an interface", "internal/metrics": "observers come through an interface"},
+	"internal/watchdog":   {"internal/runtime": "acts through a narrow Restarter", "internal/gateway": "independent of the gateway"},
+	"internal/metrics":    {"internal/gateway": "satisfies its observer structurally", "internal/watchdog": "satisfies its observer structurally"},
+	"internal/archive":    {"internal/runtime": "archive is file work only"},
+	"internal/audit":      {"internal/runtime": "running engines arrive as values"},
+	"internal/docs":       {"internal/runtime": "docs are rendered from files"},
+	"internal/state":      {"internal/runtime": "state is below the runtime"},
+	"internal/atomicfile": {"internal/project": "stdlib only"},
+	"internal/redact":     {"internal/project": "stdlib only"},
+	"internal/sim":        {"internal/cli": "the simulator stands alone", "internal/deploy": "", "internal/runtime": ""},
+}
+
+// allowedDirect is the short list of direct module dependencies.
+var allowedDirect = map[string]string{
+	"github.com/compose-spec/compose-go/v2":    "compose loading and interpolation, as Compose does it",
+	"github.com/spf13/cobra":                   "the CLI",
+	"github.com/moby/moby/client":              "the Engine API",
+	"github.com/moby/moby/api":                 "Engine API types and stdcopy",
+	"github.com/prometheus/client_golang":      "metrics",
+	"github.com/prometheus/common":             "reading engines' /metrics (expfmt)",
+	"go.yaml.in/yaml/v4":                       "YAML with node positions (compose-go's own)",
+	"github.com/santhosh-tekuri/jsonschema/v6": "x-vllmctl schema validation (compose-go's own)",
+	"github.com/sirupsen/logrus":               "silencing compose-go's logger",
+	"github.com/google/go-cmp":                 "tests",
+	"github.com/rogpeppe/go-internal":          "tests: testscript, txtar",
+	"github.com/openai/openai-go/v3":           "tests: the official OpenAI client against the simulator and gateway",
+}
+
+type pkg struct {
+	ImportPath  string
+	Imports     []string
+	TestImports []string
+	Doc         string
+	GoFiles     []string
+	Module      *struct{ Path string }
+}
+
+func TestDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", "../...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	direct := map[string]bool{}
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(p.ImportPath, mod)
+		if p.Doc == "" && len(p.GoFiles) > 0 { // test-only packages (e2e) document themselves in tests
+			t.Errorf("%s has no package doc comment", rel)
+		}
+		for _, imp := range p.Imports {
+			if irel, ok := strings.CutPrefix(imp, mod); ok {
+				if why, bad := forbidden[rel][irel]; bad {
+					t.Errorf("%s imports %s: forbidden (%s)", rel, irel, why)
+				}
+				continue
+			}
+			if strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+				direct[imp] = true
+			}
+		}
+		for _, imp := range p.TestImports {
+			if strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") && !strings.HasPrefix(imp, mod) {
+				direct[imp] = true
+			}
+		}
+	}
+	for imp := range direct {
+		ok := false
+		for m := range allowedDirect {
+			if imp == m || strings.HasPrefix(imp, m+"/") {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("direct dependency %s is not on the allow-list (add it with a reason, or use the standard library)", imp)
+		}
+	}
+}
