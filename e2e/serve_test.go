@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,10 +8,29 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
+
+// syncBuf is a buffer the child process and the test may use at once.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 const wdProfile = `services:
   vllm-%[1]s:
@@ -50,8 +68,8 @@ func TestServeWatchdogRestartsWedged(t *testing.T) {
 			args := append([]string{"-C", p.dir, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", gw), "--refresh", "300ms", "--simulate", "--sim-binary", simBin}, v.args...)
 			cmd := exec.CommandContext(ctx, vllmctl, args...)
 			cmd.Env = append(os.Environ(), "VLLMCTL_NO_NVIDIA_SMI=1")
-			var logs bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &logs, &logs
+			logs := &syncBuf{}
+			cmd.Stdout, cmd.Stderr = logs, logs
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}

@@ -57,20 +57,26 @@ func (e *env) inventory(p *project.Project, f gpuFlags) ([]gpu.GPU, string, erro
 		}
 	}
 	if p != nil && len(p.Config.GPUs) > 0 {
-		var all []gpu.GPU
-		for _, d := range p.Config.GPUs {
-			g, err := gpu.Declare(d.Name, d.Memory, d.Count)
-			if err != nil {
-				return nil, "", fmt.Errorf("%s: gpus: %w", project.ConfigFile, err)
-			}
-			for i := range g {
-				g[i].Index = len(all)
-				all = append(all, g[i])
-			}
-		}
-		return all, project.ConfigFile, nil
+		all, err := declaredInventory(p)
+		return all, project.ConfigFile, err
 	}
 	return nil, "", nil
+}
+
+// declaredInventory is the gpus: list of vllmctl.yaml.
+func declaredInventory(p *project.Project) ([]gpu.GPU, error) {
+	var all []gpu.GPU
+	for _, d := range p.Config.GPUs {
+		g, err := gpu.Declare(d.Name, d.Memory, d.Count)
+		if err != nil {
+			return nil, fmt.Errorf("%s: gpus: %w", project.ConfigFile, err)
+		}
+		for i := range g {
+			g[i].Index = len(all)
+			all = append(all, g[i])
+		}
+	}
+	return all, nil
 }
 
 func newGPUsCmd(e *env) *cobra.Command {

@@ -464,10 +464,9 @@ document no longer matches the files (for CI).`,
 				return err
 			}
 			in := docs.Input{Output: filepath.ToSlash(out)}
-			if len(p.Config.GPUs) > 0 {
-				g, src, err := e.inventory(p, gpuFlags{})
-				if err == nil && src == project.ConfigFile {
-					pp := plan.PlanProject(p, plan.ProjectInput{GPUs: g, GPUSource: src})
+			if len(p.Config.GPUs) > 0 { // the declared hardware, never a live reading: the document must not depend on the machine
+				if g, err := declaredInventory(p); err == nil {
+					pp := plan.PlanProject(p, plan.ProjectInput{GPUs: g, GPUSource: project.ConfigFile})
 					in.Plan = &pp
 				}
 			}
