@@ -7,6 +7,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,7 +26,7 @@ type Options struct {
 func Run(p *project.Project, opts Options) []project.Diagnostic {
 	c := &checker{p: p}
 	c.add(p.Diags...)
-	selected := func(name string) bool { return len(opts.Profiles) == 0 || contains(opts.Profiles, name) }
+	selected := func(name string) bool { return len(opts.Profiles) == 0 || slices.Contains(opts.Profiles, name) }
 	seen := map[*project.Source]bool{}
 	for _, pr := range p.Profiles {
 		if !selected(pr.Name) {
@@ -196,15 +197,6 @@ func redactDefault(name, def string) string {
 		return "***"
 	}
 	return def
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

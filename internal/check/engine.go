@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,7 +91,7 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 	}
 	// Values from closed sets.
 	closed := func(flag, val string, allowed []string, sev project.Severity, what string) {
-		if val == "" || contains(allowed, val) || !a.IsSet(flag) {
+		if val == "" || slices.Contains(allowed, val) || !a.IsSet(flag) {
 			return
 		}
 		hint := "allowed: " + strings.Join(allowed, ", ")

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/plan"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 type planFlags struct {
@@ -116,7 +117,7 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 			}
 			_ = t.flush()
 			fmt.Fprintf(w, "  KV cache: %s tokens (%d blocks of 16, min over ranks); max concurrency at %s tokens: %.2fx\n",
-				thousands(en.KVTokens), en.KVBlocks, thousands(en.MaxModelLen), en.Concurrency)
+				vllm.Commas(en.KVTokens), en.KVBlocks, vllm.Commas(en.MaxModelLen), en.Concurrency)
 		}
 		fmt.Fprintf(w, "  verdict: %s\n", en.Verdict)
 		for _, r := range en.Reasons {
@@ -166,15 +167,3 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 }
 
 func gibs(f float64) string { return fmt.Sprintf("%.2f", f) }
-
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}

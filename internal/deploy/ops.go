@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func waitGPURelease(ctx context.Context, ids []string, o DownOptions) error {
 		}
 		busy := false
 		for _, g := range gpus {
-			if len(ids) > 0 && !containsStr(ids, fmt.Sprint(g.Index)) && !containsStr(ids, g.UUID) {
+			if len(ids) > 0 && !slices.Contains(ids, fmt.Sprint(g.Index)) && !slices.Contains(ids, g.UUID) {
 				continue
 			}
 			busy = busy || len(g.Processes) > 0
@@ -105,15 +106,6 @@ func waitGPURelease(ctx context.Context, ids []string, o DownOptions) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-}
-
-func containsStr(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ProfileStatus is one profile as status shows it.

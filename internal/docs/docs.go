@@ -16,6 +16,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/archive"
 	"github.com/vllmctl/vllmctl/internal/plan"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 // Input is what the document is made of besides the project.
@@ -75,7 +76,7 @@ func Render(p *project.Project, in Input) string {
 					}
 					if len(e.Ranks) > 0 {
 						w("Plan on %s: weights %.2f GiB per GPU, KV cache %.2f GiB = **%s tokens**, max concurrency **%.2fx** at %s tokens; verdict **%s**.\n\n",
-							in.Plan.GPUSource, e.Ranks[0].Weights, e.Ranks[0].KV, commas(e.KVTokens), e.Concurrency, commas(e.MaxModelLen), e.Verdict)
+							in.Plan.GPUSource, e.Ranks[0].Weights, e.Ranks[0].KV, vllm.Commas(e.KVTokens), e.Concurrency, vllm.Commas(e.MaxModelLen), e.Verdict)
 					} else {
 						w("Plan: verdict **%s**.\n\n", e.Verdict)
 					}
@@ -125,7 +126,7 @@ func ctxLen(n int) string {
 	if n == 0 {
 		return "model default"
 	}
-	return commas(n)
+	return vllm.Commas(n)
 }
 
 func port(s *project.Service) string {
@@ -133,18 +134,6 @@ func port(s *project.Service) string {
 		return fmt.Sprint(p)
 	}
 	return "-"
-}
-
-func commas(n int) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // justification is x-vllmctl.description, else the comment lines that open the profile file.

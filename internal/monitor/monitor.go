@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -335,7 +336,7 @@ func (w *watch) probeOnce(ctx context.Context, p Prober) error {
 	if err != nil {
 		return &probeError{"models", err}
 	}
-	if w.o.ServedName != "" && !containsStr(ids, w.o.ServedName) {
+	if w.o.ServedName != "" && !slices.Contains(ids, w.o.ServedName) {
 		return &probeError{"models", fmt.Errorf("/v1/models lists %s, not %q", strings.Join(ids, ", "), w.o.ServedName)}
 	}
 	if w.o.Completion {
@@ -348,15 +349,6 @@ func (w *watch) probeOnce(ctx context.Context, p Prober) error {
 		}
 	}
 	return nil
-}
-
-func containsStr(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (w *watch) finish(o Outcome) Result {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,7 +61,7 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 	use := map[string]*GPUUse{}
 	perProfile := map[string]map[string]float64{} // profile -> gpu -> util
 	for _, pr := range p.Profiles {
-		if len(in.Profiles) > 0 && !contains(in.Profiles, pr.Name) {
+		if len(in.Profiles) > 0 && !slices.Contains(in.Profiles, pr.Name) {
 			continue
 		}
 		for _, s := range pr.Engines() {
@@ -210,15 +211,6 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

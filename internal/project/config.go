@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 
+	"github.com/vllmctl/vllmctl/internal/vllm"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -96,7 +98,7 @@ func parseConfig(rel string, data []byte, cfg *Config) []Diagnostic {
 	if top.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(top.Content); i += 2 {
 			k := top.Content[i]
-			if !contains(known, k.Value) {
+			if !slices.Contains(known, k.Value) {
 				d := Diagnostic{Pos: Pos{File: rel, Line: k.Line, Col: k.Column}, Severity: Error, Code: "unknown-setting",
 					Message: fmt.Sprintf("unknown setting %q", k.Value), Hint: "known settings: " + strings.Join(known, ", ")}
 				if s := suggest(k.Value, known); s != "" {
@@ -128,45 +130,5 @@ func yamlKeys(t reflect.Type) []string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // suggest returns the closest candidate within a small edit distance.
-func suggest(s string, cands []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range cands {
-		if d := lev(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD <= max(2, len(s)/3) {
-		return best
-	}
-	return ""
-}
-
-func lev(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
+func suggest(s string, cands []string) string { return vllm.Suggest(s, cands) }

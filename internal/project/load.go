@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -159,7 +160,7 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	sort.Strings(overlays)
 	for _, ov := range overlays {
 		name := strings.TrimSuffix(filepath.Base(ov), filepath.Ext(ov))
-		if len(opts.Only) > 0 && !contains(opts.Only, name) {
+		if len(opts.Only) > 0 && !slices.Contains(opts.Only, name) {
 			continue
 		}
 		pr, err := p.loadProfile(ctx, name, ov)

@@ -5,6 +5,7 @@ package scaffold
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -164,19 +165,10 @@ func (s *ProfileSpec) Complete() error {
 	if s.ReasoningName == "" && strings.Contains(lower, "qwen3") && !strings.Contains(lower, "coder") && !strings.Contains(lower, "instruct-2507") {
 		s.ReasoningName = "qwen3"
 	}
-	if s.Quantization != "" && !contains(vllm.QuantizationMethods, s.Quantization) {
+	if s.Quantization != "" && !slices.Contains(vllm.QuantizationMethods, s.Quantization) {
 		return fmt.Errorf("--quantization %q is not a vLLM method (known: %s)", s.Quantization, strings.Join(vllm.QuantizationMethods, ", "))
 	}
 	return nil
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Profile renders the overlay file for a completed spec. The profile extends

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,7 +223,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, chat bool) {
 		s.apiError(w, 400, "BadRequestError", "Invalid JSON: "+err.Error())
 		return
 	}
-	if !contains(s.names, req.Model) && req.Model != "" {
+	if !slices.Contains(s.names, req.Model) && req.Model != "" {
 		s.apiError(w, 404, "NotFoundError", fmt.Sprintf("The model `%s` does not exist.", req.Model))
 		return
 	}

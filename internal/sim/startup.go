@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -266,8 +267,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.phase(ctx, "kv-cache"); err != nil {
 		return err
 	}
-	e.logf("EngineCore_0", "INFO", "kv_cache_utils.py:849", "GPU KV cache size: %s tokens", commas(e.est.KVTokens))
-	e.logf("EngineCore_0", "INFO", "kv_cache_utils.py:853", "Maximum concurrency for %s tokens per request: %.2fx", commas(e.est.MaxModelLen), e.est.Concurrency)
+	e.logf("EngineCore_0", "INFO", "kv_cache_utils.py:849", "GPU KV cache size: %s tokens", vllm.Commas(e.est.KVTokens))
+	e.logf("EngineCore_0", "INFO", "kv_cache_utils.py:853", "Maximum concurrency for %s tokens per request: %.2fx", vllm.Commas(e.est.MaxModelLen), e.est.Concurrency)
 	// Graphs.
 	if !a.EnforceEager {
 		if err := e.phase(ctx, "graphs"); err != nil {
@@ -356,10 +357,10 @@ func (e *Engine) parserErrors() error {
 		e.raw("APIServer", "TypeError: Error: --enable-auto-tool-choice requires --tool-call-parser")
 		return &StartupError{Code: 1, Reason: "--enable-auto-tool-choice requires --tool-call-parser"}
 	}
-	if a.ToolCallParser != "" && !contains(vllm.ToolCallParsers, a.ToolCallParser) && !a.IsSet("tool-parser-plugin") {
+	if a.ToolCallParser != "" && !slices.Contains(vllm.ToolCallParsers, a.ToolCallParser) && !a.IsSet("tool-parser-plugin") {
 		return e.fail("parser")
 	}
-	if a.ReasoningParser != "" && !contains(vllm.ReasoningParsers, a.ReasoningParser) && !a.IsSet("reasoning-parser-plugin") {
+	if a.ReasoningParser != "" && !slices.Contains(vllm.ReasoningParsers, a.ReasoningParser) && !a.IsSet("reasoning-parser-plugin") {
 		e.raw("APIServer", fmt.Sprintf("KeyError: 'invalid reasoning parser: %s (chose from { %s })'", a.ReasoningParser, strings.Join(vllm.ReasoningParsers, ", ")))
 		return &StartupError{Code: 1, Reason: "invalid reasoning parser"}
 	}
@@ -533,25 +534,4 @@ func genericModel(id string) plan.Model {
 	return plan.Model{ID: id, Layers: max(8, int(32*scale)), Heads: 32, KVHeads: 8, HeadDim: 128,
 		Hidden: max(1024, int(4096*scale)/128*128), Intermediate: max(2048, int(14336*scale)/128*128), Vocab: 128256,
 		MaxPositions: 131072, ParamsB: b, Kind: "dense", Source: "generic"}
-}
-
-func commas(n int) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

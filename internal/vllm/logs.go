@@ -222,3 +222,21 @@ func PhaseIndex(p Phase) int {
 	}
 	return -1
 }
+
+// Commas formats a count the way vLLM's V1 logs do: 464848 → "464,848".
+func Commas(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
