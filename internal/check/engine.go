@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -54,6 +55,18 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 	a := &svc.Args
 	sp := "services." + svc.Name
 	cmdPath := sp + ".command"
+	c.binds(pr, svc)
+	if svc.Wrapped != "" {
+		pos, ok := pr.PosOf(sp + ".entrypoint")
+		if !ok {
+			pos = pr.ServicePos(svc.Name)
+		}
+		c.diag(pos, project.Warning, "engine-wrapped", sp+".entrypoint",
+			fmt.Sprintf("the engine is started by %q: its vLLM flags are inside that script and cannot be checked", svc.Wrapped),
+			"put the flags in command: and use the image's own entrypoint, so check, plan and up can read them")
+		c.image(pr, svc)
+		return
+	}
 	argPos := func(idx int, flag string) project.Pos {
 		text := flag
 		if idx >= 0 && idx < len(svc.Argv) {
@@ -206,6 +219,28 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 			"add ipc: host (or shm_size: 16gb)")
 	}
 	c.healthcheck(pr, svc)
+}
+
+// binds reports bind mounts whose source does not exist: Docker creates an
+// empty folder there (a model, a cache or a script that is silently missing;
+// under Docker Desktop, /mnt/<drive> paths that mounted empty).
+func (c *checker) binds(pr *project.Profile, svc *project.Service) {
+	for i, v := range svc.Config.Volumes {
+		if v.Type != "bind" || v.Source == "" {
+			continue
+		}
+		if _, err := os.Stat(v.Source); err == nil {
+			continue
+		}
+		path := fmt.Sprintf("services.%s.volumes.%d", svc.Name, i)
+		pos, ok := pr.PosOf(path)
+		if !ok {
+			pos = pr.ServicePos(svc.Name)
+		}
+		c.diag(pos, project.Warning, "bind-missing", path,
+			fmt.Sprintf("bind source %s does not exist on this machine: Docker mounts an empty folder at %s", v.Source, v.Target),
+			"fix the path (relative paths are resolved from the first compose file's folder), or use a named volume")
+	}
 }
 
 func (c *checker) image(pr *project.Profile, svc *project.Service) {

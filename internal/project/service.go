@@ -27,6 +27,9 @@ type Service struct {
 	Ports        []Port
 	Ext          *Ext // x-vllmctl block; nil when absent
 	ExtRaw       any
+	// Wrapped is the entrypoint that starts the engine when it is not vLLM
+	// itself (a shell script): the engine's flags are then not visible here.
+	Wrapped string
 }
 
 // GPUs is the GPU selection of a service.
@@ -115,7 +118,12 @@ func newService(pr *Profile, sc types.ServiceConfig) *Service {
 		s.Engine = false
 	}
 	if s.Engine {
-		s.Args = vllm.Parse(s.Argv)
+		if len(sc.Entrypoint) > 0 && !vllm.IsLauncher(sc.Entrypoint) && !strings.Contains(strings.Join(sc.Entrypoint, " "), "vllm") {
+			s.Wrapped = strings.Join(sc.Entrypoint, " ")
+			s.Args = vllm.Parse(nil)
+		} else {
+			s.Args = vllm.Parse(s.Argv)
+		}
 	}
 	s.GPUs = gpusOf(sc)
 	for i, p := range sc.Ports {
