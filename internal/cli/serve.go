@@ -173,6 +173,11 @@ func (s *server) Observe(ctx context.Context, profile string, deadline time.Dura
 	eng := pr.Engines()[0]
 	pb := &monitor.HTTPProber{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", in.HostPort), APIKey: eng.Args.APIKey, Client: &http.Client{Timeout: deadline}, MaxTokens: 4}
 	o.HealthErr = pb.Health(ctx)
+	if o.HealthErr != nil && in.InNetwork != "" {
+		// Does it answer inside its network? Then the published port is what is lost.
+		inner := &monitor.HTTPProber{BaseURL: "http://" + in.InNetwork, Client: &http.Client{Timeout: deadline}}
+		o.InNetworkKnown, o.InNetworkErr = true, inner.Health(ctx)
+	}
 	if o.HealthErr == nil {
 		start := time.Now()
 		cctx, cancel := context.WithTimeout(ctx, deadline)

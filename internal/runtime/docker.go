@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,9 +95,23 @@ func (d *Docker) List(ctx context.Context, project, profile string) ([]Instance,
 			inst.State, inst.ExitCode = string(c.State.Status), c.State.ExitCode
 			inst.StartedAt, _ = time.Parse(time.RFC3339Nano, c.State.StartedAt)
 		}
+		private := 0
 		for _, p := range s.Ports {
 			if p.PublicPort != 0 && inst.HostPort == 0 {
-				inst.HostPort = int(p.PublicPort)
+				inst.HostPort, private = int(p.PublicPort), int(p.PrivatePort)
+			}
+		}
+		if c.NetworkSettings != nil && private != 0 {
+			names := make([]string, 0, len(c.NetworkSettings.Networks))
+			for n := range c.NetworkSettings.Networks {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				if ep := c.NetworkSettings.Networks[n]; ep != nil && ep.IPAddress.IsValid() {
+					inst.InNetwork = net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(private))
+					break
+				}
 			}
 		}
 		out = append(out, inst)

@@ -56,6 +56,10 @@ type Instance struct {
 	StartedAt    time.Time `json:"started_at"`
 	HostPort     int       `json:"host_port,omitempty"`
 	Runtime      string    `json:"runtime"`
+	// InNetwork is the engine's address inside its container network
+	// (ip:containerPort), "" when there is none (process runtime): the watchdog
+	// tells a lost port forward from a dead engine with it.
+	InNetwork string `json:"in_network,omitempty"`
 }
 
 // Exit is an engine stopping or restarting.
