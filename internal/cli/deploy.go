@@ -63,6 +63,19 @@ func (e *env) backend(p *project.Project, f runtimeFlags) (runtime.Backend, erro
 	return nil, usageErr("--runtime %q: use docker, process or auto", f.runtime)
 }
 
+// deployer loads the project and picks its runtime backend.
+func (e *env) deployer(rt runtimeFlags) (*project.Project, *deploy.Deployer, error) {
+	p, err := e.load(project.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	be, err := e.backend(p, rt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, deploy.New(p, be), nil
+}
+
 type upFlags struct {
 	rt         runtimeFlags
 	gpu        gpuFlags
@@ -298,17 +311,12 @@ process, then waits until nvidia-smi shows no process on the profile's GPUs
 (where nvidia-smi exists): a leftover worker makes the next start run out of memory.`,
 		Example: "  vllmctl down medium\n  vllmctl down            # every profile",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := e.load(project.Options{})
+			p, dep, err := e.deployer(rt)
 			if err != nil {
 				return err
 			}
-			be, err := e.backend(p, rt)
-			if err != nil {
-				return err
-			}
-			dep := deploy.New(p, be)
 			if len(args) == 0 {
-				insts, err := be.List(e.ctx, p.Config.ProjectName, "")
+				insts, err := dep.Backend.List(e.ctx, p.Config.ProjectName, "")
 				if err != nil {
 					return err
 				}
@@ -365,11 +373,7 @@ func newLogsCmd(e *env) *cobra.Command {
 		Example: "  vllmctl logs medium\n  vllmctl logs medium -f --since 10m",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := e.load(project.Options{})
-			if err != nil {
-				return err
-			}
-			be, err := e.backend(p, rt)
+			p, dep, err := e.deployer(rt)
 			if err != nil {
 				return err
 			}
@@ -378,7 +382,7 @@ func newLogsCmd(e *env) *cobra.Command {
 				from = time.Now().Add(-since)
 			}
 			red := redactorFor(p)
-			return deploy.New(p, be).Logs(e.ctx, args[0], follow, from, func(l string) {
+			return dep.Logs(e.ctx, args[0], follow, from, func(l string) {
 				info := vllm.ClassifyLine(l)
 				mark := "   "
 				switch info.Kind {
@@ -415,15 +419,10 @@ the running and waiting requests, KV cache usage and generation tokens/s
 			if err := e.checkOutput(); err != nil {
 				return err
 			}
-			p, err := e.load(project.Options{})
+			_, dep, err := e.deployer(rt)
 			if err != nil {
 				return err
 			}
-			be, err := e.backend(p, rt)
-			if err != nil {
-				return err
-			}
-			dep := deploy.New(p, be)
 			prev := map[string]deploy.ProfileStatus{}
 			for {
 				sts, err := dep.Status(e.ctx, args, prev, watch)
