@@ -620,6 +620,7 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(net.Addr)) e
 				errc <- err
 				return
 			}
+			srv.SetKeepAlivesEnabled(true)
 			cur.Store(&nl)
 		}
 	}()
@@ -645,6 +646,8 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(net.Addr)) e
 			s.Die("simulated crash after " + s.opts.CrashAfter.String())
 		case <-tick.C:
 			if s.refusing() > 0 {
+				// A lost port forward drops every connection, idle keep-alives included.
+				srv.SetKeepAlivesEnabled(false)
 				_ = (*cur.Load()).Close()
 			}
 		}
