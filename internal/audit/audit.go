@@ -18,6 +18,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/check"
 	"github.com/vllmctl/vllmctl/internal/configdiff"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 // Running is an engine seen running, from its labels.
@@ -27,12 +28,19 @@ type Running struct {
 	Name    string
 }
 
+// Unlabeled is a running engine vllmctl did not start: only its command line is known.
+type Unlabeled struct {
+	Name string
+	Argv []string
+}
+
 // Options configure Run.
 type Options struct {
-	Dir             string    // folder to scan, relative to the root or absolute. Default: the root
-	IncludeArchives bool      // scan the archive folder too
-	Running         []Running // engines seen running
-	MaxChanges      int       // changes listed per file. Default 8
+	Dir             string      // folder to scan, relative to the root or absolute. Default: the root
+	IncludeArchives bool        // scan the archive folder too
+	Running         []Running   // engines seen running, by label
+	Unlabeled       []Unlabeled // running engines without labels, matched by command line
+	MaxChanges      int         // changes listed per file. Default 8
 }
 
 // File is one scanned compose file.
@@ -177,6 +185,13 @@ func Run(ctx context.Context, p *project.Project, o Options) (Report, error) {
 		if r, ok := running[f.Profile]; ok && f.Kind == "profile" {
 			f.Running = "running as " + r.Name
 		}
+		if l.svc != nil {
+			for _, u := range o.Unlabeled {
+				if sameFlags(l.svc, u.Argv) {
+					f.Running = "running as " + u.Name + " (matched by its command line)"
+				}
+			}
+		}
 		refIdx, hasRef := ref[f.Group]
 		switch {
 		case f.Kind == "base":
@@ -248,6 +263,29 @@ func Run(ctx context.Context, p *project.Project, o Options) (Report, error) {
 		rep.Files = append(rep.Files, l.f)
 	}
 	return rep, nil
+}
+
+// sameFlags tells whether a running command line is this service's engine
+// command, by meaning (normalised flags, defaults explicit).
+func sameFlags(svc *project.Service, argv []string) bool {
+	other := &project.Service{Args: vllm.Parse(argv)}
+	a, b := configdiff.Flags(svc), configdiff.Flags(other)
+	for _, m := range []map[string]string{a, b} {
+		for k := range m {
+			if vllm.IsSecretFlag(k) {
+				delete(m, k) // keys differ between a file and the live value; they do not tell a config
+			}
+		}
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 var composeKey = regexp.MustCompile(`(?m)^services:\s*$`)

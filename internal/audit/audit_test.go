@@ -74,3 +74,27 @@ func BenchmarkAuditCorpus(b *testing.B) {
 		}
 	}
 }
+
+// TestUnlabeledMatchedByCommandLine: a container started by hand (no vllmctl
+// labels) is traced to its file by its command line.
+func TestUnlabeledMatchedByCommandLine(t *testing.T) {
+	p := load(t)
+	sp, err := project.Load(t.Context(), project.Options{Root: corpus, Files: []string{corpus + "/docker-compose-qwen3-mini.yml"}, Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := append([]string{"--api-key", "live-key-differs"}, sp.Profiles[0].Engines()[0].Argv...)
+	rep, err := Run(t.Context(), p, Options{Unlabeled: []Unlabeled{{Name: "myia-vllm-mini-qwen3", Argv: argv}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Files {
+		matched := strings.Contains(f.Running, "myia-vllm-mini-qwen3 (matched by its command line)")
+		if f.Path == "docker-compose-qwen3-mini.yml" && !matched {
+			t.Errorf("the mini file was not matched: %+v", f)
+		}
+		if f.Path != "docker-compose-qwen3-mini.yml" && matched {
+			t.Errorf("%s matched a command line that is not its own", f.Path)
+		}
+	}
+}

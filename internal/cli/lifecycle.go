@@ -141,6 +141,11 @@ keep or archive, with a reason per file. --apply archives what the plan says.`,
 						}
 					}
 				}
+				if foreign, err := be.Foreign(e.ctx); err == nil {
+					for _, f := range foreign {
+						o.Unlabeled = append(o.Unlabeled, audit.Unlabeled{Name: f.Name, Argv: f.Argv})
+					}
+				}
 			}
 			rep, err := audit.Run(e.ctx, p, o)
 			if err != nil {

@@ -185,3 +185,34 @@ func (d *Docker) Exits(ctx context.Context, inst Instance) <-chan Exit {
 	}()
 	return out
 }
+
+// Foreign is a running container vllmctl did not start (no vllmctl labels)
+// whose image looks like vLLM's, with the command line it runs.
+type Foreign struct {
+	Name  string
+	Image string
+	Argv  []string // entrypoint + command
+}
+
+// Foreign lists running vLLM-looking containers without vllmctl labels, so
+// audit can tell which file they came from by their command line.
+func (d *Docker) Foreign(ctx context.Context) ([]Foreign, error) {
+	res, err := d.Client.ContainerList(ctx, client.ContainerListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []Foreign
+	for _, s := range res.Items {
+		if _, ours := s.Labels[LabelProject]; ours || !strings.Contains(strings.ToLower(s.Image), "vllm") {
+			continue
+		}
+		ins, err := d.Client.ContainerInspect(ctx, s.ID, client.ContainerInspectOptions{})
+		if err != nil || ins.Container.Config == nil {
+			continue
+		}
+		c := ins.Container.Config
+		out = append(out, Foreign{Name: strings.TrimPrefix(ins.Container.Name, "/"), Image: s.Image,
+			Argv: append(append([]string(nil), c.Entrypoint...), c.Cmd...)})
+	}
+	return out, nil
+}
