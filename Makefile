@@ -81,6 +81,8 @@ bench:
 fuzz:
 	$(GO) test ./internal/vllm -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/project -run XXX -fuzz FuzzScanRefs -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/vllm -run XXX -fuzz FuzzClassifyLine -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/gateway -run XXX -fuzz FuzzPeekModel -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf $(BIN)
