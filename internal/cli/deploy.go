@@ -114,6 +114,12 @@ deployed), 4 startup stalled.`,
 			return runUp(e, f, args)
 		},
 	}
+	f.register(c, e)
+	return c
+}
+
+// register adds the flags shared by up and restart.
+func (f *upFlags) register(c *cobra.Command, e *env) {
 	f.rt.register(c)
 	f.gpu.register(c)
 	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would run and the resolved file, change nothing")
@@ -124,7 +130,6 @@ deployed), 4 startup stalled.`,
 	c.Flags().DurationVar(&f.stallLoad, "download-timeout", 30*time.Minute, "the same while downloading or loading weights (silent while downloading)")
 	c.Flags().StringVar(&f.progress, "progress", "auto", "auto, tty, plain or json (one event per line)")
 	addOutput(c, e)
-	return c
 }
 
 func runUp(e *env, f upFlags, args []string) error {
@@ -354,12 +359,7 @@ func newRestartCmd(e *env) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE:  func(cmd *cobra.Command, args []string) error { return runUp(e, f, args) },
 	}
-	f.rt.register(c)
-	f.gpu.register(c)
-	c.Flags().StringVar(&f.progress, "progress", "auto", "auto, tty, plain or json")
-	c.Flags().DurationVar(&f.stall, "stall-timeout", 10*time.Minute, "fail when no startup progress comes for this long")
-	c.Flags().DurationVar(&f.stallLoad, "download-timeout", 30*time.Minute, "the same while downloading or loading weights")
-	addOutput(c, e)
+	f.register(c, e)
 	return c
 }
 
