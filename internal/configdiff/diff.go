@@ -49,6 +49,17 @@ func Services(a, b *project.Service) []Change {
 		}
 		add("--"+k, x, y)
 	}
+	return append(out, common(a, b)...)
+}
+
+// common compares what every compose service has besides its command.
+func common(a, b *project.Service) []Change {
+	var out []Change
+	add := func(field, x, y string) {
+		if x != y {
+			out = append(out, Change{Field: field, A: x, B: y})
+		}
+	}
 	add("gpus", a.GPUs.String(), b.GPUs.String())
 	add("ports", ports(a), ports(b))
 	ea, eb := env(a), env(b)
