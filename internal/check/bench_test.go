@@ -21,15 +21,3 @@ func BenchmarkCheckExample(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkCheckCorpusMedium is the same on the corpus's real medium profile.
-func BenchmarkCheckCorpusMedium(b *testing.B) {
-	ctx := context.Background()
-	for b.Loop() {
-		p, err := project.Load(ctx, project.Options{Root: corpus, Environ: map[string]string{}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		_ = Run(p, Options{})
-	}
-}

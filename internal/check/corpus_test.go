@@ -1,6 +1,9 @@
+//go:build acceptance
+
 package check
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,18 +13,29 @@ import (
 	"github.com/vllmctl/vllmctl/internal/project"
 )
 
+// sharedPath is ../shared/<elem...> beside the checkout (from this package:
+// ../../../shared). Acceptance tests need it: its absence is a failure that
+// names the missing path, never a skip.
+func sharedPath(t testing.TB, elem ...string) string {
+	t.Helper()
+	p := filepath.Join(append([]string{"..", "..", "..", "shared"}, elem...)...)
+	if _, err := os.Stat(p); err != nil {
+		abs, _ := filepath.Abs(p)
+		t.Fatalf("acceptance: %s is missing (%v): run from a checkout with ../shared beside it (`make test` needs no ../shared)", abs, err)
+	}
+	return p
+}
+
 // corpus is a real operator's folder, shared read-only beside the checkout.
-const corpus = "../../../shared/corpus/myia_vllm_2025-10"
+func corpus(t testing.TB) string { return sharedPath(t, "corpus", "myia_vllm_2025-10") }
 
 // TestCorpus checks every compose file of the real corpus as a stand-alone
 // file: nothing crashes, the known defects are found, and the hard-coded key
 // never appears in any message.
 func TestCorpus(t *testing.T) {
-	if _, err := os.Stat(corpus); err != nil {
-		t.Fatalf("the shared corpus must sit beside the checkout: %v", err)
-	}
+	root := corpus(t)
 	var files []string
-	_ = filepath.WalkDir(corpus, func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yml") {
 			files = append(files, p)
 		}
@@ -33,11 +47,11 @@ func TestCorpus(t *testing.T) {
 	const leakedKey = "3F9A1C7E5B2D4068A1E9C3B7D5F20481"
 	found := map[string]map[string]bool{} // file -> codes
 	for _, f := range files {
-		p, err := project.Load(t.Context(), project.Options{Root: corpus, Files: []string{f}, Environ: map[string]string{}})
+		p, err := project.Load(t.Context(), project.Options{Root: root, Files: []string{f}, Environ: map[string]string{}})
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		rel, _ := filepath.Rel(corpus, f)
+		rel, _ := filepath.Rel(root, f)
 		rel = filepath.ToSlash(rel)
 		found[rel] = map[string]bool{}
 		for _, d := range Run(p, Options{}) {
@@ -59,5 +73,19 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("%s: no %s finding (got %v)", file, code, found[file])
 			}
 		}
+	}
+}
+
+// BenchmarkCheckCorpusMedium is BenchmarkCheckExample on the corpus's real
+// medium profile.
+func BenchmarkCheckCorpusMedium(b *testing.B) {
+	ctx := context.Background()
+	root := corpus(b)
+	for b.Loop() {
+		p, err := project.Load(ctx, project.Options{Root: root, Environ: map[string]string{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = Run(p, Options{})
 	}
 }

@@ -20,17 +20,15 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs testdata/script/*.txtar. Each script starts with a comment
 // saying what it checks; $WORK/example holds a copy of examples/project.
+// Scripts that need the real operator's folder (../shared) live in
+// testdata/acceptance and run under `make acceptance` (acceptance_test.go).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("VLLMCTL_NO_NVIDIA_SMI", "1") // plans use declared GPUs only, wherever the tests run
-			if err := copyTree(filepath.Join("..", "..", "examples", "project"), filepath.Join(env.WorkDir, "example")); err != nil {
-				return err
-			}
-			// A writable copy of the real operator's folder (beside the checkout, read-only).
-			return copyTree(filepath.Join("..", "..", "..", "shared", "corpus", "myia_vllm_2025-10"), filepath.Join(env.WorkDir, "corpus"))
+			return copyTree(filepath.Join("..", "..", "examples", "project"), filepath.Join(env.WorkDir, "example"))
 		},
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") == "1",
 	})

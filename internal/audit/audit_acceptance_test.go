@@ -1,17 +1,36 @@
+//go:build acceptance
+
 package audit
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vllmctl/vllmctl/internal/project"
 )
 
-const corpus = "../../../shared/corpus/myia_vllm_2025-10"
+// sharedPath is ../shared/<elem...> beside the checkout (from this package:
+// ../../../shared). Acceptance tests need it: its absence is a failure that
+// names the missing path, never a skip.
+func sharedPath(t testing.TB, elem ...string) string {
+	t.Helper()
+	p := filepath.Join(append([]string{"..", "..", "..", "shared"}, elem...)...)
+	if _, err := os.Stat(p); err != nil {
+		abs, _ := filepath.Abs(p)
+		t.Fatalf("acceptance: %s is missing (%v): run from a checkout with ../shared beside it (`make test` needs no ../shared)", abs, err)
+	}
+	return p
+}
+
+// corpus is a real operator's folder, shared read-only beside the checkout.
+func corpus(t testing.TB) string { return sharedPath(t, "corpus", "myia_vllm_2025-10") }
 
 func load(t testing.TB) *project.Project {
-	p, err := project.Load(context.Background(), project.Options{Root: corpus, Environ: map[string]string{}})
+	t.Helper()
+	p, err := project.Load(context.Background(), project.Options{Root: corpus(t), Environ: map[string]string{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +98,8 @@ func BenchmarkAuditCorpus(b *testing.B) {
 // labels) is traced to its file by its command line.
 func TestUnlabeledMatchedByCommandLine(t *testing.T) {
 	p := load(t)
-	sp, err := project.Load(t.Context(), project.Options{Root: corpus, Files: []string{corpus + "/docker-compose-qwen3-mini.yml"}, Environ: map[string]string{}})
+	root := corpus(t)
+	sp, err := project.Load(t.Context(), project.Options{Root: root, Files: []string{root + "/docker-compose-qwen3-mini.yml"}, Environ: map[string]string{}})
 	if err != nil {
 		t.Fatal(err)
 	}
