@@ -1,6 +1,10 @@
 // Package state keeps the project's deploy state in its state folder
 // (.vllmctl/, gitignored): every resolved compose file that was deployed, the
 // deploy history with outcomes, and the lock that keeps two deploys apart.
+// Every file it writes goes through the Store's redactor: no secret the
+// project knows is stored in clear (the history masks them as ***, resolved
+// compose files and process specs hold ${NAME} references, so they can be
+// deployed again with the project's .env).
 package state
 
 import (
@@ -15,11 +19,15 @@ import (
 	"time"
 
 	"github.com/vllmctl/vllmctl/internal/atomicfile"
+	"github.com/vllmctl/vllmctl/internal/redact"
 )
 
 // Store is a state folder.
 type Store struct {
 	Dir string // absolute
+	// Redact masks the project's secrets in every file written. Default: nil,
+	// nothing masked (set it wherever a project is at hand).
+	Redact *redact.Redactor
 }
 
 // Record is one deploy.
@@ -89,14 +97,16 @@ func (s Store) Put(r Record) error {
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
 	b, _ := json.MarshalIndent(all, "", "  ")
-	return atomicfile.WriteFile(filepath.Join(s.Dir, historyFile), b, 0o644)
+	return atomicfile.WriteFile(filepath.Join(s.Dir, historyFile), s.Redact.Bytes(b), 0o644)
 }
 
 // SaveResolved writes a deploy's resolved compose file and returns its path
-// relative to the state folder.
+// relative to the state folder. A secret still in clear in data is written as
+// a ${NAME} reference (Compose interpolates it from the environment or
+// --env-file), or as *** when no variable holds it.
 func (s Store) SaveResolved(profile, id string, data []byte) (string, error) {
 	rel := filepath.ToSlash(filepath.Join("deploys", profile, id+".yml"))
-	return rel, atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(rel)), data, 0o644)
+	return rel, atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(rel)), s.Redact.Refs(data), 0o644)
 }
 
 // Abs turns a state-relative path into an absolute one.
@@ -158,10 +168,11 @@ func NewID(now time.Time, hash string) string {
 	return now.UTC().Format("20060102T150405.000Z") + "-" + h
 }
 
-// SaveProcessSpec keeps what the process runtime ran for a deploy (JSON,
-// secrets already replaced by ${KEY} references by the caller), for rollback.
+// SaveProcessSpec keeps what the process runtime ran for a deploy (JSON), for
+// rollback. Secrets are written as ${KEY} references (the caller's, and any
+// left in clear by the Store's redactor), expanded again when it is replayed.
 func (s Store) SaveProcessSpec(id string, data []byte) error {
-	return atomicfile.WriteFile(filepath.Join(s.Dir, "deploys", "process", id+".json"), data, 0o600)
+	return atomicfile.WriteFile(filepath.Join(s.Dir, "deploys", "process", id+".json"), s.Redact.Refs(data), 0o600)
 }
 
 // ProcessSpec reads what SaveProcessSpec stored.

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/vllmctl/vllmctl/internal/redact"
 )
 
 func TestLockHistoryLastGood(t *testing.T) {
@@ -51,5 +54,54 @@ func TestLockHistoryLastGood(t *testing.T) {
 	}
 	if _, err := s.History(""); err == nil {
 		t.Fatal("a damaged history was accepted")
+	}
+}
+
+// TestNoSecretStored: with a redactor, no file the Store writes holds a secret
+// in clear: the history masks it, replayed files hold ${NAME} references.
+func TestNoSecretStored(t *testing.T) {
+	red := redact.New()
+	red.AddNamed("VLLM_API_KEY_A", "CANARY-key-a-0123456789")
+	red.Add("hf_CANARYtoken0123456789")
+	s := Store{Dir: t.TempDir(), Redact: red}
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	rec := Record{ID: NewID(t0, "abcdef0123"), Profile: "a", Time: t0, Outcome: "failed",
+		Diagnosis: `401 with key "CANARY-key-a-0123456789" and token hf_CANARYtoken0123456789`}
+	if err := s.Put(rec); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := s.SaveResolved("a", rec.ID, []byte("services:\n  a:\n    command: [--api-key=CANARY-key-a-0123456789]\n    environment: {HF_TOKEN: hf_CANARYtoken0123456789}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveProcessSpec(rec.ID, []byte(`[{"argv":["vllm","--api-key","CANARY-key-a-0123456789"]}]`)); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.History("a")
+	if err != nil || len(h) != 1 || h[0].Diagnosis != `401 with key "***" and token ***` {
+		t.Fatalf("history: %+v %v", h, err)
+	}
+	resolved, _ := os.ReadFile(s.Abs(rel))
+	if want := "services:\n  a:\n    command: [--api-key=${VLLM_API_KEY_A}]\n    environment: {HF_TOKEN: ***}\n"; string(resolved) != want {
+		t.Fatalf("resolved:\n%s\nwant:\n%s", resolved, want)
+	}
+	spec, _ := s.ProcessSpec(rec.ID)
+	if want := `[{"argv":["vllm","--api-key","${VLLM_API_KEY_A}"]}]`; string(spec) != want {
+		t.Fatalf("process spec: %s", spec)
+	}
+	files := 0
+	err = filepath.WalkDir(s.Dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		b, err := os.ReadFile(p)
+		if strings.Contains(string(b), "CANARY") {
+			t.Errorf("%s holds a secret:\n%s", p, b)
+		}
+		return err
+	})
+	if err != nil || files != 3 {
+		t.Fatalf("walked %d files: %v", files, err)
 	}
 }
