@@ -1,0 +1,299 @@
+package flagdb
+
+import (
+	"bytes"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb/internal/build"
+)
+
+func v(major, minor, patch int) Version { return Version{major, minor, patch} }
+
+// TestGeneratedIsFresh regenerates flags_gen.go in memory from sources/ and fails when the
+// committed file differs: run `go generate ./internal/vllm/flagdb`.
+func TestGeneratedIsFresh(t *testing.T) {
+	want, err := build.Generate(os.DirFS("sources"))
+	if err != nil {
+		t.Fatalf("generating from sources/: %v", err)
+	}
+	got, err := os.ReadFile("flags_gen.go")
+	if err != nil {
+		t.Fatalf("reading flags_gen.go: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("flags_gen.go is stale (%d bytes, sources give %d); run: go generate ./internal/vllm/flagdb", len(got), len(want))
+	}
+}
+
+func TestSourcesStaySmall(t *testing.T) {
+	files, err := os.ReadDir("sources")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, n := 0, 0
+	for _, f := range files {
+		info, err := f.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Size() > 200<<10 {
+			t.Errorf("sources/%s is %d bytes, over 200 KiB", f.Name(), info.Size())
+		}
+		total += int(info.Size())
+		if strings.HasSuffix(f.Name(), ".txt") {
+			n++
+		}
+	}
+	if total > 1<<20 {
+		t.Errorf("sources/ holds %d bytes, over 1 MiB", total)
+	}
+	if n != len(Releases()) {
+		t.Errorf("%d source files but %d releases in the table", n, len(Releases()))
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Version
+		ok   bool
+	}{
+		{"v0.10.1.1", v(0, 10, 1), true},
+		{"0.11.0", v(0, 11, 0), true},
+		{"0.27.1rc1", v(0, 27, 1), true},
+		{"v0.27.1-ubuntu2404", v(0, 27, 1), true},
+		{"0.6.3.post1", v(0, 6, 3), true},
+		{"0.9", v(0, 9, 0), true},
+		{"latest", Version{}, false},
+		{"nightly", Version{}, false},
+		{"v", Version{}, false},
+		{"0", Version{}, false},
+		{"0.10.x", Version{}, false},
+		{"gemma4-cu130", Version{}, false},
+	} {
+		got, ok := ParseVersion(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("ParseVersion(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestVersionOrder(t *testing.T) {
+	if !v(0, 9, 2).Less(v(0, 10, 0)) || v(0, 10, 0).Less(v(0, 9, 2)) || v(0, 10, 0).Less(v(0, 10, 0)) {
+		t.Error("Less does not order 0.9.2 < 0.10.0 numerically")
+	}
+	if v(0, 10, 1).String() != "0.10.1" || (Version{}).String() != "" || !(Version{}).IsZero() || v(0, 1, 0).IsZero() {
+		t.Error("String/IsZero wrong")
+	}
+}
+
+func TestImageVersion(t *testing.T) {
+	for _, c := range []struct {
+		ref  string
+		want Version
+		pin  Pin
+	}{
+		{"vllm/vllm-openai:v0.10.1.1", v(0, 10, 1), Pinned},
+		{"vllm/vllm-openai:v0.27.1-ubuntu2404", v(0, 27, 1), Pinned},
+		{"rocm/vllm:rocm6.4.1_vllm_0.10.1_20250909", v(0, 10, 1), Pinned},
+		{"vllm/vllm-openai-rocm:v0.10.0", v(0, 10, 0), Pinned},
+		{"docker.io/vllm/vllm-openai:v0.11.0", v(0, 11, 0), Pinned},
+		{"--platform=linux/amd64 vllm/vllm-openai:v0.9.2 AS base", v(0, 9, 2), Pinned},
+		{"localhost:5000/vllm/vllm-openai:v0.8.5", v(0, 8, 5), Pinned},
+		{"vllm/vllm-openai:latest", Version{}, Unpinned},
+		{"vllm/vllm-openai:nightly", Version{}, Unpinned},
+		{"vllm/vllm-openai:main", Version{}, Unpinned},
+		{"vllm/vllm-openai:gemma4-cu130", Version{}, Unpinned},
+		{"vllm/vllm-openai", Version{}, Unpinned},
+		{"localhost:5000/vllm/vllm-openai", Version{}, Unpinned},
+		{"vllm/vllm-openai@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Version{}, Unpinned},
+		{"nvcr.io/nvidia/vllm:26.01-py3", Version{}, Unpinned},
+		{"", Version{}, Unpinned},
+	} {
+		got, pin := ImageVersion(c.ref)
+		if got != c.want || pin != c.pin {
+			t.Errorf("ImageVersion(%q) = %v, %v; want %v, %v", c.ref, got, pin, c.want, c.pin)
+		}
+	}
+}
+
+func TestReleasesSpanAndSources(t *testing.T) {
+	rs := Releases()
+	if len(rs) < 10 {
+		t.Fatalf("only %d releases", len(rs))
+	}
+	if rs[0].Version != v(0, 4, 2) || Newest() != v(0, 33, 0) || rs[len(rs)-1].Version != Newest() {
+		t.Errorf("table spans %v..%v (Newest %v); want 0.4.2..0.33.0", rs[0].Version, rs[len(rs)-1].Version, Newest())
+	}
+	for i, r := range rs {
+		if i > 0 && !rs[i-1].Version.Less(r.Version) {
+			t.Errorf("releases out of order at %v", r.Version)
+		}
+		for _, u := range strings.Fields(r.Source) {
+			if !strings.HasPrefix(u, "https://docs.vllm.ai/en/v") {
+				t.Errorf("%v: source %q is not a versioned docs.vllm.ai page", r.Version, u)
+			}
+		}
+		if r.Source == "" {
+			t.Errorf("%v has no source URL", r.Version)
+		}
+	}
+}
+
+func TestLookupSpellings(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		neg      bool
+	}{
+		{"--max-model-len", "max-model-len", false},
+		{"--max_model_len", "max-model-len", false},
+		{"max-model-len", "max-model-len", false},
+		{"--port=8000", "port", false},
+		{"-asc", "api-server-count", false},
+		{"-O", "compilation-config", false},
+		{"-O.mode=0", "compilation-config", false},
+		{"-O3", "compilation-config", false},
+		{"--compilation-config.cudagraph_mode", "compilation-config", false},
+		{"--no-enable-log-requests", "enable-log-requests", true},
+		{"--no-use-tqdm-on-load", "use-tqdm-on-load", true},
+	} {
+		e, ok := Lookup(c.in)
+		if !ok || e.Name != c.want {
+			t.Errorf("Lookup(%q) = %q, %v; want %q", c.in, e.Name, ok, c.want)
+		}
+		if Negated(c.in) != c.neg {
+			t.Errorf("Negated(%q) = %v; want %v", c.in, !c.neg, c.neg)
+		}
+	}
+	for _, in := range []string{"--no-enforce-eager", "--definitely-not-a-flag", "-model", "--max-model-len.x", "-tp"} {
+		// -tp: no stored page excerpt showed the alias, so the table does not claim it.
+		if e, ok := Lookup(in); ok {
+			t.Errorf("Lookup(%q) found %q; want not found", in, e.Name)
+		}
+	}
+	if e, _ := Lookup("--compilation-config"); e.Kind != JSON || !slices.Contains(e.Subkeys, "cudagraph_mode") {
+		t.Errorf("--compilation-config: kind %v subkeys %v; want JSON with cudagraph_mode", e.Kind, e.Subkeys)
+	}
+	if e, _ := Lookup("--enable-log-requests"); e.Kind != Bool || !e.Negatable {
+		t.Errorf("--enable-log-requests: kind %v negatable %v; want a negatable Bool", e.Kind, e.Negatable)
+	}
+}
+
+func TestAt(t *testing.T) {
+	for _, c := range []struct {
+		flag string
+		at   Version
+		pin  Pin
+		want Availability
+	}{
+		// Named in the reasoning-outputs Quickstart through 0.8.3; only --reasoning-parser from 0.10.0.
+		{"--enable-reasoning", v(0, 8, 3), Pinned, Available},
+		{"--enable-reasoning", v(0, 10, 0), Pinned, RemovedAt},
+		{"--enable-reasoning", v(0, 11, 0), Pinned, RemovedAt},
+		{"--enable-reasoning", Version{}, Unpinned, RemovedAt},
+		// Deprecated on the 0.10.1.1 API page and marked [DEPRECATED] on 0.12.0's serve page.
+		{"--disable-log-requests", v(0, 9, 0), Pinned, Available},
+		{"--disable-log-requests", v(0, 10, 1), Pinned, DeprecatedAt},
+		{"--disable-log-requests", v(0, 12, 0), Pinned, DeprecatedAt},
+		// Listed in 0.6.6's synopsis, skipped by 0.8.1's.
+		{"--quantization-param-path", v(0, 6, 6), Pinned, Available},
+		{"--quantization-param-path", v(0, 8, 5), Pinned, RemovedAt},
+		// Deprecated no-op in 0.10.1, gone from the whole EngineArgs section in 0.10.2.
+		{"--enable-prompt-adapter", v(0, 10, 1), Pinned, DeprecatedAt},
+		{"--enable-prompt-adapter", v(0, 10, 2), Pinned, RemovedAt},
+		// --grpc: only on 0.30.0+ pages; 0.18.0's list has no room for it.
+		{"--grpc", v(0, 18, 0), Pinned, NotYetAdded},
+		{"--grpc", v(0, 12, 0), Pinned, NotYetAdded},
+		{"--grpc", v(0, 30, 0), Pinned, Available},
+		{"--grpc", v(0, 33, 0), Pinned, Available},
+		{"--grpc", v(0, 12, 0), Unpinned, Available}, // judged at Newest()
+		{"--grpc", v(9, 0, 0), Pinned, Available},    // newer than the table: judged at Newest()
+		// --aggregate-engine-logging: missing from 0.11.0's whole EngineArgs section, on 0.12.0's.
+		{"--aggregate-engine-logging", v(0, 11, 0), Pinned, NotYetAdded},
+		{"--aggregate-engine-logging", v(0, 12, 0), Pinned, Available},
+		// Unknown before the first page shows it: not claimed missing.
+		{"--tensor-parallel-size", v(0, 4, 2), Pinned, Available},
+		{"--no-such-flag", v(0, 11, 0), Pinned, Unrecorded},
+	} {
+		got, e := At(c.flag, c.at, c.pin)
+		if got != c.want {
+			t.Errorf("At(%q, %v, %v) = %v; want %v", c.flag, c.at, c.pin, got, c.want)
+		}
+		if got != Unrecorded && e.Name == "" {
+			t.Errorf("At(%q) returned no entry", c.flag)
+		}
+	}
+	if _, e := At("--enable-reasoning", v(0, 10, 0), Pinned); e.Removed != v(0, 10, 0) || !strings.Contains(e.Note, "--reasoning-parser") {
+		t.Errorf("--enable-reasoning: Removed %v, Note %q", e.Removed, e.Note)
+	}
+	if e, _ := Lookup("--grpc"); e.Added != v(0, 30, 0) || e.AbsentBefore != v(0, 18, 0) {
+		t.Errorf("--grpc: Added %v AbsentBefore %v; want 0.30.0 and 0.18.0", e.Added, e.AbsentBefore)
+	}
+}
+
+func TestChoices(t *testing.T) {
+	for _, c := range []struct {
+		flag string
+		at   Version
+		pin  Pin
+		want []string
+	}{
+		{"--kv-cache-dtype", v(0, 4, 2), Pinned, []string{"auto", "fp8"}},
+		{"--kv-cache-dtype", v(0, 5, 0), Pinned, []string{"auto", "fp8", "fp8_e5m2", "fp8_e4m3"}},
+		{"--kv-cache-dtype", v(0, 9, 2), Pinned, []string{"auto", "fp8", "fp8_e4m3", "fp8_e5m2"}},
+		{"--kv-cache-dtype", v(0, 10, 0), Pinned, []string{"auto", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc"}},
+		{"--kv-cache-dtype", v(0, 11, 1), Pinned, []string{"auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"}},
+		{"--kv-cache-dtype", v(0, 13, 0), Pinned, []string{"auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"}},
+		{"--kv-cache-dtype", Version{}, Unpinned, []string{"auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"}},
+		{"--convert", v(0, 11, 0), Pinned, []string{"auto", "classify", "embed", "none", "reward"}},
+		{"--convert", v(0, 16, 0), Pinned, []string{"auto", "classify", "embed", "none"}},
+		{"--block_size", v(0, 16, 0), Pinned, []string{"1", "8", "16", "32", "64", "128", "256"}},
+	} {
+		got, ok := Choices(c.flag, c.at, c.pin)
+		if !ok || !slices.Equal(got, c.want) {
+			t.Errorf("Choices(%q, %v) = %v, %v; want %v", c.flag, c.at, got, ok, c.want)
+		}
+	}
+	for _, c := range []struct {
+		flag string
+		at   Version
+	}{
+		{"--max-model-len", v(0, 8, 5)}, // free value
+		{"--convert", v(0, 8, 5)},       // no page at or before 0.8.5 shows its list
+		{"--no-such-flag", v(0, 8, 5)},
+	} {
+		if got, ok := Choices(c.flag, c.at, Pinned); ok {
+			t.Errorf("Choices(%q, %v) = %v; want none", c.flag, c.at, got)
+		}
+	}
+	// The returned slice is a copy.
+	got, _ := Choices("--kv-cache-dtype", v(0, 4, 2), Pinned)
+	got[0] = "changed"
+	if again, _ := Choices("--kv-cache-dtype", v(0, 4, 2), Pinned); again[0] != "auto" {
+		t.Error("Choices returned the table's own slice")
+	}
+}
+
+func TestEntriesAreCanonical(t *testing.T) {
+	es := Entries()
+	if len(es) < 60 {
+		t.Fatalf("only %d flags in the table", len(es))
+	}
+	for i, e := range es {
+		if e.Name == "" || strings.HasPrefix(e.Name, "-") || strings.ContainsAny(e.Name, "_ =") {
+			t.Errorf("non-canonical name %q", e.Name)
+		}
+		if i > 0 && es[i-1].Name >= e.Name {
+			t.Errorf("entries not sorted at %q", e.Name)
+		}
+		if e.FirstSeen.IsZero() || e.LastSeen.Less(e.FirstSeen) {
+			t.Errorf("%s: seen %v..%v", e.Name, e.FirstSeen, e.LastSeen)
+		}
+		if !e.Removed.IsZero() && !e.LastSeen.Less(e.Removed) {
+			t.Errorf("%s: removed %v but seen until %v", e.Name, e.Removed, e.LastSeen)
+		}
+	}
+}
