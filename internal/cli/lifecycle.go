@@ -477,26 +477,35 @@ document no longer matches the files (for CI).`,
 			if err != nil {
 				return err
 			}
-			in := docs.Input{Output: filepath.ToSlash(out)}
-			if len(p.Config.GPUs) > 0 { // the declared hardware, never a live reading: the document must not depend on the machine
-				if g, err := declaredInventory(p); err == nil {
-					pp := plan.PlanProject(p, plan.ProjectInput{GPUs: g, GPUSource: project.ConfigFile})
+			// An absolute --out is that path; a relative one is relative to the root.
+			path := out
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(p.Root, filepath.FromSlash(out))
+			}
+			shown := p.Rel(path)                // relative to the root when inside it, else absolute
+			pw, err := docs.AsWritten(e.ctx, p) // the files as written: no .env value reaches the document
+			if err != nil {
+				return err
+			}
+			in := docs.Input{Output: shown}
+			if len(pw.Config.GPUs) > 0 { // the declared hardware, never a live reading: the document must not depend on the machine
+				if g, err := declaredInventory(pw); err == nil {
+					pp := plan.PlanProject(pw, plan.ProjectInput{GPUs: g, GPUSource: project.ConfigFile})
 					in.Plan = &pp
 				}
 			}
 			st := archive.Store{Root: p.Root, Dir: p.Config.ArchiveDir}
 			in.Archives, _ = st.List()
-			text := redactorFor(p).String(docs.Render(p, in))
-			path := filepath.Join(p.Root, filepath.FromSlash(out))
+			text := redactorFor(p).String(docs.Render(pw, in))
 			if checkOnly {
 				old, err := os.ReadFile(path)
 				if errors.Is(err, os.ErrNotExist) {
-					return &exitError{code: ExitFindings, err: fmt.Errorf("%s does not exist: run 'vllmctl docs'", out)}
+					return &exitError{code: ExitFindings, err: fmt.Errorf("%s does not exist: run 'vllmctl docs'", shown)}
 				}
 				if string(old) != text {
-					return &exitError{code: ExitFindings, err: fmt.Errorf("%s is out of date with the files: run 'vllmctl docs' and commit it", out)}
+					return &exitError{code: ExitFindings, err: fmt.Errorf("%s is out of date with the files: run 'vllmctl docs' and commit it", shown)}
 				}
-				fmt.Fprintf(e.stdout, "%s is up to date\n", out)
+				fmt.Fprintf(e.stdout, "%s is up to date\n", shown)
 				return nil
 			}
 			if out == "-" {
@@ -506,11 +515,11 @@ document no longer matches the files (for CI).`,
 			if err := atomicfile.WriteFile(path, []byte(text), 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "wrote %s\n", out)
+			fmt.Fprintf(e.stdout, "wrote %s\n", shown)
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&out, "out", "O", "docs/docker/ARCHITECTURE.md", "where to write, relative to the root ('-' for stdout)")
+	c.Flags().StringVarP(&out, "out", "O", "docs/docker/ARCHITECTURE.md", "where to write: an absolute path, or a path relative to the root ('-' for stdout)")
 	c.Flags().BoolVar(&checkOnly, "check", false, "exit 1 when the document differs from what the files give")
 	return c
 }

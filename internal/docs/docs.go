@@ -3,7 +3,9 @@
 // justification (x-vllmctl.description or the file's leading comments), the
 // plan's figures, the archives with their reasons, the naming convention and
 // the exact deploy, health and stop commands. Output is deterministic and
-// never contains a secret.
+// never contains a secret: rendered from AsWritten, it shows the values the
+// files write (a ${VAR:-default}'s default, a bare ${VAR} by name), never
+// what a machine's .env holds.
 package docs
 
 import (
@@ -45,8 +47,14 @@ func Render(p *project.Project, in Input) string {
 		}
 	}
 	w("\n## Layout\n\n```\n%s```\n\n", tree(p, in.Output))
-	w("Naming convention: one compose overlay per service profile in `%s/<name>.yml` (sizes: micro < 7B, mini 7–14B, medium 14–34B, large 34B+), merged over the base file `%s`; variables in the root `%s`; retired configs in `%s/%s<YYYYMMDD>/` with a MANIFEST.\n\n",
-		p.Config.ProfilesDir, p.Config.BaseFile, p.Config.EnvFile, p.Config.ArchiveDir, archive.Prefix)
+	if p.Base != nil {
+		w("Naming convention: one compose overlay per service profile in `%s/<name>.yml` (sizes: micro < 7B, mini 7–14B, medium 14–34B, large 34B+), merged over the base file `%s`",
+			p.Config.ProfilesDir, p.Config.BaseFile)
+	} else {
+		w("Naming convention: one complete compose file per service profile in `%s/<name>.yml` (sizes: micro < 7B, mini 7–14B, medium 14–34B, large 34B+); there is no base file",
+			p.Config.ProfilesDir)
+	}
+	w("; variables in the root `%s`; retired configs in `%s/%s<YYYYMMDD>/` with a MANIFEST.\n\n", p.Config.EnvFile, p.Config.ArchiveDir, archive.Prefix)
 	for _, pr := range p.Profiles {
 		w("## Profile %s\n\n", pr.Name)
 		w("File: `%s`", pr.File)
@@ -83,8 +91,8 @@ func Render(p *project.Project, in Input) string {
 				}
 			}
 			cn := composeName(p, pr.Name)
-			w("Deploy, check health, stop:\n\n```sh\nvllmctl up %s          # or: docker compose -p %s --env-file %s -f %s -f %s up -d\nvllmctl status %s      # or: curl -fsS http://127.0.0.1:%s/health\nvllmctl down %s\n```\n\n",
-				pr.Name, cn, p.Config.EnvFile, sourceOr(pr, 0), pr.File, pr.Name, port(s), pr.Name)
+			w("Deploy, check health, stop:\n\n```sh\nvllmctl up %s          # or: docker compose -p %s --env-file %s %s up -d\nvllmctl status %s      # or: curl -fsS http://127.0.0.1:%s/health\nvllmctl down %s\n```\n\n",
+				pr.Name, cn, p.Config.EnvFile, fileFlags(pr), pr.Name, port(s), pr.Name)
 		}
 	}
 	w("## Archives\n\n")
@@ -102,11 +110,21 @@ func Render(p *project.Project, in Input) string {
 	return b.String()
 }
 
-func sourceOr(pr *project.Profile, i int) string {
-	if len(pr.Sources) > 1 {
-		return pr.Sources[i].Path
+// fileFlags are the -f flags of the profile's compose command: each file it
+// merges, in order, once.
+func fileFlags(pr *project.Profile) string {
+	var fs []string
+	seen := map[string]bool{}
+	for _, s := range pr.Sources {
+		if !seen[s.Path] {
+			seen[s.Path] = true
+			fs = append(fs, "-f "+s.Path)
+		}
 	}
-	return pr.File
+	if len(fs) == 0 {
+		fs = append(fs, "-f "+pr.File)
+	}
+	return strings.Join(fs, " ")
 }
 
 func composeName(p *project.Project, profile string) string {
