@@ -1,5 +1,7 @@
-# vllmctl — build, test, demo. Only Go (1.25+) is needed; `make test` also runs
-# the end-to-end tests against the local Docker Engine where the issue requires it.
+# vllmctl — build, test, demo. Only Go (1.26.8+, as go.mod says) is needed;
+# `make test` also runs the end-to-end tests against the local Docker Engine
+# where the issue requires it. `make acceptance` adds the tests on the real
+# operator's corpus, which must sit beside the checkout in ../shared.
 GO       ?= go
 BIN      := bin
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -8,7 +10,7 @@ EXAMPLE  := examples/project
 VLLMCTL  := $(CURDIR)/$(BIN)/vllmctl
 FUZZTIME ?= 60s
 
-.PHONY: build demo-image compose-v2 test test-unit lint cross demo bench fuzz clean plan-accuracy sim-image
+.PHONY: build demo-image compose-v2 test test-unit acceptance lint cross demo bench fuzz clean plan-accuracy sim-image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/vllmctl ./cmd/vllmctl
@@ -19,12 +21,26 @@ build:
 demo-image:
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory sim-image; else echo "no Docker Engine: the demo runs on the process runtime"; fi
 
-## test: everything CI runs — lint, unit, script and end-to-end tests (the
-## latter on the local Docker Engine with Compose v1 and v2), cross-compiles.
+## test: lint, unit, script and end-to-end tests (the latter on the local
+## Docker Engine with Compose v1 and v2), cross-compiles. It needs nothing
+## beside the checkout: a fresh clone passes it.
 test: lint compose-v2 test-unit cross
 
 test-unit:
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
+
+## acceptance: the tests built with `-tags acceptance` as well, those that read
+## the real operator's corpus in ../shared beside the checkout (CI runs it after
+## `make test`). Without ../shared it says what is missing and fails.
+SHARED := $(abspath $(CURDIR)/../shared)
+acceptance:
+	@for p in $(SHARED) $(SHARED)/corpus/myia_vllm_2025-10; do \
+		if [ ! -d "$$p" ]; then \
+			{ echo "make acceptance: $$p is missing."; \
+			  echo "The acceptance tests read the shared corpus beside the checkout (../shared/corpus/myia_vllm_2025-10)."; \
+			  echo "Run them from a checkout with ../shared beside it; \`make test\` needs no ../shared."; } >&2; \
+			exit 1; fi; done
+	$(GO) test -race -tags acceptance -count=1 -timeout 30m ./...
 
 ## compose-v2: Compose v2 built from its Go module into ~/.docker/cli-plugins
 ## when `docker compose` is missing (a few minutes cold; no registry needed).
@@ -39,10 +55,16 @@ compose-v2:
 		(cd $(BIN)/compose-src && CGO_ENABLED=0 GOFLAGS=-mod=mod $(GO) build -o $(HOME)/.docker/cli-plugins/docker-compose ./cmd) && \
 		docker compose version; fi
 
+## lint: gofmt, vet and staticcheck (acceptance-tagged files included), a tidy
+## go.mod, and no tracked binary or file over 1 MB (scripts/lint-tracked.sh).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags acceptance ./...
+	$(GO) run $(STATICCHECK) -tags acceptance ./...
 	$(GO) mod tidy -diff
+	sh scripts/lint-tracked.sh
 
 ## cross: the binary must build for every platform the users have.
 cross:
