@@ -19,15 +19,29 @@ import (
 	"time"
 
 	"github.com/vllmctl/vllmctl/internal/atomicfile"
+	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/redact"
 )
 
 // Store is a state folder.
 type Store struct {
 	Dir string // absolute
-	// Redact masks the project's secrets in every file written. Default: nil,
-	// nothing masked (set it wherever a project is at hand).
+	// Redact masks the project's secrets in every file written, besides the
+	// secret-named variables of the process environment (project.IsSecretName),
+	// which are always masked. Default: nil, the environment's only.
 	Redact *redact.Redactor
+}
+
+// redactor is what the Store masks: Redact and the environment's secrets.
+func (s Store) redactor() *redact.Redactor {
+	r := redact.New()
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && project.IsSecretName(k) {
+			r.AddNamed(k, v)
+		}
+	}
+	r.Merge(s.Redact)
+	return r
 }
 
 // Record is one deploy.
@@ -97,7 +111,7 @@ func (s Store) Put(r Record) error {
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
 	b, _ := json.MarshalIndent(all, "", "  ")
-	return atomicfile.WriteFile(filepath.Join(s.Dir, historyFile), s.Redact.Bytes(b), 0o644)
+	return atomicfile.WriteFile(filepath.Join(s.Dir, historyFile), s.redactor().Bytes(b), 0o644)
 }
 
 // SaveResolved writes a deploy's resolved compose file and returns its path
@@ -106,7 +120,7 @@ func (s Store) Put(r Record) error {
 // --env-file), or as *** when no variable holds it.
 func (s Store) SaveResolved(profile, id string, data []byte) (string, error) {
 	rel := filepath.ToSlash(filepath.Join("deploys", profile, id+".yml"))
-	return rel, atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(rel)), s.Redact.Refs(data), 0o644)
+	return rel, atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(rel)), s.redactor().Refs(data), 0o644)
 }
 
 // Abs turns a state-relative path into an absolute one.
@@ -172,7 +186,7 @@ func NewID(now time.Time, hash string) string {
 // rollback. Secrets are written as ${KEY} references (the caller's, and any
 // left in clear by the Store's redactor), expanded again when it is replayed.
 func (s Store) SaveProcessSpec(id string, data []byte) error {
-	return atomicfile.WriteFile(filepath.Join(s.Dir, "deploys", "process", id+".json"), s.Redact.Refs(data), 0o600)
+	return atomicfile.WriteFile(filepath.Join(s.Dir, "deploys", "process", id+".json"), s.redactor().Refs(data), 0o600)
 }
 
 // ProcessSpec reads what SaveProcessSpec stored.

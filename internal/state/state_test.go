@@ -105,3 +105,23 @@ func TestNoSecretStored(t *testing.T) {
 		t.Fatalf("walked %d files: %v", files, err)
 	}
 }
+
+// TestEnvironmentSecrets: with no redactor, the secret-named variables of the
+// process environment are still never stored in clear.
+func TestEnvironmentSecrets(t *testing.T) {
+	t.Setenv("EXTRA_TOKEN", "CANARY-env-only-0123456789")
+	s := Store{Dir: t.TempDir()}
+	if err := s.SaveProcessSpec("x", []byte(`[{"env":["EXTRA_TOKEN=CANARY-env-only-0123456789"]}]`)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.ProcessSpec("x")
+	if want := `[{"env":["EXTRA_TOKEN=${EXTRA_TOKEN}"]}]`; string(b) != want {
+		t.Fatalf("got %s, want %s", b, want)
+	}
+	if err := s.Put(Record{ID: "1", Profile: "a", Diagnosis: "bad token CANARY-env-only-0123456789"}); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := s.History("a"); len(h) != 1 || h[0].Diagnosis != "bad token ***" {
+		t.Fatalf("history: %+v", h)
+	}
+}
