@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -29,7 +30,7 @@ const Prefix = "docker_configs_"
 
 // Entry is one archived file.
 type Entry struct {
-	File     string    `json:"file"`     // name inside the dated folder
+	File     string    `json:"file"`     // path inside the dated folder: the original's path relative to the root, '/'-separated
 	Original string    `json:"original"` // path it came from, relative to the project root
 	SHA256   string    `json:"sha256"`
 	Size     int64     `json:"size"`
@@ -107,7 +108,7 @@ func (s Store) Move(reqs []Request, reason, note string, now time.Time, dryRun b
 			return done, fmt.Errorf("archive %s: %w", rel, err)
 		}
 		m, _ := s.manifest(folder)
-		name := uniqueName(m, filepath.Base(src), sum)
+		name := uniqueName(m, rel, sum) // the folder structure is kept: sub/x.yml → docker_configs_DATE/sub/x.yml
 		e := Entry{File: name, Original: rel, SHA256: sum, Size: size, Reason: reason, Note: note, Date: now.UTC(), Profile: r.Profile}
 		if dryRun {
 			done = append(done, e)
@@ -123,7 +124,7 @@ func (s Store) Move(reqs []Request, reason, note string, now time.Time, dryRun b
 
 // moveOne: copy (temp, fsync, rename) → verify → manifest (temp, fsync, rename) → remove original.
 func (s Store) moveOne(folder, src string, e Entry) error {
-	dst := filepath.Join(s.abs(folder), e.File)
+	dst := filepath.Join(s.abs(folder), filepath.FromSlash(e.File))
 	s.hook("start")
 	data, err := os.ReadFile(src)
 	if err != nil {
@@ -155,7 +156,7 @@ func (s Store) moveOne(folder, src string, e Entry) error {
 
 func uniqueName(m Manifest, base, sum string) string {
 	name := base
-	ext := filepath.Ext(base)
+	ext := path.Ext(base)
 	for i := 2; ; i++ {
 		clash := false
 		for _, e := range m.Entries {
@@ -227,11 +228,11 @@ func (s Store) Recover() ([]string, error) {
 	var did []string
 	folders, _ := filepath.Glob(filepath.Join(s.abs(s.Dir), Prefix+"*"))
 	for _, f := range folders {
-		entries, _ := os.ReadDir(f)
-		for _, de := range entries {
-			if strings.HasPrefix(de.Name(), ".") && strings.Contains(de.Name(), ".tmp-") {
-				os.Remove(filepath.Join(f, de.Name()))
-				did = append(did, "removed temporary "+de.Name())
+		files := filesUnder(f)
+		for _, rel := range files {
+			if base := path.Base(rel); strings.HasPrefix(base, ".") && strings.Contains(base, ".tmp-") {
+				os.Remove(filepath.Join(f, filepath.FromSlash(rel)))
+				did = append(did, "removed temporary "+rel)
 			}
 		}
 		folder, _ := filepath.Rel(s.Root, f)
@@ -245,33 +246,54 @@ func (s Store) Recover() ([]string, error) {
 			listed[e.File] = true
 			orig := s.abs(e.Original)
 			if sum, _, err := hashFile(orig); err == nil && sum == e.SHA256 {
-				if asum, _, err := hashFile(filepath.Join(f, e.File)); err == nil && asum == e.SHA256 {
+				if asum, _, err := hashFile(filepath.Join(f, filepath.FromSlash(e.File))); err == nil && asum == e.SHA256 {
 					os.Remove(orig)
 					did = append(did, "finished moving "+e.Original)
 				}
 			}
 		}
-		entries, _ = os.ReadDir(f)
-		for _, de := range entries {
-			if listed[de.Name()] || de.IsDir() {
+		for _, rel := range filesUnder(f) {
+			if listed[rel] {
 				continue
 			}
 			// Not in the manifest: an interrupted copy. Drop it only when an
 			// original with the same content still exists somewhere we know.
-			p := filepath.Join(f, de.Name())
+			p := filepath.Join(f, filepath.FromSlash(rel))
 			sum, _, _ := hashFile(p)
-			if s.originalExists(de.Name(), sum) {
+			if s.originalExists(rel, sum) {
 				os.Remove(p)
-				did = append(did, "rolled back copy "+de.Name())
+				did = append(did, "rolled back copy "+rel)
 			}
 		}
 	}
 	return did, nil
 }
 
-// originalExists looks for a file with this base name and content in the project
-// outside the archive folder.
-func (s Store) originalExists(base, sum string) bool {
+// filesUnder lists the files of a dated folder, subfolders included, as
+// '/'-separated paths relative to it.
+func filesUnder(folder string) []string {
+	var out []string
+	_ = filepath.WalkDir(folder, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if rel, err := filepath.Rel(folder, p); err == nil {
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+// originalExists looks for the original of an archived copy at rel (its path
+// inside the dated folder): at that path under the root, else a file of the
+// same base name and content anywhere in the project outside the archive folder.
+func (s Store) originalExists(rel, sum string) bool {
+	if h, _, err := hashFile(s.abs(rel)); err == nil && h == sum {
+		return true
+	}
+	base := path.Base(rel)
 	found := false
 	_ = filepath.WalkDir(s.Root, func(p string, d os.DirEntry, err error) error {
 		if err != nil || found {
@@ -308,11 +330,8 @@ func (s Store) List() ([]Archive, error) {
 		}
 		a := Archive{Name: name, Path: filepath.ToSlash(rel), Date: day, Entries: m.Entries}
 		if len(m.Entries) == 0 { // an archive from before vllmctl: list its files
-			ents, _ := os.ReadDir(f)
-			for _, de := range ents {
-				if !de.IsDir() {
-					a.Entries = append(a.Entries, Entry{File: de.Name(), Reason: "(no manifest)"})
-				}
+			for _, rel := range filesUnder(f) {
+				a.Entries = append(a.Entries, Entry{File: rel, Reason: "(no manifest)"})
 			}
 		}
 		out = append(out, a)
@@ -359,14 +378,24 @@ func (s Store) Restore(target string, force bool) ([]Entry, error) {
 		}
 	} else {
 		t := filepath.ToSlash(target)
-		for _, a := range all {
-			for _, e := range a.Entries {
-				if e.Original != "" && (e.Original == t || a.Path+"/"+e.File == t || e.File == filepath.Base(t)) {
-					pick = append(pick, struct {
-						a Archive
-						e Entry
-					}{a, e})
+		// An exact path first; a bare name matches by base name only when no path does.
+		for _, exact := range []bool{true, false} {
+			for _, a := range all {
+				for _, e := range a.Entries {
+					if e.Original == "" {
+						continue
+					}
+					if exact && (e.Original == t || a.Path+"/"+e.File == t || e.File == t) ||
+						!exact && path.Base(e.File) == path.Base(t) {
+						pick = append(pick, struct {
+							a Archive
+							e Entry
+						}{a, e})
+					}
 				}
+			}
+			if len(pick) > 0 {
+				break
 			}
 		}
 	}
@@ -382,7 +411,7 @@ func (s Store) Restore(target string, force bool) ([]Entry, error) {
 		if _, err := os.Stat(dst); err == nil && !force {
 			return done, fmt.Errorf("%s exists: pass --force to overwrite it with the archived copy", p.e.Original)
 		}
-		src := filepath.Join(s.abs(p.a.Path), p.e.File)
+		src := filepath.Join(s.abs(p.a.Path), filepath.FromSlash(p.e.File))
 		data, err := os.ReadFile(src)
 		if err != nil {
 			return done, err
@@ -402,6 +431,11 @@ func (s Store) Restore(target string, force bool) ([]Entry, error) {
 			return done, err
 		}
 		os.Remove(src)
+		for d := filepath.Dir(src); d != s.abs(p.a.Path) && strings.HasPrefix(d, s.abs(p.a.Path)); d = filepath.Dir(d) {
+			if os.Remove(d) != nil { // a subfolder the move created, once empty
+				break
+			}
+		}
 		done = append(done, p.e)
 	}
 	return done, nil

@@ -60,6 +60,42 @@ func TestMoveListRestore(t *testing.T) {
 	}
 }
 
+// TestMoveKeepsFolders: a file of a subfolder is archived under the same
+// subfolder of the dated folder (not flattened beside others of the same
+// name), listed by that path, and restored to where it came from.
+func TestMoveKeepsFolders(t *testing.T) {
+	s, root := setup(t)
+	if err := os.WriteFile(filepath.Join(root, "c.yml"), []byte("services: {top: {image: t}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Move([]Request{{Path: "sub/c.yml"}, {Path: "c.yml"}}, "old", "", day, false)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("move: %v %v", got, err)
+	}
+	if got[0].File != "sub/c.yml" || got[1].File != "c.yml" {
+		t.Errorf("entries %q and %q, want sub/c.yml and c.yml", got[0].File, got[1].File)
+	}
+	for rel, want := range map[string]string{"sub/c.yml": contents["sub/c.yml"], "c.yml": "services: {top: {image: t}}\n"} {
+		b, err := os.ReadFile(filepath.Join(root, "archived/docker_configs_20251016", rel))
+		if err != nil || string(b) != want {
+			t.Errorf("archived %s: %q %v, want %q", rel, b, err, want)
+		}
+	}
+	all, _ := s.List()
+	if len(all) != 1 || len(all[0].Entries) != 2 || all[0].Entries[1].File != "sub/c.yml" {
+		t.Fatalf("list: %+v", all)
+	}
+	if done, err := s.Restore("sub/c.yml", false); err != nil || len(done) != 1 || done[0].Original != "sub/c.yml" {
+		t.Fatalf("restore: %v %v", done, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "sub/c.yml")); string(b) != contents["sub/c.yml"] {
+		t.Errorf("restored %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(root, "archived/docker_configs_20251016/sub")); !os.IsNotExist(err) {
+		t.Errorf("the emptied archive subfolder is left behind: %v", err)
+	}
+}
+
 func TestPrune(t *testing.T) {
 	s, _ := setup(t)
 	if _, err := s.Move([]Request{{Path: "a.yml"}}, "old", "", day, false); err != nil {

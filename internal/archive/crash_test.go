@@ -56,14 +56,14 @@ func invariants(t *testing.T, root string) {
 		t.Fatalf("manifest unreadable: %v", err)
 	}
 	for _, e := range m.Entries {
-		b, err := os.ReadFile(filepath.Join(folder, e.File))
+		b, err := os.ReadFile(filepath.Join(folder, filepath.FromSlash(e.File)))
 		if err != nil || sum(string(b)) != e.SHA256 {
 			t.Fatalf("manifest lists %s but the archived copy is missing or damaged", e.File)
 		}
 	}
 	for rel, want := range contents {
 		orig, err1 := os.ReadFile(filepath.Join(root, rel))
-		arch, err2 := os.ReadFile(filepath.Join(folder, filepath.Base(rel)))
+		arch, err2 := os.ReadFile(filepath.Join(folder, filepath.FromSlash(rel))) // the folder structure is kept
 		okOrig := err1 == nil && string(orig) == want
 		okArch := err2 == nil && string(arch) == want
 		if !okOrig && !okArch {
