@@ -15,6 +15,7 @@ require (
 	github.com/sirupsen/logrus v1.10.1
 	github.com/spf13/cobra v1.10.2
 	go.yaml.in/yaml/v4 v4.0.0-rc.4
+	mvdan.cc/sh/v3 v3.14.1
 )
 
 require (
