@@ -3,6 +3,7 @@ package flagdb
 import (
 	"bytes"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -120,6 +121,9 @@ func TestImageVersion(t *testing.T) {
 	}
 }
 
+// sourceAtCommit matches a vLLM source file pinned to a commit, as sources/ cites it.
+var sourceAtCommit = regexp.MustCompile(`^https://github\.com/vllm-project/vllm/blob/[0-9a-f]{40}/vllm/[a-z0-9_/]+\.py$`)
+
 func TestReleasesSpanAndSources(t *testing.T) {
 	rs := Releases()
 	if len(rs) < 10 {
@@ -133,8 +137,8 @@ func TestReleasesSpanAndSources(t *testing.T) {
 			t.Errorf("releases out of order at %v", r.Version)
 		}
 		for _, u := range strings.Fields(r.Source) {
-			if !strings.HasPrefix(u, "https://docs.vllm.ai/en/v") {
-				t.Errorf("%v: source %q is not a versioned docs.vllm.ai page", r.Version, u)
+			if !strings.HasPrefix(u, "https://docs.vllm.ai/en/v") && !sourceAtCommit.MatchString(u) {
+				t.Errorf("%v: source %q is neither a versioned docs.vllm.ai page nor a vLLM source file at a commit", r.Version, u)
 			}
 		}
 		if r.Source == "" {
@@ -159,6 +163,13 @@ func TestLookupSpellings(t *testing.T) {
 		{"--compilation-config.cudagraph_mode", "compilation-config", false},
 		{"--no-enable-log-requests", "enable-log-requests", true},
 		{"--no-use-tqdm-on-load", "use-tqdm-on-load", true},
+		// Short aliases the parsers declare (0.7.2 and 0.11.1 arg_utils.py).
+		{"-tp", "tensor-parallel-size", false},
+		{"-pp", "pipeline-parallel-size", false},
+		{"-dp", "data-parallel-size", false},
+		{"-q", "quantization", false},
+		{"-spec-draft-tp", "speculative-draft-tensor-parallel-size", false},
+		{"--no-enable-prefix-caching", "enable-prefix-caching", true},
 	} {
 		e, ok := Lookup(c.in)
 		if !ok || e.Name != c.want {
@@ -168,8 +179,7 @@ func TestLookupSpellings(t *testing.T) {
 			t.Errorf("Negated(%q) = %v; want %v", c.in, !c.neg, c.neg)
 		}
 	}
-	for _, in := range []string{"--no-enforce-eager", "--definitely-not-a-flag", "-model", "--max-model-len.x", "-tp"} {
-		// -tp: no stored page excerpt showed the alias, so the table does not claim it.
+	for _, in := range []string{"--no-disable-log-stats", "--definitely-not-a-flag", "-model", "--max-model-len.x", "-tpx"} {
 		if e, ok := Lookup(in); ok {
 			t.Errorf("Lookup(%q) found %q; want not found", in, e.Name)
 		}
@@ -295,5 +305,77 @@ func TestEntriesAreCanonical(t *testing.T) {
 		if !e.Removed.IsZero() && !e.LastSeen.Less(e.Removed) {
 			t.Errorf("%s: removed %v but seen until %v", e.Name, e.Removed, e.LastSeen)
 		}
+	}
+}
+
+// TestSourceTranscriptions checks facts that only the whole parsers read from vLLM's source
+// (sources/0.7.2.txt and sources/0.11.1.txt, both `source:EngineArgs complete`) establish.
+func TestSourceTranscriptions(t *testing.T) {
+	for _, c := range []struct {
+		flag string
+		at   Version
+		want Availability
+	}{
+		// In 0.11.1's parser, missing from 0.7.2's whole parser.
+		{"--data-parallel-size", v(0, 7, 2), NotYetAdded},
+		{"-dp", v(0, 7, 2), NotYetAdded},
+		{"--data-parallel-size", v(0, 11, 1), Available},
+		{"--async-scheduling", v(0, 6, 6), NotYetAdded},
+		{"--async-scheduling", v(0, 11, 1), Available},
+		// In 0.7.2's parser, missing from 0.11.1's.
+		{"--tokenizer-pool-size", v(0, 7, 2), Available},
+		{"--tokenizer-pool-size", v(0, 11, 1), RemovedAt},
+		{"--speculative-model", v(0, 7, 2), Available},
+		{"--speculative-model", v(0, 12, 0), RemovedAt},
+		{"--num-scheduler-steps", v(0, 11, 1), RemovedAt},
+		// Deprecated where the parser says so.
+		{"--use-v2-block-manager", v(0, 7, 2), DeprecatedAt},
+		{"--cuda-graph-sizes", v(0, 11, 1), DeprecatedAt},
+		{"--guided-decoding-backend", v(0, 11, 1), DeprecatedAt},
+		// In both parsers.
+		{"--tensor-parallel-size", v(0, 7, 2), Available},
+		{"--max-num-seqs", v(0, 11, 1), Available},
+	} {
+		got, e := At(c.flag, c.at, Pinned)
+		if got != c.want {
+			t.Errorf("At(%q, %v) = %v; want %v", c.flag, c.at, got, c.want)
+		}
+		if e.Name == "" {
+			t.Errorf("At(%q) returned no entry", c.flag)
+		}
+	}
+	if e, _ := Lookup("--tokenizer-pool-size"); e.Removed != v(0, 11, 1) || !strings.Contains(e.Note, "source:EngineArgs") {
+		t.Errorf("--tokenizer-pool-size: Removed %v, Note %q; want 0.11.1 and the section named", e.Removed, e.Note)
+	}
+	if e, _ := Lookup("--tensor-parallel-size"); !slices.Equal(e.Aliases, []string{"-tp"}) || e.Kind != Value {
+		t.Errorf("--tensor-parallel-size: aliases %v kind %v; want [-tp] and Value", e.Aliases, e.Kind)
+	}
+	if e, _ := Lookup("--enable-chunked-prefill"); e.Kind != Bool || !e.Negatable {
+		t.Errorf("--enable-chunked-prefill: kind %v negatable %v; want the negatable Bool 0.11.1 declares", e.Kind, e.Negatable)
+	}
+	if e, _ := Lookup("--max-lora-rank"); e.Default != "16" {
+		t.Errorf("--max-lora-rank default %q; want 16", e.Default)
+	}
+	for _, c := range []struct {
+		flag string
+		at   Version
+		want []string
+	}{
+		{"--guided-decoding-backend", v(0, 7, 2), []string{"outlines", "lm-format-enforcer", "xgrammar"}},
+		{"--device", v(0, 7, 2), []string{"auto", "cuda", "neuron", "cpu", "openvino", "tpu", "xpu", "hpu"}},
+		{"--scheduling-policy", v(0, 7, 2), []string{"fcfs", "priority"}},
+	} {
+		if got, ok := Choices(c.flag, c.at, Pinned); !ok || !slices.Equal(got, c.want) {
+			t.Errorf("Choices(%q, %v) = %v, %v; want %v", c.flag, c.at, got, ok, c.want)
+		}
+	}
+	n := 0
+	for _, e := range Entries() {
+		if !e.FirstSeen.IsZero() {
+			n++
+		}
+	}
+	if n < 180 {
+		t.Errorf("%d flags in the table; with the two source transcriptions it holds over 180", n)
 	}
 }
