@@ -462,7 +462,13 @@ func (w *walker) operator(pe *syntax.ParamExp, name string, v variable, st *stat
 			}
 			return nil
 		}
-		return w.expSegs(pe.Exp.Word, st, quoted)
+		segs := w.expSegs(pe.Exp.Word, st, quoted)
+		for i := range segs {
+			if segs[i].kind == segLit {
+				segs[i].kind = segSplit // the word is part of an unquoted expansion
+			}
+		}
+		return segs
 	}
 	switch op {
 	case syntax.DefaultUnset, syntax.DefaultUnsetOrNull:

@@ -25,8 +25,8 @@ type walker struct {
 	// absentEmpty reads a variable neither in the environment nor assigned as
 	// empty (in tests) instead of unknown (in arguments).
 	absentEmpty bool
-	depth      int // eval nesting
-	steps      int
+	depth       int // eval nesting
+	steps       int
 }
 
 // maxSteps bounds the work on one script (eval can multiply it); past it the
@@ -385,9 +385,10 @@ func operands(args []Word, withValue string) []Word {
 	return out
 }
 
-// set handles `set -- args`, `set args`, `set -f`.
+// set handles `set -- args`, `set args`, `set -euo pipefail`, `set -f`.
 func (w *walker) set(args []Word, st *state) {
-	for i, a := range args {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		if a.Unknown {
 			st.pos, st.posKnown = nil, false
 			return
@@ -396,20 +397,22 @@ func (w *walker) set(args []Word, st *state) {
 		case a.Text == "--" || a.Text == "-":
 			w.setPos(args[i+1:], st)
 			return
-		case strings.HasPrefix(a.Text, "-") || strings.HasPrefix(a.Text, "+"):
-			if a.Text == "-o" || a.Text == "+o" {
-				if i+1 < len(args) && args[i+1].Text == "noglob" {
-					st.noglob = a.Text == "-o"
+		case len(a.Text) > 1 && (a.Text[0] == '-' || a.Text[0] == '+'):
+			on := a.Text[0] == '-'
+			for _, c := range a.Text[1:] {
+				switch c {
+				case 'f':
+					st.noglob = on
+				case 'o': // -o NAME
+					if i+1 < len(args) {
+						i++
+						if args[i].Text == "noglob" {
+							st.noglob = on
+						}
+					}
 				}
-				continue
-			}
-			if strings.ContainsRune(a.Text, 'f') {
-				st.noglob = a.Text[0] == '-'
 			}
 		default:
-			if i > 0 && (args[i-1].Text == "-o" || args[i-1].Text == "+o") {
-				continue
-			}
 			w.setPos(args[i:], st)
 			return
 		}
