@@ -1,5 +1,6 @@
 // Package flagdb is a versioned table of `vllm serve` flags, built from vLLM's published
-// engine-argument and CLI pages, one transcription per release in sources/. It answers
+// engine-argument and CLI pages and from whole argument parsers read from vLLM's source, one
+// transcription per release in sources/. It answers
 // whether a flag exists, is deprecated or is gone in a given vLLM release, and which values a
 // flag with a closed choice list accepts there. It also reads the vLLM release from an image
 // reference.
@@ -8,9 +9,11 @@
 // nothing from this module. Deciding whether a finding is an error or a warning is the
 // caller's job.
 //
-// The stored page copies the table was built from hold only the first ~2,000 characters of
-// each page, so a release's flag list is partial: a flag a release's pages do not show is
-// unknown there, not absent. Added, Removed and NotYetAdded are reported only where a page
+// The stored page copies hold only the first ~2,000 characters of each page, so a release
+// known only from pages has a partial flag list: a flag its pages do not show is unknown there,
+// not absent. Releases whose EngineArgs parser was read whole from source (0.7.2 and 0.11.1,
+// each dated to a bracket of releases and filed under its lower bound; see sources/README.md)
+// list every engine flag. Added, Removed and NotYetAdded are reported only where a page
 // shows the flag missing (a section shown whole, or an explicit note in sources/). Flags the
 // table never saw are Unrecorded; callers should fall back to their own knowledge for them.
 //

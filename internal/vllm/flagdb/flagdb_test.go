@@ -121,8 +121,9 @@ func TestImageVersion(t *testing.T) {
 	}
 }
 
-// sourceAtCommit matches a vLLM source file pinned to a commit, as sources/ cites it.
-var sourceAtCommit = regexp.MustCompile(`^https://github\.com/vllm-project/vllm/blob/[0-9a-f]{40}/vllm/[a-z0-9_/]+\.py$`)
+// sourceAtCommit matches a vLLM source file (upstream's or a fork's) pinned to a commit, as
+// sources/ cites it.
+var sourceAtCommit = regexp.MustCompile(`^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/blob/[0-9a-f]{40}/vllm/[a-z0-9_/]+\.py$`)
 
 func TestReleasesSpanAndSources(t *testing.T) {
 	rs := Releases()
@@ -368,6 +369,26 @@ func TestSourceTranscriptions(t *testing.T) {
 		if got, ok := Choices(c.flag, c.at, Pinned); !ok || !slices.Equal(got, c.want) {
 			t.Errorf("Choices(%q, %v) = %v, %v; want %v", c.flag, c.at, got, ok, c.want)
 		}
+	}
+	// The OpenAI server's own flags, from 0.9.1's make_arg_parser (presence only: not complete).
+	for _, c := range []struct{ flag, deflt string }{
+		{"--enable-auto-tool-choice", ""},
+		{"--tool-call-parser", ""},
+		{"--api-key", ""},
+		{"--port", "8000"},
+		{"--response-role", "assistant"},
+		{"--h11-max-header-count", "256"},
+	} {
+		got, e := At(c.flag, v(0, 9, 1), Pinned)
+		if got != Available || e.Default != c.deflt || e.FirstSeen.IsZero() || v(0, 9, 1).Less(e.FirstSeen) {
+			t.Errorf("At(%q, 0.9.1) = %v, default %q, first seen %v; want available, default %q, seen by 0.9.1", c.flag, got, e.Default, e.FirstSeen, c.deflt)
+		}
+	}
+	if got, _ := At("--enable-auto-tool-choice", v(0, 4, 2), Pinned); got != Available {
+		t.Errorf("--enable-auto-tool-choice at 0.4.2 = %v; no complete section covers it, so it must stay available", got)
+	}
+	if e, _ := Lookup("--swap-space"); e.Default != "4" {
+		t.Errorf("--swap-space default %q; want 4 (0.7.2's parser)", e.Default)
 	}
 	n := 0
 	for _, e := range Entries() {
