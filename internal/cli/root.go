@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -49,16 +50,34 @@ func usageErr(format string, args ...any) error {
 type env struct {
 	ctx     context.Context
 	stdin   io.Reader
-	stdout  io.Writer
-	stderr  io.Writer
+	stdout  io.Writer // masks red's secrets
+	stderr  io.Writer // masks red's secrets
 	environ map[string]string
 	root    string
 	output  string
+	// red holds every secret this run knows: secret-named variables of the
+	// environment from the start, the project's .env as soon as --root is
+	// parsed, and everything redactorFor finds once the project loads. stdout
+	// and stderr mask them; pass it to the core (deploy.UpOptions.Redact,
+	// state.Store.Redact) so files are masked the same way.
+	red *redact.Redactor
 }
 
 // Main runs vllmctl with args (without the program name) and returns the exit code.
+// Everything written to stdout and stderr goes through a masking writer: no
+// secret the project knows reaches them in clear, whatever the command or -o.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, environ: environ()}
+	vars := environ()
+	red := redact.New()
+	for k, v := range vars {
+		if secretVar(k) {
+			red.AddNamed(k, v)
+		}
+	}
+	mout, merr := redact.NewWriter(stdout, red), redact.NewWriter(stderr, red)
+	defer func() { _ = mout.Flush(); _ = merr.Flush() }()
+	stdout, stderr = mout, merr
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, environ: vars, red: red}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -118,6 +137,9 @@ flags, port and GPU clashes, hard-coded secrets) with file:line and a fix.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
+		// Before any command runs: learn the secrets of --root's .env, so even
+		// a command that fails before loading the project masks them.
+		PersistentPreRun: func(*cobra.Command, []string) { e.learnEnvFile() },
 	}
 	root.PersistentFlags().StringVarP(&e.root, "root", "C", ".", "project root `DIR` (holds configs/, .env, vllmctl.yaml)")
 	root.AddCommand(
@@ -168,19 +190,75 @@ func (e *env) load(opts project.Options) (*project.Project, error) {
 	opts.Environ = e.environ
 	p, err := project.Load(e.ctx, opts)
 	if err != nil {
+		if len(opts.Only) > 0 || len(opts.Files) > 0 {
+			// the error may repeat an argument: learn the whole project's
+			// secrets (--api-key values of variables not named as secrets too)
+			if whole, werr := project.Load(e.ctx, project.Options{Root: opts.Root, Environ: opts.Environ}); werr == nil {
+				e.learn(whole)
+			}
+		}
 		return nil, &exitError{code: ExitUsage, err: err}
 	}
+	e.learn(p)
 	return p, nil
 }
 
-// redactor masks every secret the project knows: secret-named variables of
-// .env and the environment, and --api-key values.
+// learn adds the secrets of a loaded project to the ones stdout and stderr
+// mask. e.load calls it; code that loads a project another way (serve's
+// reload, a stand-alone file) must call it too.
+func (e *env) learn(p *project.Project) {
+	if e.red != nil && p != nil {
+		e.red.Merge(redactorFor(p))
+	}
+}
+
+// learnEnvFile reads the secret-named keys of --root's .env, best effort (the
+// project's own env_file is learnt when it loads).
+func (e *env) learnEnvFile() {
+	if e.red == nil {
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(e.root, ".env"))
+	if err != nil {
+		return
+	}
+	env, _ := project.ParseEnv(".env", data, func(k string) (string, bool) { v, ok := e.environ[k]; return v, ok })
+	for _, k := range env.Keys() {
+		if secretVar(k) {
+			e.red.AddNamed(k, env.Values[k])
+			if key, _, ok := strings.Cut(env.Values[k], "|"); ok {
+				e.red.AddNamed(k, key)
+			}
+		}
+	}
+}
+
+// secretVar reports whether a variable holds a secret: project.IsSecretName,
+// and the gateway's client keys (VLLMCTL_GATEWAY_KEY_<NAME>).
+func secretVar(name string) bool {
+	return project.IsSecretName(name) || strings.HasPrefix(name, "VLLMCTL_GATEWAY_KEY_")
+}
+
+// redactor is the run's shared redactor (every secret learnt so far), for the
+// core's Redact options and state.Store.Redact.
+func (e *env) redactor() *redact.Redactor {
+	if e.red == nil {
+		e.red = redact.New()
+	}
+	return e.red
+}
+
+// redactorFor masks every secret the project knows: secret-named variables of
+// .env and the environment (secretVar), and --api-key values.
 func redactorFor(p *project.Project) *redact.Redactor {
 	r := redact.New()
 	if p.Env != nil {
 		for k, v := range p.Env.Values {
-			if project.IsSecretName(k) {
-				r.Add(v)
+			if secretVar(k) {
+				r.AddNamed(k, v)
+				if key, _, ok := strings.Cut(v, "|"); ok { // a gateway key restricted to models
+					r.AddNamed(k, key)
+				}
 			}
 		}
 	}
@@ -200,8 +278,8 @@ func redactorFor(p *project.Project) *redact.Redactor {
 		}
 	}
 	for k, v := range p.Environ() {
-		if project.IsSecretName(k) {
-			r.Add(v)
+		if secretVar(k) {
+			r.AddNamed(k, v)
 		}
 	}
 	return r
