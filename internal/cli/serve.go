@@ -26,35 +26,24 @@ import (
 	"github.com/vllmctl/vllmctl/internal/watchdog"
 )
 
-// routeTable keeps one Upstream per profile (so outstanding counts survive
-// reloads) and the model-name table built from them.
-type routeTable struct {
-	mu    sync.RWMutex
-	table gateway.Table
-	ups   map[string]*gateway.Upstream
-}
-
-func (r *routeTable) Table() gateway.Table {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.table
-}
-
 // server wires the gateway, the watchdog and the runtime for `serve` and `watch`.
 type server struct {
-	e        *env
-	rt       runtimeFlags
-	be       runtime.Backend
-	log      *slog.Logger
-	m        *metrics.Metrics
-	routes   *routeTable
-	inv      gpuFlags
-	mu       sync.Mutex
-	p        *project.Project
-	insts    map[string]runtime.Instance
-	phases   map[string]int
-	phaseAt  map[string]time.Time
-	starting sync.Mutex
+	e   *env
+	rt  runtimeFlags
+	be  runtime.Backend
+	log *slog.Logger
+	m   *metrics.Metrics
+	inv gpuFlags
+	// routes is what the gateway reads: each refresh builds a new table of
+	// new Upstreams and swaps it in whole; a published table is never changed.
+	routes    gateway.Snapshot
+	refreshMu sync.Mutex // one refresh at a time, so an older view never lands last
+	mu        sync.Mutex
+	p         *project.Project
+	insts     map[string]runtime.Instance
+	phases    map[string]int
+	phaseAt   map[string]time.Time
+	starting  sync.Mutex
 }
 
 func (s *server) project() *project.Project {
@@ -63,8 +52,10 @@ func (s *server) project() *project.Project {
 	return s.p
 }
 
-// refresh reloads the project and the running engines and rebuilds the routes.
+// refresh reloads the project and the running engines and publishes new routes.
 func (s *server) refresh(ctx context.Context) {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
 	p, err := project.Load(ctx, project.Options{Root: s.e.root, Environ: s.e.environ})
 	if err != nil {
 		s.log.Warn("reload project", "err", err)
@@ -81,25 +72,21 @@ func (s *server) refresh(ctx context.Context) {
 	s.mu.Lock()
 	s.p, s.insts = p, byProfile
 	s.mu.Unlock()
-	table := gateway.Table{}
+	prev := map[string]*gateway.Upstream{}
+	for _, ups := range s.routes.Table() {
+		for _, u := range ups {
+			prev[u.Profile] = u
+		}
+	}
 	client := &http.Client{Timeout: 2 * time.Second}
+	ups := make([]*gateway.Upstream, len(p.Profiles))
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	seen := map[string]bool{}
-	for _, pr := range p.Profiles {
+	for i, pr := range p.Profiles {
 		engines := pr.Engines()
 		if len(engines) == 0 {
 			continue
 		}
 		eng := engines[0]
-		seen[pr.Name] = true
-		s.routes.mu.Lock()
-		u := s.routes.ups[pr.Name]
-		if u == nil {
-			u = &gateway.Upstream{Profile: pr.Name}
-			s.routes.ups[pr.Name] = u
-		}
-		s.routes.mu.Unlock()
 		in, running := byProfile[pr.Name]
 		port := eng.HostPort()
 		if running && in.HostPort != 0 {
@@ -108,9 +95,10 @@ func (s *server) refresh(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			base := fmt.Sprintf("http://127.0.0.1:%d", port)
 			ready, reason := false, "not deployed"
 			if running && in.State == "running" {
-				pb := &monitor.HTTPProber{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port), Client: client}
+				pb := &monitor.HTTPProber{BaseURL: base, Client: client}
 				if err := pb.Health(ctx); err == nil {
 					ready, reason = true, ""
 				} else {
@@ -119,31 +107,28 @@ func (s *server) refresh(ctx context.Context) {
 			} else if running {
 				reason = in.State
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if u.Ready != ready || u.Reason != reason {
-				u.Since = time.Now()
+			u := &gateway.Upstream{Profile: pr.Name, BaseURL: base, APIKey: eng.Args.APIKey, Ready: ready, Reason: reason,
+				Since: time.Now(), OnDemand: eng.Ext != nil && eng.Ext.OnDemand, Served: eng.Args.ServedNames()}
+			if old := prev[pr.Name]; old != nil && old.Ready == ready && old.Reason == reason {
+				u.Since = old.Since
 			}
-			u.BaseURL, u.APIKey, u.Ready, u.Reason = fmt.Sprintf("http://127.0.0.1:%d", port), eng.Args.APIKey, ready, reason
-			u.OnDemand = eng.Ext != nil && eng.Ext.OnDemand
-			u.Served = eng.Args.ServedNames()
+			ups[i] = u
 			if s.m != nil {
 				s.m.EngineReady(pr.Name, ready)
-			}
-			for _, name := range eng.ServedNames() {
-				table[name] = append(table[name], u)
 			}
 		}()
 	}
 	wg.Wait()
-	s.routes.mu.Lock()
-	for name := range s.routes.ups {
-		if !seen[name] {
-			delete(s.routes.ups, name)
+	table := gateway.Table{}
+	for i, pr := range p.Profiles {
+		if ups[i] == nil {
+			continue
+		}
+		for _, name := range pr.Engines()[0].ServedNames() {
+			table[name] = append(table[name], ups[i])
 		}
 	}
-	s.routes.table = table
-	s.routes.mu.Unlock()
+	s.routes.Store(table)
 }
 
 func lastPart(s string) string {
@@ -154,7 +139,7 @@ func lastPart(s string) string {
 }
 
 // Observe implements watchdog.Observer.
-func (s *server) Observe(ctx context.Context, profile string, deadline time.Duration) watchdog.Observation {
+func (s *server) Observe(ctx context.Context, profile string, probe watchdog.Probe) watchdog.Observation {
 	s.mu.Lock()
 	p, in, deployed := s.p, s.insts[profile], false
 	if _, ok := s.insts[profile]; ok {
@@ -162,25 +147,28 @@ func (s *server) Observe(ctx context.Context, profile string, deadline time.Dura
 	}
 	s.mu.Unlock()
 	var o watchdog.Observation
-	o.Deployed, o.Running, o.Restarts, o.StartedAt = deployed, in.State == "running", in.RestartCount, in.StartedAt
-	if !deployed || p == nil {
-		return o
+	o.Deployed, o.Restarts, o.StartedAt = deployed, in.RestartCount, in.StartedAt
+	o.Running, o.Paused = in.State == "running" || in.State == "paused", in.State == "paused"
+	if !deployed || p == nil || o.Paused {
+		return o // a paused engine cannot answer: the decision table knows
 	}
 	pr, err := p.Profile(profile)
 	if err != nil || len(pr.Engines()) == 0 {
 		return o
 	}
 	eng := pr.Engines()[0]
-	pb := &monitor.HTTPProber{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", in.HostPort), APIKey: eng.Args.APIKey, Client: &http.Client{Timeout: deadline}, MaxTokens: 4}
+	health := &http.Client{Timeout: probe.Health}
+	pb := &monitor.HTTPProber{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", in.HostPort), APIKey: eng.Args.APIKey, Client: health, MaxTokens: 4}
 	o.HealthErr = pb.Health(ctx)
 	if o.HealthErr != nil && in.InNetwork != "" {
 		// Does it answer inside its network? Then the published port is what is lost.
-		inner := &monitor.HTTPProber{BaseURL: "http://" + in.InNetwork, Client: &http.Client{Timeout: deadline}}
+		inner := &monitor.HTTPProber{BaseURL: "http://" + in.InNetwork, Client: health}
 		o.InNetworkKnown, o.InNetworkErr = true, inner.Health(ctx)
 	}
 	if o.HealthErr == nil {
+		pb.Client = &http.Client{Timeout: probe.Completion}
 		start := time.Now()
-		cctx, cancel := context.WithTimeout(ctx, deadline)
+		cctx, cancel := context.WithTimeout(ctx, probe.Completion)
 		o.CompletionErr = pb.Complete(cctx, eng.Args.ServedNames()[0])
 		cancel()
 		o.CompletionTime = time.Since(start)
@@ -350,8 +338,7 @@ func newServer(e *env, rt runtimeFlags, inv gpuFlags, logFormat string) (*server
 	if logFormat == "json" {
 		h = slog.NewJSONHandler(e.stderr, nil)
 	}
-	s := &server{e: e, rt: rt, be: be, log: slog.New(h), p: p, inv: inv, routes: &routeTable{ups: map[string]*gateway.Upstream{}, table: gateway.Table{}},
-		phases: map[string]int{}, phaseAt: map[string]time.Time{}}
+	s := &server{e: e, rt: rt, be: be, log: slog.New(h), p: p, inv: inv, phases: map[string]int{}, phaseAt: map[string]time.Time{}}
 	return s, nil
 }
 
@@ -420,7 +407,7 @@ Prometheus metrics are on /metrics of the same address.`,
 			}
 			s.m = metrics.New(reg, models)
 			s.refresh(e.ctx)
-			g := gateway.New(s.routes, gateway.Options{Keys: keys, Logger: s.log, Observer: s.m, Starter: s})
+			g := gateway.New(&s.routes, gateway.Options{Keys: keys, Logger: s.log, Observer: s.m, Starter: s})
 			mux := http.NewServeMux()
 			mux.Handle("/", g.Handler())
 			mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -447,7 +434,7 @@ Prometheus metrics are on /metrics of the same address.`,
 				}
 			}()
 			if !noWatchdog {
-				wd := &watchdog.Watchdog{Configs: watchdogConfigs(s.p), Observer: s, Restarter: s, Log: s.log,
+				wd := &watchdog.Watchdog{Configs: watchdogConfigs(s.project()), Observer: s, Restarter: s, Log: s.log,
 					OnChange: func(t watchdog.Transition) { s.m.Transition(t.Profile, string(t.From), string(t.To), string(t.Action)) }}
 				go wd.Run(ctx)
 			}

@@ -30,7 +30,11 @@ import (
 	"time"
 )
 
-// Upstream is one engine.
+// Upstream is one engine as the routes saw it at one moment. It is a value:
+// the gateway never changes one, and whoever publishes a Table must not change
+// its Upstreams afterwards either (requests read them without a lock); a new
+// state is a new Table of new Upstreams. Live load (requests in flight) is kept
+// by the gateway per BaseURL, so it survives route reloads.
 type Upstream struct {
 	Profile string
 	BaseURL string // http://127.0.0.1:5002
@@ -43,21 +47,35 @@ type Upstream struct {
 	// Served are the names the engine itself answers to (--served-model-name);
 	// a request for an alias is sent with the first of them.
 	Served []string
-
-	outstanding atomic.Int64
 }
 
-// Outstanding is the number of requests in flight to this engine.
-func (u *Upstream) Outstanding() int64 { return u.outstanding.Load() }
-
-// Table maps model names (served names and aliases) to engines.
+// Table maps model names (served names and aliases) to engines. A Table is a
+// snapshot: once returned by Routes.Table it is only read.
 type Table map[string][]*Upstream
 
 // Routes gives the current table; it changes when profiles are deployed,
-// stopped or edited.
+// stopped or edited, by replacing the whole table (see Snapshot).
 type Routes interface {
 	Table() Table
 }
+
+// Snapshot is a Routes whose table is swapped whole and atomically: readers
+// get either the previous table or the next one, never a mix. The zero value
+// routes nothing.
+type Snapshot struct {
+	p atomic.Pointer[Table]
+}
+
+// Table implements Routes.
+func (s *Snapshot) Table() Table {
+	if t := s.p.Load(); t != nil {
+		return *t
+	}
+	return nil
+}
+
+// Store publishes t; the caller must not change t or its Upstreams afterwards.
+func (s *Snapshot) Store(t Table) { s.p.Store(&t) }
 
 // Starter starts an on-demand engine and waits until it is ready.
 type Starter interface {
@@ -129,6 +147,24 @@ type Gateway struct {
 	draining  atomic.Bool
 	inflight  sync.WaitGroup
 	log       *slog.Logger
+	loads     sync.Map // BaseURL → *atomic.Int64: requests in flight to that engine
+}
+
+// load is the in-flight counter of the engine at u.BaseURL.
+func (g *Gateway) load(u *Upstream) *atomic.Int64 {
+	if c, ok := g.loads.Load(u.BaseURL); ok {
+		return c.(*atomic.Int64)
+	}
+	c, _ := g.loads.LoadOrStore(u.BaseURL, new(atomic.Int64))
+	return c.(*atomic.Int64)
+}
+
+// Outstanding is the number of requests in flight to the engine at baseURL.
+func (g *Gateway) Outstanding(baseURL string) int64 {
+	if c, ok := g.loads.Load(baseURL); ok {
+		return c.(*atomic.Int64).Load()
+	}
+	return 0
 }
 
 type nopObserver struct{}
@@ -351,14 +387,15 @@ func withModel(body []byte, start, end int, model string, u *Upstream) []byte {
 }
 
 // pick returns the ready engine with the fewest outstanding requests, skipping tried ones.
-func pick(ups []*Upstream, tried map[*Upstream]bool) *Upstream {
+func (g *Gateway) pick(ups []*Upstream, tried map[*Upstream]bool) *Upstream {
 	var best *Upstream
+	var bestLoad int64
 	for _, u := range ups {
 		if !u.Ready || tried[u] {
 			continue
 		}
-		if best == nil || u.outstanding.Load() < best.outstanding.Load() {
-			best = u
+		if n := g.load(u).Load(); best == nil || n < bestLoad {
+			best, bestLoad = u, n
 		}
 	}
 	return best
@@ -440,7 +477,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, route string) {
 		return
 	}
 	modelLabel = model
-	if pick(ups, nil) == nil && g.o.Starter != nil && onDemand(ups) {
+	if g.pick(ups, nil) == nil && g.o.Starter != nil && onDemand(ups) {
 		sctx, cancel := context.WithTimeout(r.Context(), g.o.StartTimeout)
 		err := g.o.Starter.Start(sctx, model)
 		cancel()
@@ -453,7 +490,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, route string) {
 	}
 	tried := map[*Upstream]bool{}
 	for {
-		u := pick(ups, tried)
+		u := g.pick(ups, tried)
 		if u == nil {
 			reason, since := notReady(ups)
 			cw.Header().Set("Retry-After", "10")
@@ -471,7 +508,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, route string) {
 		if sent {
 			return // bytes reached the client: no retry; the stream ends with an error event
 		}
-		if pick(ups, tried) == nil {
+		if g.pick(ups, tried) == nil {
 			cw.Header().Set("Retry-After", "5")
 			apiError(cw, 502, "BadGatewayError", fmt.Sprintf("the engine for %s did not answer: %v", model, err), nil)
 			return
@@ -504,8 +541,9 @@ func notReady(ups []*Upstream) (string, string) {
 
 // forward sends the request to one engine; sent tells whether any byte went to the client.
 func (g *Gateway) forward(w *countingWriter, r *http.Request, u *Upstream, body []byte, route string) (sent bool, err error) {
-	u.outstanding.Add(1)
-	defer u.outstanding.Add(-1)
+	load := g.load(u)
+	load.Add(1)
+	defer load.Add(-1)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, r.Method, u.BaseURL+route, bytes.NewReader(body))

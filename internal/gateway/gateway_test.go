@@ -177,10 +177,12 @@ func TestRetryBeforeFirstByte(t *testing.T) {
 	deadPort := freePort(t) // nothing listens: connection refused
 	dead := &Upstream{Profile: "a", BaseURL: fmt.Sprintf("http://127.0.0.1:%d", deadPort), Ready: true}
 	live := &Upstream{Profile: "b", BaseURL: good.url, Ready: true}
-	live.outstanding.Store(5) // least outstanding picks the dead one first
 	routes := &staticRoutes{t: Table{"m-1B": {dead, live}}}
 	obs := &countObs{}
-	srv := newGateway(t, routes, Options{Observer: obs})
+	g := New(routes, Options{Observer: obs})
+	g.load(live).Store(5) // least outstanding picks the dead one first
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
 	code, h, body := do(t, "POST", srv.URL+"/v1/completions", `{"model":"m-1B","prompt":"x"}`)
 	if code != 200 || h.Get("X-Vllmctl-Profile") != "b" || obs.retries.Load() != 1 {
 		t.Fatalf("%d %v %s retries %d", code, h, body, obs.retries.Load())
@@ -194,10 +196,12 @@ func TestNoRetryAfterFirstByte(t *testing.T) {
 	b := startEngine(t, "--model", "m-1B")
 	ua := &Upstream{Profile: "a", BaseURL: a.url, Ready: true}
 	ub := &Upstream{Profile: "b", BaseURL: b.url, Ready: true}
-	ub.outstanding.Store(10)
 	routes := &staticRoutes{t: Table{"m-1B": {ua, ub}}}
 	obs := &countObs{}
-	srv := newGateway(t, routes, Options{Observer: obs})
+	g := New(routes, Options{Observer: obs})
+	g.load(ub).Store(10)
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
 	resp, err := http.Post(srv.URL+"/v1/completions", "application/json", strings.NewReader(`{"model":"m-1B","prompt":"x","max_tokens":200,"stream":true}`))
 	if err != nil {
 		t.Fatal(err)
@@ -404,4 +408,108 @@ func FuzzPeekModel(f *testing.F) {
 			t.Fatalf("span %d..%d of %q is not %q", start, end, s, m)
 		}
 	})
+}
+
+// TestRoutesSwappedUnderLoad: the routes are replaced continuously (readiness,
+// keys, served names and addresses of two engines change with every table)
+// while 1,000 requests run through the gateway. Every request gets a complete
+// answer from an engine that was ready in the table it read, and under -race
+// the detector stays quiet: a table, once published, is only read.
+func TestRoutesSwappedUnderLoad(t *testing.T) {
+	a := startEngine(t, "--model", "m-1B", "--served-model-name", "served-a", "--api-key", "engine-key-a-0001")
+	b := startEngine(t, "--model", "m-1B", "--served-model-name", "served-b", "--api-key", "engine-key-b-0002")
+	up := func(profile, url, key, served string, ready bool) *Upstream {
+		u := &Upstream{Profile: profile, BaseURL: url, APIKey: key, Ready: ready, Served: []string{served}, Since: time.Now()}
+		if !ready {
+			u.Reason, u.BaseURL, u.APIKey = "loading", "http://127.0.0.1:1", "stale-key"
+		}
+		return u
+	}
+	// Each table has one or two ready engines for "m"; which ones changes every swap.
+	tables := []func() Table{
+		func() Table {
+			return Table{"m": {up("a", a.url, "engine-key-a-0001", "served-a", true), up("b", b.url, "engine-key-b-0002", "served-b", false)}}
+		},
+		func() Table {
+			return Table{"m": {up("a", a.url, "engine-key-a-0001", "served-a", false), up("b", b.url, "engine-key-b-0002", "served-b", true)}}
+		},
+		func() Table {
+			return Table{"m": {up("b", b.url, "engine-key-b-0002", "served-b", true), up("a", a.url, "engine-key-a-0001", "served-a", true)}}
+		},
+	}
+	routes := &Snapshot{}
+	routes.Store(tables[0]())
+	g := New(routes, Options{})
+	srv := httptest.NewServer(g.Handler())
+	defer srv.Close()
+	stop := make(chan struct{})
+	swapped := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				swapped <- n
+				return
+			default:
+			}
+			n++
+			routes.Store(tables[n%len(tables)]())
+			runtime.Gosched()
+		}
+	}()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200, MaxConnsPerHost: 200}, Timeout: 60 * time.Second}
+	defer client.CloseIdleConnections()
+	const n = 1000
+	var ok atomic.Int64
+	var byProfile sync.Map
+	var bad sync.Map
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := client.Post(srv.URL+"/v1/chat/completions", "application/json",
+				strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`))
+			if err != nil {
+				bad.Store(i, err.Error())
+				return
+			}
+			defer resp.Body.Close()
+			var out struct {
+				Model string `json:"model"`
+				Usage struct {
+					CompletionTokens int `json:"completion_tokens"`
+				} `json:"usage"`
+			}
+			body, _ := io.ReadAll(resp.Body)
+			prof := resp.Header.Get("X-Vllmctl-Profile")
+			if resp.StatusCode != 200 || json.Unmarshal(body, &out) != nil || out.Usage.CompletionTokens != 3 || out.Model != "served-"+prof {
+				bad.Store(i, fmt.Sprintf("%d %s: %s", resp.StatusCode, prof, body))
+				return
+			}
+			c, _ := byProfile.LoadOrStore(prof, new(atomic.Int64))
+			c.(*atomic.Int64).Add(1)
+			ok.Add(1)
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	swaps := <-swapped
+	bad.Range(func(k, v any) bool { t.Errorf("request %v: %v", k, v); return true })
+	if ok.Load() != n {
+		t.Fatalf("%d of %d requests answered", ok.Load(), n)
+	}
+	if swaps < 100 {
+		t.Fatalf("the routes were swapped only %d times during the run", swaps)
+	}
+	for _, p := range []string{"a", "b"} {
+		if c, found := byProfile.Load(p); !found || c.(*atomic.Int64).Load() == 0 {
+			t.Fatalf("no request reached engine %s", p)
+		}
+	}
+	if g.Outstanding(a.url) != 0 || g.Outstanding(b.url) != 0 {
+		t.Fatalf("in flight after the run: a %d, b %d", g.Outstanding(a.url), g.Outstanding(b.url))
+	}
+	t.Logf("%d requests answered over %d route swaps", n, swaps)
 }

@@ -1,16 +1,20 @@
 // Package watchdog keeps engines answering beyond /health: every interval it
-// probes /health and a timed tiny completion, and a pure decision table turns
-// the observation into a state and an action: warm-up after boot (not
-// counted), healthy, wedged (health 200 but the completion misses its deadline
-// N times: restart), hung (health failing N cycles: restart), down, crash loop
-// (restart count rising: no restart, diagnose from the logs), stalled boot (no
-// startup phase for too long: report the likely cause) and port-forward loss
-// (the engine answers inside its network but not on the published port).
-// Restarts back off. It acts through a narrow Restarter.
+// probes /health (bounded by a short timeout) and a timed tiny completion, and
+// a pure decision table turns the observation into a state and an action:
+// warm-up while the engine boots (failures not counted until it first
+// answers), healthy, unanswered (it answered in this run and now does not:
+// counting), hung (unanswered HungAfter cycles in a row: restart; a frozen
+// process or a paused container lands here, whatever its uptime), wedged
+// (health 200 but the completion misses its deadline N times: restart), down,
+// crash loop (restart count rising: no restart, diagnose from the logs),
+// stalled boot (no startup phase for too long: report the likely cause) and
+// port-forward loss (the engine answers inside its network but not on the
+// published port). Restarts back off. It acts through a narrow Restarter.
 package watchdog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -22,15 +26,18 @@ type State string
 
 // States.
 const (
-	Warmup    State = "warmup"
-	Healthy   State = "healthy"
-	Wedged    State = "wedged"
-	Hung      State = "hung"
-	Down      State = "down"
-	CrashLoop State = "crash-loop"
-	Stalled   State = "stalled-boot"
-	PortLost  State = "port-forward-lost"
-	Unknown   State = "unknown"
+	Warmup  State = "warmup"
+	Healthy State = "healthy"
+	// Unanswered: the engine answered in this run and its /health now fails;
+	// HungAfter such cycles in a row make it Hung.
+	Unanswered State = "unanswered"
+	Wedged     State = "wedged"
+	Hung       State = "hung"
+	Down       State = "down"
+	CrashLoop  State = "crash-loop"
+	Stalled    State = "stalled-boot"
+	PortLost   State = "port-forward-lost"
+	Unknown    State = "unknown"
 )
 
 // Action the watchdog takes.
@@ -46,17 +53,25 @@ const (
 // Config is one profile's watchdog settings (x-vllmctl.watchdog). Zero values
 // take the defaults in parentheses.
 type Config struct {
-	Interval           time.Duration // between cycles (15s)
-	Warmup             time.Duration // after a (re)start, failures are not counted (2m)
+	Interval time.Duration // between cycles (15s)
+	// Warmup: after a (re)start, a completion that fails while /health answers
+	// is not counted for this long, unless the engine answered already in this
+	// run (2m). /health failures are never counted before the first answer of
+	// a run (vLLM listens only once loaded) and always counted after it.
+	Warmup             time.Duration
 	CompletionDeadline time.Duration // the tiny completion must answer within (20s)
-	WedgeAfter         int           // deadline misses in a row before restart (3)
-	HungAfter          int           // failing health cycles in a row before restart (3)
-	StallAfter         time.Duration // no startup phase for this long while booting (15m)
-	CrashLoopRestarts  int           // restarts within CrashLoopWindow that make a crash loop (3)
-	CrashLoopWindow    time.Duration // (10m)
-	BackoffMin         time.Duration // first wait between restarts (30s)
-	BackoffMax         time.Duration // (10m)
-	NoRestart          bool          // report only
+	// HealthTimeout bounds GET /health: a frozen engine accepts the connection
+	// and never answers, and each cycle waits this long for it (5s, at most
+	// Interval).
+	HealthTimeout     time.Duration
+	WedgeAfter        int           // deadline misses in a row before restart (3)
+	HungAfter         int           // failing health cycles in a row before restart (3)
+	StallAfter        time.Duration // no startup phase for this long while booting (15m)
+	CrashLoopRestarts int           // restarts within CrashLoopWindow that make a crash loop (3)
+	CrashLoopWindow   time.Duration // (10m)
+	BackoffMin        time.Duration // first wait between restarts (30s)
+	BackoffMax        time.Duration // (10m)
+	NoRestart         bool          // report only
 }
 
 // Defaults fills zero fields.
@@ -67,6 +82,7 @@ func (c Config) Defaults() Config {
 		}
 	}
 	d(&c.Interval, 15*time.Second)
+	d(&c.HealthTimeout, min(5*time.Second, c.Interval))
 	d(&c.Warmup, 2*time.Minute)
 	d(&c.CompletionDeadline, 20*time.Second)
 	d(&c.StallAfter, 15*time.Minute)
@@ -88,8 +104,9 @@ func (c Config) Defaults() Config {
 // Observation is what one cycle saw.
 type Observation struct {
 	Time           time.Time
-	Deployed       bool // an instance exists
-	Running        bool
+	Deployed       bool      // an instance exists
+	Running        bool      // running or paused: it exists and was not stopped
+	Paused         bool      // the runtime froze it (docker pause); it cannot answer
 	Restarts       int       // the runtime's restart count
 	StartedAt      time.Time // of the current run
 	HealthErr      error     // GET /health on the published port
@@ -113,8 +130,14 @@ type Status struct {
 	OurRestarts  int           `json:"watchdog_restarts"`
 	NextRestart  time.Time     `json:"next_restart_not_before,omitempty"`
 	Backoff      time.Duration `json:"backoff"`
-	EverHealthy  bool          `json:"ever_healthy"`
+	// EverHealthy: the engine answered /health and a completion in the
+	// current run (since RunStartedAt).
+	EverHealthy  bool      `json:"ever_healthy"`
+	RunStartedAt time.Time `json:"run_started_at"`
 }
+
+// ErrPaused is the health failure of an engine its runtime froze (docker pause).
+var ErrPaused = errors.New("the engine is paused (docker pause): it cannot answer until unpaused")
 
 // Decide is the pure decision table: it updates st from obs and says what to do.
 func Decide(c Config, st Status, obs Observation) (Status, Action) {
@@ -156,13 +179,23 @@ func Decide(c Config, st Status, obs Observation) (Status, Action) {
 		set(Down, "the engine is not running")
 		return st.restart(c, now)
 	}
+	if !obs.StartedAt.Equal(st.RunStartedAt) {
+		// A new run (restarted by the runtime, by us or by hand): what the
+		// previous one answered says nothing about this one.
+		st.RunStartedAt = obs.StartedAt
+		st.EverHealthy, st.HealthFails, st.WedgeMisses = false, 0, 0
+	}
 	booting := now.Sub(obs.StartedAt) < c.Warmup
+	if obs.Paused {
+		// Probing a frozen engine only waits out timeouts: it cannot answer.
+		obs.HealthErr, obs.InNetworkKnown = ErrPaused, false
+	}
 	if obs.HealthErr != nil {
 		if obs.InNetworkKnown && obs.InNetworkErr == nil {
 			set(PortLost, "the engine answers inside its network but not on the published port: "+obs.HealthErr.Error())
 			return st.restart(c, now)
 		}
-		if !st.EverHealthy || booting {
+		if !st.EverHealthy {
 			if !obs.LastPhaseAt.IsZero() && now.Sub(obs.LastPhaseAt) > c.StallAfter {
 				cause := obs.Cause
 				if cause == "" {
@@ -174,11 +207,14 @@ func Decide(c Config, st Status, obs Observation) (Status, Action) {
 			set(Warmup, "starting")
 			return st, None
 		}
+		// It answered in this run and now does not: frozen (SIGSTOP, docker
+		// pause), deadlocked or overloaded; counted whatever its uptime.
 		st.HealthFails++
 		if st.HealthFails >= c.HungAfter {
-			set(Hung, fmt.Sprintf("/health failed %d cycles in a row: %v", st.HealthFails, obs.HealthErr))
+			set(Hung, fmt.Sprintf("/health failed %d cycles in a row after answering: %v", st.HealthFails, obs.HealthErr))
 			return st.restart(c, now)
 		}
+		set(Unanswered, fmt.Sprintf("/health failed (%d of %d before a restart): %v", st.HealthFails, c.HungAfter, obs.HealthErr))
 		return st, None
 	}
 	st.HealthFails = 0
@@ -226,9 +262,15 @@ func (st Status) restart(c Config, now time.Time) (Status, Action) {
 	return st, Restart
 }
 
-// Observer takes one observation of a profile.
+// Probe bounds one observation.
+type Probe struct {
+	Health     time.Duration // GET /health must answer within
+	Completion time.Duration // the tiny completion must answer within
+}
+
+// Observer takes one observation of a profile within the bounds of p.
 type Observer interface {
-	Observe(ctx context.Context, profile string, deadline time.Duration) Observation
+	Observe(ctx context.Context, profile string, p Probe) Observation
 }
 
 // Restarter restarts a profile's engine.
@@ -268,6 +310,11 @@ func (w *Watchdog) Status(profile string) Status {
 
 // Cycle observes and decides once for every profile.
 func (w *Watchdog) Cycle(ctx context.Context) {
+	w.cycle(ctx, func(string) bool { return true })
+}
+
+// cycle observes and decides once for the profiles due says, all at once.
+func (w *Watchdog) cycle(ctx context.Context, due func(profile string) bool) {
 	now := time.Now
 	if w.Now != nil {
 		now = w.Now
@@ -283,11 +330,14 @@ func (w *Watchdog) Cycle(ctx context.Context) {
 	w.mu.Unlock()
 	var wg sync.WaitGroup
 	for profile, cfg := range w.Configs {
+		if !due(profile) {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			cfg = cfg.Defaults()
-			obs := w.Observer.Observe(ctx, profile, cfg.CompletionDeadline)
+			obs := w.Observer.Observe(ctx, profile, Probe{Health: cfg.HealthTimeout, Completion: cfg.CompletionDeadline})
 			obs.Time = now()
 			w.mu.Lock()
 			prev := w.status[profile]
@@ -313,18 +363,29 @@ func (w *Watchdog) Cycle(ctx context.Context) {
 	wg.Wait()
 }
 
-// Run cycles every interval (the smallest of the profiles') until ctx ends.
+// Run cycles until ctx ends: it wakes at the smallest of the profiles'
+// intervals and observes each profile whose own interval has passed since its
+// last observation began, so HungAfter and WedgeAfter count that profile's
+// cycles.
 func (w *Watchdog) Run(ctx context.Context) {
-	interval := 15 * time.Second
+	tick := 15 * time.Second
 	for _, c := range w.Configs {
-		if d := c.Defaults().Interval; d < interval {
-			interval = d
-		}
+		tick = min(tick, c.Defaults().Interval)
 	}
-	t := time.NewTicker(interval)
+	last := map[string]time.Time{}
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
-		w.Cycle(ctx)
+		start := time.Now()
+		w.cycle(ctx, func(profile string) bool {
+			at, seen := last[profile]
+			// A tick may come a little early: within a tenth of the tick counts as due.
+			if seen && start.Sub(at) < w.Configs[profile].Defaults().Interval-tick/10 {
+				return false
+			}
+			last[profile] = start
+			return true
+		})
 		select {
 		case <-ctx.Done():
 			return
