@@ -28,7 +28,7 @@ func run(t *testing.T, c Config, obs []Observation) ([]State, []Action) {
 
 func at(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
 
-var errRefused = errors.New("connection errRefused")
+var errRefused = errors.New("connection refused")
 
 func TestDecisionTable(t *testing.T) {
 	c := Config{Warmup: 2 * time.Minute, WedgeAfter: 2, HungAfter: 2, CompletionDeadline: 10 * time.Second, StallAfter: 5 * time.Minute, CrashLoopRestarts: 3}
