@@ -1,8 +1,12 @@
 // Package audit scans every compose file of a folder, recognises the vLLM
-// services, groups files that are the same config or variants of one profile,
-// tells which flags changed between them, which file is live, and proposes a
-// plan: keep or archive, with a reason per file. It is pure: files come from
-// disk through project.Load, running engines arrive as values.
+// services, groups the files that configure the same thing (the same model,
+// else the same compose service), tells which flags changed between them,
+// which file is live and by which rule, and proposes a plan: keep or archive,
+// with a reason per file. A file is proposed as live only when it is a
+// stand-alone compose file that passes check and is not archived or rejected;
+// the newest is chosen by the date in the names, then by modification time,
+// and a tie is reported as a tie. It is pure apart from reading the folder:
+// files come from disk through project.Load, running engines arrive as values.
 package audit
 
 import (
@@ -11,9 +15,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vllmctl/vllmctl/internal/check"
 	"github.com/vllmctl/vllmctl/internal/configdiff"
@@ -37,42 +41,119 @@ type Unlabeled struct {
 // Options configure Run.
 type Options struct {
 	Dir             string      // folder to scan, relative to the root or absolute. Default: the root
-	IncludeArchives bool        // scan the archive folder too
+	IncludeArchives bool        // scan archive folders too (the archive_dir and folders named archive, deprecated, rejected…). Default: false
 	Running         []Running   // engines seen running, by label
 	Unlabeled       []Unlabeled // running engines without labels, matched by command line
 	MaxChanges      int         // changes listed per file. Default 8
 }
 
+// Action is what the plan proposes for a file.
+type Action string
+
+const (
+	ActionKeep    Action = "keep"
+	ActionArchive Action = "archive"
+)
+
 // File is one scanned compose file.
 type File struct {
 	Path     string              `json:"path"`
-	Kind     string              `json:"kind"` // profile, base, stand-alone, archived, history
+	Kind     Kind                `json:"kind"`
 	Group    string              `json:"group"`
+	Identity string              `json:"identity,omitempty"` // "model M" or "service S": what groups it
 	Services []string            `json:"services,omitempty"`
 	Model    string              `json:"model,omitempty"`
 	Errors   int                 `json:"check_errors"`
+	Date     string              `json:"date,omitempty"` // the date in its name, YYYY-MM-DD
 	Relation string              `json:"relation"`
 	Changes  []configdiff.Change `json:"changes,omitempty"`
 	Running  string              `json:"running,omitempty"`
-	Action   string              `json:"action"` // keep, archive
+	Action   Action              `json:"action"`
 	Reason   string              `json:"reason"`
-	Profile  string              `json:"profile,omitempty"` // the active profile it belongs to
+	Skipped  string              `json:"skipped,omitempty"` // why it is not proposed as live
+	Profile  string              `json:"profile,omitempty"` // the active profile it is
 	broken   bool
+}
+
+// Decision says which file of a group is live, and why.
+type Decision struct {
+	Group  string   `json:"group"`
+	Live   string   `json:"live,omitempty"`  // the active profile, or the file proposed for adoption
+	Adopt  string   `json:"adopt,omitempty"` // the profile file to adopt Live as
+	Rule   Rule     `json:"rule"`
+	Detail string   `json:"detail"`
+	Tied   []string `json:"tied,omitempty"` // the files that tie, when Rule is tie
 }
 
 // Report is the whole audit.
 type Report struct {
-	Files  []File              `json:"files"`
-	Groups map[string][]string `json:"groups"`
+	Files     []File              `json:"files"`
+	Groups    map[string][]string `json:"groups"`
+	Decisions []Decision          `json:"decisions"`
 }
 
-var sizeTokens = []string{"micro", "mini", "medium", "large"}
+type entry struct {
+	f     File
+	svc   *project.Service
+	date  time.Time // in its name; zero when none
+	mtime time.Time
+	// retiredDir is the archive folder it sits in ("" when none): the
+	// archive_dir, or a folder named archive, deprecated, rejected…
+	retiredDir string
+}
 
 // Run audits the project's folder.
 func Run(ctx context.Context, p *project.Project, o Options) (Report, error) {
 	if o.MaxChanges == 0 {
 		o.MaxChanges = 8
 	}
+	all, err := scan(ctx, p, o)
+	if err != nil {
+		return Report{}, err
+	}
+	assignGroups(all)
+	rep := Report{Groups: map[string][]string{}}
+	groups := map[string][]*entry{}
+	for _, e := range all {
+		if e.f.Group != "" {
+			groups[e.f.Group] = append(groups[e.f.Group], e)
+			rep.Groups[e.f.Group] = append(rep.Groups[e.f.Group], e.f.Path)
+		}
+	}
+	taken := map[string]bool{}
+	for _, pr := range p.Profiles {
+		taken[pr.Name] = true
+	}
+	for _, g := range sortedGroups(groups) {
+		rep.Decisions = append(rep.Decisions, decide(p, g, groups[g], taken, o))
+	}
+	for _, e := range all {
+		if e.f.Group == "" {
+			loose(e)
+		}
+	}
+	running := map[string]Running{}
+	for _, r := range o.Running {
+		running[r.Profile] = r
+	}
+	for _, e := range all {
+		if r, ok := running[e.f.Profile]; ok && e.f.Kind == KindProfile {
+			e.f.Running = "running as " + r.Name
+		}
+		if e.svc != nil && e.svc.Engine {
+			for _, u := range o.Unlabeled {
+				if sameFlags(e.svc, u.Argv) {
+					e.f.Running = "running as " + u.Name + " (matched by its command line)"
+				}
+			}
+		}
+		rep.Files = append(rep.Files, e.f)
+	}
+	return rep, nil
+}
+
+// scan finds and loads the compose files.
+func scan(ctx context.Context, p *project.Project, o Options) ([]*entry, error) {
 	dir := o.Dir
 	if dir == "" {
 		dir = p.Root
@@ -89,180 +170,297 @@ func Run(ctx context.Context, p *project.Project, o Options) (Report, error) {
 		}
 		if d.IsDir() {
 			n := d.Name()
-			if n == ".git" || n == ".vllmctl" || n == "node_modules" || (!o.IncludeArchives && path == archiveAbs) {
+			if n == ".git" || n == ".vllmctl" || n == "node_modules" {
+				return filepath.SkipDir
+			}
+			if !o.IncludeArchives && path != dir && (path == archiveAbs || archiveDirName.MatchString(n)) {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if ext := filepath.Ext(path); (ext == ".yml" || ext == ".yaml") && isCompose(path) {
+		if composeName(d.Name()) && isCompose(path) {
 			paths = append(paths, path)
 		}
 		return nil
 	})
 	if err != nil {
-		return Report{}, err
+		return nil, err
 	}
 	sort.Strings(paths)
-	// Active profiles by name.
 	active := map[string]*project.Profile{}
 	for _, pr := range p.Profiles {
 		active[pr.Name] = pr
 	}
-	rep := Report{Groups: map[string][]string{}}
-	type loaded struct {
-		f   File
-		svc *project.Service
-		ord int // recency: higher is newer
-	}
-	var all []loaded
+	var all []*entry
 	for _, path := range paths {
 		rel := p.Rel(path)
-		f := File{Path: rel}
-		var svc *project.Service
+		e := &entry{f: File{Path: rel}, date: nameDate(rel)}
+		if !e.date.IsZero() {
+			e.f.Date = e.date.Format("2006-01-02")
+		}
+		if st, err := os.Stat(path); err == nil {
+			e.mtime = st.ModTime()
+		}
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		mark := nameMark.FindStringSubmatch(filepath.Base(path))
+		if strings.HasPrefix(path, archiveAbs+string(filepath.Separator)) {
+			e.retiredDir = p.Config.ArchiveDir
+		} else {
+			e.retiredDir = retiredFolder(rel)
+		}
 		switch {
 		case path == baseAbs:
-			f.Kind = "base"
-		case filepath.Dir(path) == profilesAbs:
-			f.Kind = "profile"
-			f.Profile = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		case strings.HasPrefix(path, archiveAbs+string(filepath.Separator)):
-			f.Kind = "archived"
+			e.f.Kind = KindBase
+		case filepath.Dir(path) == profilesAbs && active[name] != nil:
+			e.f.Kind, e.f.Profile = KindProfile, name
+		case e.retiredDir != "":
+			e.f.Kind = KindArchived
+		case mark != nil && strings.EqualFold(mark[1], "rejected"):
+			e.f.Kind = KindRejected
+		case mark != nil:
+			e.f.Kind = KindArchived
 		case strings.Contains(rel, "history"):
-			f.Kind = "history"
+			e.f.Kind = KindHistory
 		default:
-			f.Kind = "stand-alone"
+			e.f.Kind = KindStandalone
 		}
-		if f.Kind == "profile" && active[f.Profile] != nil {
-			pr := active[f.Profile]
+		switch e.f.Kind {
+		case KindBase:
+		case KindProfile:
+			pr := active[e.f.Profile]
 			if es := pr.Engines(); len(es) > 0 {
-				svc = es[0]
+				e.svc = es[0]
 			}
-			f.Errors = project.CountErrors(check.Run(p, check.Options{Profiles: []string{f.Profile}}))
+			e.f.Errors = project.CountErrors(check.Run(p, check.Options{Profiles: []string{e.f.Profile}}))
 			for _, s := range pr.Services {
-				f.Services = append(f.Services, s.Name)
+				e.f.Services = append(e.f.Services, s.Name)
 			}
-		} else if f.Kind != "base" {
+		default:
 			sp, err := project.Load(ctx, project.Options{Root: p.Root, Files: []string{path}, Environ: p.Environ()})
 			if err == nil && len(sp.Profiles) == 1 {
 				pr := sp.Profiles[0]
-				f.Errors = project.CountErrors(check.Run(sp, check.Options{}))
-				f.broken = pr.Compose == nil
+				e.f.Errors = project.CountErrors(check.Run(sp, check.Options{}))
+				e.f.broken = pr.Compose == nil
 				for _, s := range pr.Services {
-					f.Services = append(f.Services, s.Name)
+					e.f.Services = append(e.f.Services, s.Name)
 				}
 				if es := pr.Engines(); len(es) > 0 {
-					svc = es[0]
+					e.svc = es[0]
 				}
+			} else {
+				e.f.broken = true
 			}
 		}
-		if svc != nil {
-			f.Model = svc.Args.Model
+		if e.svc != nil {
+			e.f.Model = e.svc.Args.Model
 		}
-		f.Group = groupOf(rel, f, active)
-		all = append(all, loaded{f: f, svc: svc, ord: recency(f, rel)})
+		all = append(all, e)
 	}
-	// The reference of each group: its active profile, else its newest file.
-	ref := map[string]int{}
-	for i, l := range all {
-		if l.svc == nil || l.f.Group == "" {
-			continue
-		}
-		j, ok := ref[l.f.Group]
-		if !ok || l.ord > all[j].ord {
-			ref[l.f.Group] = i
-		}
+	return all, nil
+}
+
+// skipReason says why a file of a group may not be live, or "" when it may.
+func skipReason(e *entry) string {
+	switch {
+	case e.f.Kind == KindRejected:
+		return "marked rejected in its name"
+	case e.retiredDir != "":
+		return "in the archive folder " + e.retiredDir
+	case e.f.Kind == KindArchived:
+		return "archived"
+	case e.f.Kind == KindHistory:
+		return "a copy in a history folder"
+	case e.f.broken:
+		return "compose cannot load it (vllmctl check --file " + e.f.Path + ")"
+	case e.f.Errors > 0:
+		return fmt.Sprintf("fails check with %d error(s) (vllmctl check --file %s)", e.f.Errors, e.f.Path)
 	}
-	running := map[string]Running{}
-	for _, r := range o.Running {
-		running[r.Profile] = r
-	}
-	for i := range all {
-		l := &all[i]
-		f := &l.f
-		if l.f.Group != "" {
-			rep.Groups[l.f.Group] = append(rep.Groups[l.f.Group], f.Path)
-		}
-		if r, ok := running[f.Profile]; ok && f.Kind == "profile" {
-			f.Running = "running as " + r.Name
-		}
-		if l.svc != nil {
-			for _, u := range o.Unlabeled {
-				if sameFlags(l.svc, u.Argv) {
-					f.Running = "running as " + u.Name + " (matched by its command line)"
-				}
-			}
-		}
-		refIdx, hasRef := ref[f.Group]
+	return ""
+}
+
+// decide finds a group's live file, then says for every file of the group
+// what it is to that file and what to do with it.
+func decide(p *project.Project, group string, es []*entry, taken map[string]bool, o Options) Decision {
+	d := Decision{Group: group}
+	var live, ref *entry
+	var tied []*entry
+	var cands, rest []*entry
+	for _, e := range es {
 		switch {
-		case f.Kind == "base":
-			f.Relation, f.Action, f.Reason = "base file merged under every profile", "keep", "base file"
-			continue
-		case l.svc == nil && f.broken:
-			f.Relation = "does not load (run vllmctl check --file " + f.Path + ")"
-			f.Action, f.Reason = "archive", "compose cannot load it"
-			if f.Kind == "archived" {
-				f.Action, f.Reason = "keep", "already archived"
-			}
-			continue
-		case l.svc == nil:
-			f.Relation = "no vLLM service"
-			f.Action, f.Reason = "keep", "not a vLLM config"
-			if f.Kind == "stand-alone" || f.Kind == "history" {
-				f.Action, f.Reason = "archive", "compose file without a vLLM service outside the profiles folder"
-			}
-			if f.Kind == "archived" {
-				f.Reason = "already archived"
-			}
-			continue
-		case hasRef && refIdx == i:
-			if f.Kind == "profile" {
-				f.Relation, f.Action, f.Reason = "active profile "+f.Profile, "keep", "the live config of profile "+f.Profile
-			} else {
-				f.Relation = "newest config of " + f.Group + " (no profile)"
-				f.Action, f.Reason = "keep", fmt.Sprintf("adopt it as %s/%s.yml: it is outside the naming convention", p.Config.ProfilesDir, f.Group)
-				if f.Kind == "archived" {
-					f.Reason = "already archived; the only config of " + f.Group
+		case e.f.Kind == KindProfile:
+			live = e
+		case e.f.Kind == KindStandalone && skipReason(e) == "":
+			cands = append(cands, e)
+		default:
+			e.f.Skipped = skipReason(e)
+		}
+	}
+	switch {
+	case live != nil:
+		d.Live, d.Rule, d.Detail = live.f.Path, RuleProfile, "the active profile "+live.f.Profile
+		ref = live
+		for _, e := range cands {
+			e.f.Skipped = "the group has an active profile"
+		}
+	case len(cands) == 0:
+		d.Rule, d.Detail = RuleNone, "no file of the group may be live: see each file's reason"
+	default:
+		win, rule, detail := newest(cands)
+		d.Rule, d.Detail = rule, detail
+		won := map[*entry]bool{}
+		for _, e := range win {
+			won[e] = true
+		}
+		for _, e := range cands {
+			if !won[e] {
+				e.f.Skipped = "not the newest: " + win[0].f.Path + " is (" + detail + ")"
+				if len(win) > 1 {
+					e.f.Skipped = "older than the files that tie"
 				}
 			}
+		}
+		if len(win) == 1 {
+			live, ref = win[0], win[0]
+			d.Live = live.f.Path
+			name := suggestName(live, taken)
+			taken[name] = true
+			d.Adopt = p.Config.ProfilesDir + "/" + name + ".yml"
+		} else {
+			tied = win
+			for _, e := range win {
+				d.Tied = append(d.Tied, e.f.Path)
+			}
+			ref = win[0]
+		}
+	}
+	if ref == nil { // nothing may be live: compare against the newest of what is not retired, else of all
+		for _, e := range es {
+			if !e.f.Kind.retired() {
+				rest = append(rest, e)
+			}
+		}
+		if len(rest) == 0 {
+			rest = es
+		}
+		win, _, _ := newest(rest)
+		ref = win[0]
+	}
+	isTied := map[*entry]bool{}
+	for _, e := range tied {
+		isTied[e] = true
+	}
+	for _, e := range es {
+		f := &e.f
+		switch {
+		case e == live && f.Kind == KindProfile:
+			f.Relation, f.Action, f.Reason = "active profile "+f.Profile, ActionKeep, "the live config of profile "+f.Profile
+			continue
+		case e == live:
+			f.Relation = "newest config of " + group + " (no profile)"
+			f.Action, f.Reason = ActionKeep, fmt.Sprintf("adopt it as %s: %s; it is outside the naming convention", d.Adopt, d.Detail)
+			continue
+		case isTied[e]:
+			f.Relation = "newest config of " + group + ", tied with " + strings.Join(others(d.Tied, f.Path), ", ")
+			f.Action, f.Reason = ActionKeep, "tie: "+d.Detail+"; no file is proposed as live: choose one by hand (vllmctl diff "+strings.Join(d.Tied[:2], " ")+")"
 			continue
 		}
-		refFile := all[refIdx]
-		ch := configdiff.Services(refFile.svc, l.svc)
-		// Show changes from the old file to the reference: A = this file, B = reference.
-		for k := range ch {
-			ch[k].A, ch[k].B = ch[k].B, ch[k].A
-		}
-		refName := refFile.f.Path
-		if refFile.f.Kind == "profile" {
-			refName = "profile " + refFile.f.Profile
-		}
-		if len(ch) == 0 {
-			f.Relation = "same config as " + refName
+		same := false
+		if e == ref {
+			f.Relation = "newest config of " + group + " (no profile)"
 		} else {
-			f.Relation = fmt.Sprintf("earlier version of %s (%d change(s))", refName, len(ch))
-			if len(ch) > o.MaxChanges {
-				ch = ch[:o.MaxChanges]
-			}
-			f.Changes = ch
+			same = relate(e, ref, o)
 		}
-		switch f.Kind {
-		case "archived":
-			f.Action, f.Reason = "keep", "already archived"
-		case "profile":
-			f.Action, f.Reason = "keep", "active profile"
+		refName := ref.f.Path
+		if ref.f.Kind == KindProfile {
+			refName = "profile " + ref.f.Profile
+		}
+		switch {
+		case e.retiredDir != "":
+			f.Action, f.Reason = ActionKeep, "already archived"
+		case f.Kind.retired():
+			f.Action, f.Reason = ActionArchive, f.Skipped+": never proposed as live"
+		case live != nil && same:
+			f.Action, f.Reason = ActionArchive, "duplicate of "+refName
+		case live != nil && f.Kind == KindStandalone && f.Skipped != "" && f.Skipped != "the group has an active profile" && newerThan(e, live):
+			f.Action, f.Reason = ActionKeep, "newer than "+refName+" but "+f.Skipped+": fix it or archive it by hand"
+		case live != nil:
+			f.Action, f.Reason = ActionArchive, "superseded by "+refName
+		case len(tied) > 0:
+			f.Action, f.Reason = ActionKeep, "the group has no live file (tie); decide that first"
 		default:
-			f.Action = "archive"
-			if len(ch) == 0 {
-				f.Reason = "duplicate of " + refName
-			} else {
-				f.Reason = "superseded by " + refName
-			}
+			f.Action, f.Reason = ActionKeep, "not proposed as live: "+f.Skipped
 		}
 	}
-	for _, l := range all {
-		rep.Files = append(rep.Files, l.f)
+	return d
+}
+
+// newerThan tells whether a is newer than b by the same rules as newest.
+func newerThan(a, b *entry) bool {
+	if b.f.Kind == KindProfile {
+		return false
 	}
-	return rep, nil
+	win, rule, _ := newest([]*entry{a, b})
+	return rule != RuleTie && win[0] == a
+}
+
+func others(all []string, me string) []string {
+	var out []string
+	for _, s := range all {
+		if s != me {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// relate fills a file's relation and changes against the group's reference,
+// and tells whether the two are the same config.
+func relate(e, ref *entry, o Options) bool {
+	ch := configdiff.Services(ref.svc, e.svc)
+	// Show changes from this file to the reference: A = this file, B = reference.
+	for k := range ch {
+		ch[k].A, ch[k].B = ch[k].B, ch[k].A
+	}
+	refName := ref.f.Path
+	if ref.f.Kind == KindProfile {
+		refName = "profile " + ref.f.Profile
+	}
+	if len(ch) == 0 {
+		e.f.Relation = "same config as " + refName
+		return true
+	}
+	verb := "earlier version of"
+	if ref.f.Kind != KindProfile && newerThan(e, ref) {
+		verb = "newer variant of"
+	}
+	e.f.Relation = fmt.Sprintf("%s %s (%d change(s))", verb, refName, len(ch))
+	if len(ch) > o.MaxChanges {
+		ch = ch[:o.MaxChanges]
+	}
+	e.f.Changes = ch
+	return false
+}
+
+// loose decides for a file in no group: the base file, and files without a
+// vLLM engine.
+func loose(e *entry) {
+	f := &e.f
+	switch {
+	case f.Kind == KindBase:
+		f.Relation, f.Action, f.Reason = "base file merged under every profile", ActionKeep, "base file"
+	case f.broken:
+		f.Relation = "does not load (run vllmctl check --file " + f.Path + ")"
+		f.Action, f.Reason = ActionArchive, "compose cannot load it"
+		if e.retiredDir != "" {
+			f.Action, f.Reason = ActionKeep, "already archived"
+		}
+	default:
+		f.Relation = "no vLLM service"
+		f.Action, f.Reason = ActionKeep, "not a vLLM config: left as it is"
+		if e.retiredDir != "" {
+			f.Reason = "already archived"
+		}
+	}
 }
 
 // sameFlags tells whether a running command line is this service's engine
@@ -286,75 +484,4 @@ func sameFlags(svc *project.Service, argv []string) bool {
 		}
 	}
 	return true
-}
-
-var composeKey = regexp.MustCompile(`(?m)^services:\s*$`)
-
-func isCompose(path string) bool {
-	b, err := os.ReadFile(path)
-	return err == nil && composeKey.Match(b)
-}
-
-var wordSplit = regexp.MustCompile(`[^a-z0-9]+`)
-
-// groupOf names the profile a file belongs to: an active profile whose name is
-// a word of the file name, else a size word, else the model.
-func groupOf(rel string, f File, active map[string]*project.Profile) string {
-	if f.Kind == "profile" {
-		return f.Profile
-	}
-	if f.Kind == "base" {
-		return ""
-	}
-	words := wordSplit.Split(strings.ToLower(strings.TrimSuffix(filepath.Base(rel), filepath.Ext(rel))), -1)
-	names := make([]string, 0, len(active))
-	for n := range active {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, w := range words {
-		for _, n := range names {
-			if w == n {
-				return n
-			}
-		}
-	}
-	for _, w := range words {
-		for _, s := range sizeTokens {
-			if w == s {
-				return s
-			}
-		}
-	}
-	if strings.Contains(rel, "history") {
-		for _, w := range words {
-			if active[w] != nil {
-				return w
-			}
-		}
-	}
-	if f.Model != "" {
-		return "model " + f.Model
-	}
-	return ""
-}
-
-var dateIn = regexp.MustCompile(`(20\d\d)[-_]?(\d\d)[-_]?(\d\d)`)
-
-// recency orders configs: active profile, then stand-alone files, then history
-// by date, then archives by date.
-func recency(f File, rel string) int {
-	date := 0
-	if m := dateIn.FindStringSubmatch(rel); m != nil {
-		fmt.Sscanf(m[1]+m[2]+m[3], "%d", &date)
-	}
-	switch f.Kind {
-	case "profile":
-		return 4_0000_0000
-	case "stand-alone":
-		return 3_0000_0000
-	case "history":
-		return 2_0000_0000 + date
-	}
-	return 1_0000_0000 + date
 }

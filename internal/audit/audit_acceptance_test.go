@@ -37,8 +37,9 @@ func load(t testing.TB) *project.Project {
 	return p
 }
 
-// TestCorpus: the three root files and the archived variants are found to be
-// versions of micro, mini and medium, with the flags that changed.
+// TestCorpus: the root files, the history and the archived variants are
+// grouped by the model they serve, with the flags that changed; no file that
+// fails check or sits in the archive is proposed as live.
 func TestCorpus(t *testing.T) {
 	rep, err := Run(t.Context(), load(t), Options{IncludeArchives: true})
 	if err != nil {
@@ -50,9 +51,10 @@ func TestCorpus(t *testing.T) {
 	}
 	want := map[string]string{
 		"docker-compose-qwen3-medium.yml":                                        "earlier version of profile medium",
-		"docker-compose-qwen3-micro.yml":                                         "newest config of micro",
-		"docker-compose-qwen3-mini.yml":                                          "newest config of mini",
-		"archived/docker_configs_20251016/docker-compose-micro-qwen3-new.yml":    "earlier version of docker-compose-qwen3-micro.yml",
+		"docker-compose-qwen3-micro.yml":                                         "newest config of model Qwen/Qwen3-1.7B-FP8",
+		"docker-compose-qwen3-mini.yml":                                          "newest config of model Qwen/Qwen3-8B-AWQ",
+		"archived/docker_configs_20251016/docker-compose-micro-qwen3.yml":        "earlier version of docker-compose-qwen3-micro.yml",
+		"archived/docker_configs_20251016/docker-compose-micro-qwen3-new.yml":    "archived/docker-compose-deprecated/docker-compose-micro-qwen3-improved.yml",
 		"archived/docker_configs_20251016/docker-compose-mini-qwen3.yml":         "docker-compose-qwen3-mini.yml",
 		"archived/docker_configs_20251016/docker-compose-medium-qwen3-fixed.yml": "earlier version of profile medium",
 		"medium_history/2025-10-19_880b4ba_medium.yml":                           "same config as profile medium",
@@ -76,11 +78,30 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("root medium file: change of %s not listed (%v)", f, by["docker-compose-qwen3-medium.yml"].Changes)
 		}
 	}
-	if a := by["docker-compose-qwen3-medium.yml"].Action; a != "archive" {
+	if a := by["docker-compose-qwen3-medium.yml"].Action; a != ActionArchive {
 		t.Errorf("root medium file action %s", a)
 	}
-	if a := by["configs/docker/profiles/medium.yml"].Action; a != "keep" {
+	if a := by["configs/docker/profiles/medium.yml"].Action; a != ActionKeep {
 		t.Errorf("active profile action %s", a)
+	}
+	// The Qwen3-1.7B-Base variants are another model than the root micro
+	// file's Qwen3-1.7B-FP8: another group, though every name says "micro".
+	if a, b := by["archived/docker_configs_20251016/docker-compose-micro-qwen3-new.yml"].Group, by["docker-compose-qwen3-micro.yml"].Group; a == b {
+		t.Errorf("Qwen3-1.7B-Base and Qwen3-1.7B-FP8 files share group %q", a)
+	}
+	// The root micro and mini files fail check (without the operator's .env,
+	// and --enable-reasoning was removed): kept, never proposed as live; no
+	// archived file is live either.
+	for _, d := range rep.Decisions {
+		if d.Adopt != "" {
+			t.Errorf("group %s: %s proposed for adoption (%s)", d.Group, d.Live, d.Detail)
+		}
+		if strings.HasPrefix(d.Live, "archived/") {
+			t.Errorf("group %s: an archived file is live: %s", d.Group, d.Live)
+		}
+	}
+	if f := by["docker-compose-qwen3-micro.yml"]; f.Action != ActionKeep || !strings.Contains(f.Skipped, "fails check") {
+		t.Errorf("root micro file: %s, skipped %q", f.Action, f.Skipped)
 	}
 }
 

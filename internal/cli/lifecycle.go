@@ -122,12 +122,16 @@ func newAuditCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "audit [DIR]",
 		Short: "Find every compose file, group variants, tell which is live and propose keep/archive",
-		Long: `Audit scans every compose file under DIR (default: the project root; the archive
-folder too with --archives), recognises the vLLM services, groups files that are
-the same config or versions of one profile (by profile or size name, else
-model), lists the flags that changed against the profile (or the group's newest
-file), marks the profile running now (by container labels), and proposes a plan:
-keep or archive, with a reason per file. --apply archives what the plan says.`,
+		Long: `Audit scans every compose file under DIR (default: the project root; archive
+folders too with --archives), recognises the vLLM services, groups the files
+that configure the same thing (the model served, else the compose service),
+lists the flags that changed against the group's live file, marks the profile
+running now (by container labels), and proposes a plan: keep or archive, with a
+reason per file. The live file of a group is its active profile; else the
+newest stand-alone file that passes check and is not archived or rejected
+(x.rejected-DATE.yml), by the date in the names, then the modification time;
+a tie is reported as a tie and nothing is proposed. --apply archives what the
+plan says, keeping each file's folder inside the dated archive folder.`,
 		Example: "  vllmctl audit\n  vllmctl audit --archives -o json\n  vllmctl audit --apply",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -170,20 +174,19 @@ keep or archive, with a reason per file. --apply archives what the plan says.`,
 			if !apply {
 				return nil
 			}
-			var reqs []archive.Request
-			reasons := map[string]string{}
-			for _, f := range rep.Files {
-				if f.Action == "archive" {
-					reqs = append(reqs, archive.Request{Path: f.Path, Profile: f.Group})
-					reasons[f.Path] = f.Reason
-				}
-			}
 			st := archive.Store{Root: p.Root, Dir: p.Config.ArchiveDir}
-			for _, r := range reqs {
-				if _, err := st.Move([]archive.Request{r}, "audit: "+reasons[r.Path], "", time.Now(), false); err != nil {
+			for _, f := range rep.Files {
+				if f.Action != audit.ActionArchive {
+					continue
+				}
+				now := time.Now()
+				done, err := st.Move([]archive.Request{{Path: f.Path, Profile: f.Group}}, "audit: "+f.Reason, "", now, false)
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "archived %s into %s\n", r.Path, st.Folder(time.Now()))
+				for _, d := range done { // the folder structure is kept inside the dated folder
+					fmt.Fprintf(e.stdout, "archived %s → %s/%s\n", d.Original, st.Folder(now), d.File)
+				}
 			}
 			return nil
 		},
@@ -205,15 +208,33 @@ func printAudit(e *env, rep audit.Report) {
 		if f.Running != "" {
 			extra += ", " + f.Running
 		}
-		fmt.Fprintf(w, "%-7s %s [%s%s]\n", strings.ToUpper(f.Action), f.Path, f.Kind, extra)
+		fmt.Fprintf(w, "%-7s %s [%s%s]\n", strings.ToUpper(string(f.Action)), f.Path, f.Kind, extra)
 		fmt.Fprintf(w, "        %s; %s\n", f.Relation, f.Reason)
+		if f.Skipped != "" && f.Action == audit.ActionKeep && !strings.Contains(f.Reason, f.Skipped) && f.Kind != audit.KindArchived {
+			fmt.Fprintf(w, "        not proposed as live: %s\n", f.Skipped)
+		}
 		for _, ch := range f.Changes {
 			fmt.Fprintf(w, "          %s\n", ch)
 		}
 	}
+	if len(rep.Decisions) > 0 {
+		fmt.Fprintln(w, "\nlive config per group:")
+	}
+	for _, d := range rep.Decisions {
+		switch {
+		case d.Rule == audit.RuleTie:
+			fmt.Fprintf(w, "  %s: none: tie between %s (%s)\n", d.Group, strings.Join(d.Tied, ", "), d.Detail)
+		case d.Live == "":
+			fmt.Fprintf(w, "  %s: none (%s)\n", d.Group, d.Detail)
+		case d.Adopt != "":
+			fmt.Fprintf(w, "  %s: %s, to adopt as %s (rule: %s; %s)\n", d.Group, d.Live, d.Adopt, d.Rule, d.Detail)
+		default:
+			fmt.Fprintf(w, "  %s: %s (rule: %s)\n", d.Group, d.Live, d.Rule)
+		}
+	}
 	keep, arch := 0, 0
 	for _, f := range rep.Files {
-		if f.Action == "archive" {
+		if f.Action == audit.ActionArchive {
 			arch++
 		} else {
 			keep++
