@@ -239,15 +239,6 @@ func secretVar(name string) bool {
 	return project.IsSecretName(name) || strings.HasPrefix(name, "VLLMCTL_GATEWAY_KEY_")
 }
 
-// redactor is the run's shared redactor (every secret learnt so far), for the
-// core's Redact options and state.Store.Redact.
-func (e *env) redactor() *redact.Redactor {
-	if e.red == nil {
-		e.red = redact.New()
-	}
-	return e.red
-}
-
 // redactorFor masks every secret the project knows: secret-named variables of
 // .env and the environment (secretVar), and --api-key values.
 func redactorFor(p *project.Project) *redact.Redactor {
