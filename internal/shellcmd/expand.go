@@ -109,18 +109,21 @@ func (w *walker) value(word *syntax.Word, st *state) value {
 }
 
 func segsValue(segs []seg) value {
-	v := value{}
+	var b builder
 	for _, s := range segs {
 		switch s.kind {
 		case segUnknown:
-			v = v.appendChunk(chunk{text: s.text, unknown: true, sep: s.sep})
+			b.add(chunk{text: s.text, unknown: true, sep: s.sep})
 		case segBreak:
-			v = v.appendChunk(chunk{text: " "})
+			b.add(chunk{text: " "})
 		default:
-			v = v.appendChunk(chunk{text: s.text})
+			b.add(chunk{text: s.text})
+		}
+		if b.size > maxValue {
+			return value{{text: "...", unknown: true}}
 		}
 	}
-	return v
+	return b.value()
 }
 
 func valueSegs(v value, quoted bool) []seg {
@@ -180,7 +183,13 @@ func onlyAt(q *syntax.DblQuoted) bool {
 		return false
 	}
 	pe, ok := q.Parts[0].(*syntax.ParamExp)
-	return ok && pe.Param != nil && pe.Param.Value == "@" && !pe.Length && pe.Exp == nil && pe.Repl == nil && pe.Slice == nil
+	if !ok || pe.Param == nil || pe.Length || pe.Exp != nil || pe.Repl != nil || pe.Slice != nil {
+		return false
+	}
+	if wd, ok := pe.Index.(*syntax.Word); ok && wd.Lit() == "@" {
+		return true // "${X[@]}"
+	}
+	return pe.Param.Value == "@" && pe.Index == nil
 }
 
 // unescapeUnquoted removes the backslashes of an unquoted literal; each escaped
@@ -343,6 +352,9 @@ func (w *walker) resolve(st *state, name string) variable {
 func (w *walker) param(pe *syntax.ParamExp, st *state, quoted bool) []seg {
 	src := w.source(pe)
 	unknown := []seg{unknownSeg(src, quoted)}
+	if pe.Index != nil && pe.Param != nil && syntax.ValidName(pe.Param.Value) && !pe.Excl && pe.Names == 0 && len(pe.Modifiers) == 0 && pe.Flags == nil {
+		return w.index(pe, st, quoted, unknown)
+	}
 	if pe.Param == nil || pe.Excl || pe.Names != 0 || pe.Index != nil || pe.Width || pe.IsSet ||
 		pe.NestedParam != nil || len(pe.Modifiers) > 0 || pe.Flags != nil {
 		return unknown
@@ -357,16 +369,14 @@ func (w *walker) param(pe *syntax.ParamExp, st *state, quoted bool) []seg {
 			return numSeg(len(st.pos), quoted)
 		}
 		if name == "*" && quoted {
-			var v value
+			var b builder
 			for i, a := range st.pos {
 				if i > 0 {
-					v = v.appendChunk(chunk{text: w.ifsJoin(st)})
+					b.add(chunk{text: w.ifsJoin(st)})
 				}
-				for _, c := range a {
-					v = v.appendChunk(c)
-				}
+				b.addValue(a)
 			}
-			return valueSegs(v, true)
+			return valueSegs(b.value(), true)
 		}
 		var out []seg
 		for i, a := range st.pos {
@@ -900,4 +910,77 @@ func isAssignOp(op syntax.BinAritOperator) bool {
 		return true
 	}
 	return false
+}
+
+// index expands ${X[@]}, ${X[*]}, ${X[i]} and ${#X[@]} of bash arrays.
+func (w *walker) index(pe *syntax.ParamExp, st *state, quoted bool, unknown []seg) []seg {
+	v := w.resolve(st, pe.Param.Value)
+	if v.kind == varUnknown || v.kind == varAbsent || pe.Exp != nil || pe.Repl != nil || pe.Slice != nil {
+		return unknown
+	}
+	var elems []value
+	if v.kind == varSet {
+		elems = v.elems()
+	}
+	all := ""
+	if wd, ok := pe.Index.(*syntax.Word); ok {
+		if l := wd.Lit(); l == "@" || l == "*" {
+			all = l
+		}
+	}
+	if all == "" {
+		i, ok := w.arith(pe.Index, st)
+		if !ok {
+			return unknown
+		}
+		if i < 0 {
+			i += len(elems)
+		}
+		if i < 0 || i >= len(elems) {
+			elems = nil
+		} else {
+			elems = elems[i : i+1]
+		}
+		if pe.Length {
+			if len(elems) == 0 {
+				return numSeg(0, quoted)
+			}
+			s, ok := elems[0].known()
+			if !ok {
+				return unknown
+			}
+			return numSeg(utf8.RuneCountInString(s), quoted)
+		}
+		if len(elems) == 0 {
+			if quoted {
+				return []seg{{kind: segQuoted}}
+			}
+			return nil
+		}
+		return valueSegs(elems[0], quoted)
+	}
+	if pe.Length {
+		return numSeg(len(elems), quoted)
+	}
+	if all == "*" && quoted {
+		var b builder
+		for i, e := range elems {
+			if i > 0 {
+				b.add(chunk{text: w.ifsJoin(st)})
+			}
+			b.addValue(e)
+		}
+		return append([]seg{{kind: segQuoted}}, valueSegs(b.value(), true)...)
+	}
+	var out []seg
+	for i, e := range elems {
+		if i > 0 {
+			out = append(out, seg{kind: segBreak})
+		}
+		if quoted {
+			out = append(out, seg{kind: segQuoted})
+		}
+		out = append(out, valueSegs(e, quoted)...)
+	}
+	return out
 }

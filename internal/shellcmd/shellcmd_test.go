@@ -151,6 +151,17 @@ var parseCases = []parseCase{
 		want: []string{"L2: vllm serve --tp ?\"$(nvidia-smi -L | wc -l)\""}},
 	{name: "read makes unknown", script: "X=1\nread -r X\necho $X", want: []string{"L2: read -r X", "L3: echo ?$X"}},
 
+	// Bash arrays.
+	{name: "arrays", script: "ARGS=(--model \"a b\" --tp 2)\nARGS+=(--x $L)\nvllm serve \"${ARGS[@]}\" ${#ARGS[@]} \"${ARGS[1]}\" ${ARGS[-1]} $ARGS \"${ARGS[*]}\"",
+		opt:  Options{Env: envOf("L", "y z")},
+		want: []string{`L3: vllm serve --model "a b" --tp 2 --x y z 7 "a b" z --model "--model a b --tp 2 --x y z"`}},
+	{name: "empty array", script: "X=()\nvllm serve m \"${X[@]}\" \"${X[0]}\"", want: []string{`L2: vllm serve m ""`}},
+	{name: "array under an undecidable branch", script: "S=()\n[ -f /x ] && S=(--spec 3)\nvllm serve m \"${S[@]}\"",
+		want: []string{"L2: [ -f /x ]", "L3: vllm serve m ?${S[@]}"}},
+	{name: "declared arrays", script: "declare -a A=(1 2)\ndeclare -A M=([k]=v)\necho ${A[1]} ${M[k]}",
+		want: []string{"L1: declare -a \"A=(1 2)\"", "L2: declare -A ?M=([k]=v)", "L3: echo 2 ?${M[k]}"}},
+	{name: "unknown array element", script: "A=($(ls) b)\necho \"${A[@]}\"", want: []string{"L2: echo ?$(ls) b"}},
+
 	// Control flow.
 	{name: "several commands", script: "pip install x && exec vllm serve m; echo done\necho next",
 		want: []string{"L1: pip install x", "L1 E: exec vllm serve m", "L1: echo done", "L2: echo next"}},

@@ -67,18 +67,52 @@ func (v value) size() int {
 	return n
 }
 
-// appendChunk appends c, joining adjacent known text.
-func (v value) appendChunk(c chunk) value {
+// builder makes a value from pieces in linear time, joining adjacent known
+// text and adjacent unknown pieces (whose source forms then read on).
+type builder struct {
+	out  value
+	buf  strings.Builder
+	kind int // 0: nothing pending, 1: known text, 2: unknown source
+	sep  bool
+	size int
+}
+
+func (b *builder) add(c chunk) {
 	if !c.unknown && c.text == "" {
-		return v
+		return
 	}
-	if n := len(v); n > 0 && !c.unknown && !v[n-1].unknown {
-		out := make(value, n)
-		copy(out, v)
-		out[n-1].text += c.text
-		return out
+	k := 1
+	if c.unknown {
+		k = 2
 	}
-	return append(v[:len(v):len(v)], c)
+	if b.kind != k || c.sep || b.sep {
+		b.flush()
+		b.kind, b.sep = k, c.sep
+	}
+	b.buf.WriteString(c.text)
+	b.size += len(c.text)
+}
+
+func (b *builder) addValue(v value) {
+	for _, c := range v {
+		b.add(c)
+	}
+}
+
+func (b *builder) flush() {
+	if b.kind != 0 {
+		b.out = append(b.out, chunk{text: b.buf.String(), unknown: b.kind == 2, sep: b.sep})
+		b.buf.Reset()
+	}
+	b.kind, b.sep = 0, false
+}
+
+func (b *builder) value() value {
+	b.flush()
+	if b.out == nil {
+		return value{}
+	}
+	return b.out
 }
 
 func (v value) equal(o value) bool {
@@ -132,15 +166,30 @@ const (
 
 type variable struct {
 	kind varKind
-	val  value
-	gen  int // the state's taint when assigned
+	val  value   // the value; for an array, its first element
+	arr  []value // the elements of a bash array (X=(a b)); nil for a string
+	gen  int     // the state's taint when assigned
 }
 
 func (v variable) equal(o variable) bool {
-	if v.kind != o.kind {
+	if v.kind != o.kind || (v.arr == nil) != (o.arr == nil) || len(v.arr) != len(o.arr) {
 		return false
 	}
+	for i := range v.arr {
+		if !v.arr[i].equal(o.arr[i]) {
+			return false
+		}
+	}
 	return v.kind != varSet || v.val.equal(o.val)
+}
+
+// elems returns the elements of a set variable: an array's, or the string as
+// the only one.
+func (v variable) elems() []value {
+	if v.arr != nil {
+		return v.arr
+	}
+	return []value{v.val}
 }
 
 // state is what the walker knows at one point of the script.
@@ -173,6 +222,23 @@ func (s *state) set(name string, v value) {
 		return
 	}
 	s.vars[name] = variable{kind: varSet, val: v, gen: s.taint}
+}
+
+// setArray records an array assignment.
+func (s *state) setArray(name string, elems []value) {
+	size := 0
+	for _, e := range elems {
+		size += e.size()
+	}
+	if size > maxValue || len(elems) > maxWords {
+		s.vars[name] = variable{kind: varUnknown, gen: s.taint}
+		return
+	}
+	first := value{}
+	if len(elems) > 0 {
+		first = elems[0]
+	}
+	s.vars[name] = variable{kind: varSet, val: first, arr: append([]value{}, elems...), gen: s.taint}
 }
 
 func (s *state) setKind(name string, k varKind) {
@@ -249,7 +315,7 @@ func mergeVar(name string, vals []variable, gen int) variable {
 		return first
 	}
 	for _, v := range vals {
-		if v.kind != varSet {
+		if v.kind != varSet || v.arr != nil {
 			return variable{kind: varUnknown, gen: gen}
 		}
 	}
@@ -270,14 +336,14 @@ func mergePrefix(name string, a, b value) value {
 	if a.equal(b) {
 		return a
 	}
-	var prefix value
+	var prefix builder
 	i, j := 0, 0
 	ai, bj := 0, 0 // byte offsets inside a[i], b[j] when known
 	for i < len(a) && j < len(b) {
 		ca, cb := a[i], b[j]
 		if ca.unknown || cb.unknown {
 			if ca == cb && ai == 0 && bj == 0 {
-				prefix = prefix.appendChunk(ca)
+				prefix.add(ca)
 				i, j = i+1, j+1
 				continue
 			}
@@ -288,7 +354,7 @@ func mergePrefix(name string, a, b value) value {
 		for n < len(ta) && n < len(tb) && ta[n] == tb[n] {
 			n++
 		}
-		prefix = prefix.appendChunk(chunk{text: ta[:n]})
+		prefix.add(chunk{text: ta[:n]})
 		ai, bj = ai+n, bj+n
 		if ai == len(ca.text) {
 			i, ai = i+1, 0
@@ -300,41 +366,40 @@ func mergePrefix(name string, a, b value) value {
 			break
 		}
 	}
-	restA, restB := rest(a, i, ai), rest(b, j, bj)
 	// The unknown piece stands apart when every non-empty rest starts a new
 	// field (with a blank or an already separate piece).
 	sep := true
-	for _, r := range []value{restA, restB} {
-		if len(r) == 0 {
-			continue
-		}
-		c := r[0]
-		if c.unknown {
-			sep = sep && c.sep
-		} else {
-			sep = sep && c.text != "" && strings.ContainsRune(" \t\n", rune(c.text[0]))
+	for _, r := range []struct {
+		v      value
+		i, off int
+	}{{a, i, ai}, {b, j, bj}} {
+		if c, ok := firstRest(r.v, r.i, r.off); ok {
+			if c.unknown {
+				sep = sep && c.sep
+			} else {
+				sep = sep && strings.ContainsRune(" \t\n", rune(c.text[0]))
+			}
 		}
 	}
-	if len(prefix) == 0 {
+	p := prefix.value()
+	if len(p) == 0 {
 		return value{{text: "$" + name, unknown: true}}
 	}
 	tail := chunk{text: "${" + name + "}", unknown: true, sep: sep}
-	if last := prefix[len(prefix)-1]; last.unknown && last.text == tail.text {
-		return prefix // one unknown tail is enough: ${ARGS} may hold several flags
+	if last := p[len(p)-1]; last.unknown && last.text == tail.text {
+		return p // one unknown tail is enough: ${ARGS} may hold several flags
 	}
-	return prefix.appendChunk(tail)
+	return append(p, tail)
 }
 
-func rest(v value, i, off int) value {
-	if i >= len(v) {
-		return nil
+// firstRest returns the first non-empty piece of v from chunk i, byte off.
+func firstRest(v value, i, off int) (chunk, bool) {
+	for ; i < len(v); i, off = i+1, 0 {
+		c := v[i]
+		c.text = c.text[off:]
+		if c.unknown || c.text != "" {
+			return c, true
+		}
 	}
-	out := value{}
-	first := v[i]
-	first.text = first.text[off:]
-	out = out.appendChunk(first)
-	for _, c := range v[i+1:] {
-		out = out.appendChunk(c)
-	}
-	return out
+	return chunk{}, false
 }

@@ -186,8 +186,39 @@ func (w *walker) assign(a *syntax.Assign, st *state) {
 		return
 	}
 	name := a.Name.Value
-	if a.Array != nil || a.Index != nil {
-		st.setKind(name, varUnknown)
+	if a.Index != nil {
+		st.setKind(name, varUnknown) // X[i]=v
+		return
+	}
+	if a.Array != nil {
+		var elems []value
+		if a.Append {
+			old := w.resolve(st, name)
+			switch old.kind {
+			case varUnknown:
+				st.setKind(name, varUnknown)
+				return
+			case varSet:
+				elems = append(elems, old.elems()...)
+			}
+		}
+		for _, e := range a.Array.Elems {
+			if e.Index != nil {
+				st.setKind(name, varUnknown) // X=([k]=v)
+				return
+			}
+			if e.Value == nil {
+				continue
+			}
+			for _, wd := range w.split(w.wordSegs(e.Value, st), st, 0) {
+				if wd.Unknown {
+					elems = append(elems, value{{text: wd.Text, unknown: true}})
+				} else {
+					elems = append(elems, knownValue(wd.Text))
+				}
+			}
+		}
+		st.setArray(name, elems)
 		return
 	}
 	v := w.value(a.Value, st)
@@ -198,11 +229,10 @@ func (w *walker) assign(a *syntax.Assign, st *state) {
 			st.setKind(name, varUnknown)
 			return
 		case varSet:
-			acc := old.val
-			for _, c := range v {
-				acc = acc.appendChunk(c)
-			}
-			v = acc
+			var b builder
+			b.addValue(old.val)
+			b.addValue(v)
+			v = b.value()
 		}
 	}
 	st.set(name, v)
@@ -233,19 +263,34 @@ func (w *walker) decl(d *syntax.DeclClause, st *state) tri {
 			}
 			words = append(words, ws...)
 		case a.Name != nil:
-			if opaque || a.Array != nil || a.Index != nil {
+			if opaque && !(a.Array != nil && onlyIndexed(words)) || a.Index != nil {
 				st.setKind(a.Name.Value, varUnknown)
 				words = append(words, Word{Text: w.source(a), Unknown: true, Line: line})
 				continue
 			}
 			w.assign(a, st)
 			v := w.resolve(st, a.Name.Value)
+			if a.Array != nil {
+				words = append(words, Word{Text: w.source(a), Unknown: v.kind != varSet, Line: line})
+				continue
+			}
 			_, known := v.val.known()
 			words = append(words, Word{Text: a.Name.Value + "=" + v.val.source(), Unknown: !known || v.kind != varSet, Line: line})
 		}
 	}
 	w.cmds = append(w.cmds, Command{Words: words, Line: line})
 	return yes
+}
+
+// onlyIndexed reports whether the options of a declaration are only -a (an
+// indexed array), which assign understands.
+func onlyIndexed(words []Word) bool {
+	for _, w := range words[1:] {
+		if strings.HasPrefix(w.Text, "-") && strings.Trim(w.Text, "-a") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // effects applies what a command does to the shell itself and returns its exit
