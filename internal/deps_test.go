@@ -13,23 +13,25 @@ const mod = "github.com/vllmctl/vllmctl/"
 // The direction is cmd → cli → deploy → {check, plan, monitor, archive, state,
 // runtime} → {project, vllm}; serve mode wires gateway, watchdog and metrics in cli.
 var forbidden = map[string]map[string]string{
-	"internal/project":    {"internal/check": "the loader knows nothing of checks", "internal/plan": "pure loader", "internal/runtime": "pure loader", "internal/cli": "core never imports the UI"},
-	"internal/vllm":       {"internal/project": "pure vLLM knowledge, stdlib only", "internal/runtime": "pure"},
-	"internal/check":      {"internal/runtime": "check is pure", "internal/deploy": "check is pure", "internal/cli": "core never imports the UI"},
-	"internal/plan":       {"internal/runtime": "plan is pure", "internal/deploy": "plan is pure", "internal/cli": "core never imports the UI"},
-	"internal/monitor":    {"internal/runtime": "observations come through its interfaces", "internal/deploy": "monitor is below deploy"},
-	"internal/runtime":    {"internal/vllm": "the runtime runs things, it does not read vLLM", "internal/check": "", "internal/plan": "", "internal/monitor": "", "internal/deploy": "runtime is below deploy"},
-	"internal/deploy":     {"internal/cli": "core never imports the UI", "internal/gateway": "serve wiring lives in cli", "internal/watchdog": "serve wiring lives in cli", "internal/metrics": "serve wiring lives in cli"},
-	"internal/gateway":    {"internal/runtime": "stdlib only", "internal/project": "routes come through an interface", "internal/metrics": "observers come through an interface"},
-	"internal/watchdog":   {"internal/runtime": "acts through a narrow Restarter", "internal/gateway": "independent of the gateway"},
-	"internal/metrics":    {"internal/gateway": "satisfies its observer structurally", "internal/watchdog": "satisfies its observer structurally"},
-	"internal/archive":    {"internal/runtime": "archive is file work only"},
-	"internal/audit":      {"internal/runtime": "running engines arrive as values"},
-	"internal/docs":       {"internal/runtime": "docs are rendered from files"},
-	"internal/state":      {"internal/runtime": "state is below the runtime"},
-	"internal/atomicfile": {"internal/project": "stdlib only"},
-	"internal/redact":     {"internal/project": "stdlib only"},
-	"internal/sim":        {"internal/cli": "the simulator stands alone", "internal/deploy": "", "internal/runtime": ""},
+	"internal/project":     {"internal/check": "the loader knows nothing of checks", "internal/plan": "pure loader", "internal/runtime": "pure loader", "internal/cli": "core never imports the UI"},
+	"internal/vllm":        {"internal/project": "pure vLLM knowledge, stdlib only", "internal/runtime": "pure"},
+	"internal/check":       {"internal/runtime": "check is pure", "internal/deploy": "check is pure", "internal/cli": "core never imports the UI"},
+	"internal/plan":        {"internal/runtime": "plan is pure", "internal/deploy": "plan is pure", "internal/cli": "core never imports the UI"},
+	"internal/monitor":     {"internal/runtime": "observations come through its interfaces", "internal/deploy": "monitor is below deploy"},
+	"internal/runtime":     {"internal/vllm": "the runtime runs things, it does not read vLLM", "internal/check": "", "internal/plan": "", "internal/monitor": "", "internal/deploy": "runtime is below deploy"},
+	"internal/deploy":      {"internal/cli": "core never imports the UI", "internal/gateway": "serve wiring lives in cli", "internal/watchdog": "serve wiring lives in cli", "internal/metrics": "serve wiring lives in cli"},
+	"internal/gateway":     {"internal/runtime": "stdlib only", "internal/project": "routes come through an interface", "internal/metrics": "observers come through an interface"},
+	"internal/watchdog":    {"internal/runtime": "acts through a narrow Restarter", "internal/gateway": "independent of the gateway"},
+	"internal/metrics":     {"internal/gateway": "satisfies its observer structurally", "internal/watchdog": "satisfies its observer structurally"},
+	"internal/archive":     {"internal/runtime": "archive is file work only"},
+	"internal/audit":       {"internal/runtime": "running engines arrive as values"},
+	"internal/docs":        {"internal/runtime": "docs are rendered from files"},
+	"internal/state":       {"internal/runtime": "state is below the runtime"},
+	"internal/atomicfile":  {"internal/project": "stdlib only"},
+	"internal/redact":      {"internal/project": "stdlib only"},
+	"internal/shellcmd":    {"internal/project": "pure shell reading, knows nothing of compose", "internal/vllm": "finds launchers by name only", "internal/runtime": "never runs anything"},
+	"internal/vllm/flagdb": {"internal/project": "pure data", "internal/vllm": "leaf: vllm may import it"},
+	"internal/sim":         {"internal/cli": "the simulator stands alone", "internal/deploy": "", "internal/runtime": ""},
 }
 
 // allowedDirect is the short list of direct module dependencies.
@@ -46,6 +48,7 @@ var allowedDirect = map[string]string{
 	"github.com/google/go-cmp":                 "tests",
 	"github.com/rogpeppe/go-internal":          "tests: testscript, txtar",
 	"github.com/openai/openai-go/v3":           "tests: the official OpenAI client against the simulator and gateway",
+	"mvdan.cc/sh/v3":                           "reading the shell scripts that start engines (parsed, never run)",
 }
 
 type pkg struct {

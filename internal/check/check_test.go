@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/txtar"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 var update = flag.Bool("update", false, "rewrite the want sections of testdata/*.txtar")
@@ -31,10 +33,15 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			var want string
+			var want, wantEngines string
+			hasEngines := false
 			for _, f := range ar.Files {
 				if f.Name == "want" {
 					want = string(f.Data)
+					continue
+				}
+				if f.Name == "engines" {
+					wantEngines, hasEngines = string(f.Data), true
 					continue
 				}
 				p := filepath.Join(dir, filepath.FromSlash(f.Name))
@@ -55,10 +62,14 @@ func TestGolden(t *testing.T) {
 				b.WriteByte('\n')
 			}
 			got := b.String()
+			gotEngines := engineSummary(p)
 			if *update {
 				for i := range ar.Files {
 					if ar.Files[i].Name == "want" {
 						ar.Files[i].Data = []byte(got)
+					}
+					if ar.Files[i].Name == "engines" {
+						ar.Files[i].Data = []byte(gotEngines)
 					}
 				}
 				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
@@ -69,6 +80,68 @@ func TestGolden(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("diagnostics differ (-want +got):\n%s", diff)
 			}
+			if hasEngines {
+				if wantEngines == "" {
+					t.Fatal("the engines section is empty: a case that has one must name at least one engine")
+				}
+				if diff := cmp.Diff(wantEngines, gotEngines); diff != "" {
+					t.Errorf("engines differ (-want +got):\n%s", diff)
+				}
+			}
 		})
 	}
+}
+
+// engineSummary renders every recognised engine with the values check, plan
+// and profiles read, each marked written, default or unknown.
+func engineSummary(p *project.Project) string {
+	var b strings.Builder
+	for _, pr := range p.Profiles {
+		for _, s := range pr.Services {
+			if !s.Engine {
+				continue
+			}
+			fmt.Fprintf(&b, "%s/%s: by %s, vLLM %s\n", pr.Name, s.Name, s.EngineReason, s.Version)
+			for _, f := range []string{"model", "served-model-name", "tensor-parallel-size", "gpu-memory-utilization", "max-model-len", "kv-cache-dtype", "max-num-seqs", "port", "api-key"} {
+				fmt.Fprintf(&b, "  %s = %s\n", f, valueOf(&s.Args, f))
+			}
+			fmt.Fprintf(&b, "  gpus = %s\n", s.GPUs)
+		}
+	}
+	return b.String()
+}
+
+func valueOf(a *vllm.Args, flag string) string {
+	src := a.SourceOf(flag)
+	if src == vllm.FromUnknown {
+		if arg, ok := a.Lookup(flag); ok && len(arg.Values) > 0 {
+			return "unknown (" + vllm.ShowUnknown(strings.Join(arg.Values, " ")) + ")"
+		}
+		return "unknown (" + a.Opaque + ")"
+	}
+	var v string
+	switch flag {
+	case "model":
+		v = a.Model
+	case "served-model-name":
+		v = strings.Join(a.ServedNames(), " ")
+	case "tensor-parallel-size":
+		v = fmt.Sprint(a.TensorParallelSize)
+	case "gpu-memory-utilization":
+		v = fmt.Sprint(a.GPUMemoryUtilization)
+	case "max-model-len":
+		v = fmt.Sprint(a.MaxModelLen)
+	case "kv-cache-dtype":
+		v = a.KVCacheDType
+	case "max-num-seqs":
+		v = fmt.Sprint(a.MaxNumSeqs)
+	case "port":
+		v = fmt.Sprint(a.Port)
+	case "api-key":
+		v = "(none)"
+		if a.APIKey != "" {
+			v = "***"
+		}
+	}
+	return v + " (" + src.String() + ")"
 }

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,11 +15,76 @@ type owner struct {
 	pos project.Pos
 }
 
-// crossProfile finds clashes between profiles: host ports, container names,
-// and GPUs whose memory-utilization shares add up to more than the card.
+// Relation says whether two services can run at the same time.
+type Relation int
+
+const (
+	// Together: compose starts both (one profile), or vllmctl.yaml says they run together.
+	Together Relation = iota
+	// Maybe: two profiles with nothing said: they may run together or one at a time.
+	Maybe
+	// Alternatives: they run one at a time (a shared container_name, one
+	// x-vllmctl.group, x-vllmctl.alternatives, or distinct compose profiles of one file).
+	Alternatives
+)
+
+// relation tells how two services of the project relate.
+func (c *checker) relation(a, b owner) Relation {
+	if n := a.svc.Config.ContainerName; n != "" && n == b.svc.Config.ContainerName {
+		return Alternatives
+	}
+	if ga, gb := extGroup(a.svc), extGroup(b.svc); ga != "" && ga == gb {
+		return Alternatives
+	}
+	if names(a, b) || names(b, a) {
+		return Alternatives
+	}
+	if a.pr == b.pr {
+		if len(a.svc.Gated) > 0 && len(b.svc.Gated) > 0 && !overlap(a.svc.Gated, b.svc.Gated) {
+			return Alternatives
+		}
+		if len(a.svc.Gated) > 0 || len(b.svc.Gated) > 0 {
+			return Maybe
+		}
+		return Together
+	}
+	if c.p.Config.RunTogether(a.pr.Name, b.pr.Name) {
+		return Together
+	}
+	return Maybe
+}
+
+func extGroup(s *project.Service) string {
+	if s.Ext == nil {
+		return ""
+	}
+	return s.Ext.Group
+}
+
+// names reports whether a's x-vllmctl.alternatives names b's profile or service.
+func names(a, b owner) bool {
+	if a.svc.Ext == nil {
+		return false
+	}
+	return slices.Contains(a.svc.Ext.Alternatives, b.pr.Name) || slices.Contains(a.svc.Ext.Alternatives, b.svc.Name)
+}
+
+func overlap(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// crossProfile finds clashes between services that run at the same time: host
+// ports, container names, and GPUs whose memory-utilization shares add up to
+// more than the card. Between profiles that may run one at a time it warns;
+// between alternatives it says nothing.
 func (c *checker) crossProfile(selected func(string) bool) {
 	ports := map[int][]owner{}
-	names := map[string][]owner{}
+	cnames := map[string][]owner{}
 	gpus := map[string][]owner{}
 	for _, pr := range c.p.Profiles {
 		for _, svc := range pr.Services {
@@ -31,9 +97,9 @@ func (c *checker) crossProfile(selected func(string) bool) {
 			}
 			if n := svc.Config.ContainerName; n != "" {
 				pos, _ := pr.PosOf(sp + ".container_name")
-				names[n] = append(names[n], owner{pr, svc, pos})
+				cnames[n] = append(cnames[n], owner{pr, svc, pos})
 			}
-			if svc.Engine {
+			if svc.Engine && svc.Args.Known("gpu-memory-utilization") {
 				pos, ok := pr.PosOf(svc.GPUs.Path)
 				if arg, found := svc.Args.Lookup("gpu-memory-utilization"); found {
 					pos = pr.ArgPos(svc, arg.Index, strings.SplitN(svc.Argv[arg.Index], "=", 2)[0])
@@ -48,58 +114,137 @@ func (c *checker) crossProfile(selected func(string) bool) {
 			}
 		}
 	}
-	clash := func(list []owner, code, what, hint string) {
-		if len(list) < 2 {
-			return
-		}
+	maybeHint := "if these profiles run one at a time, say so with a shared x-vllmctl.group or x-vllmctl.alternatives; if they run together, list them under together: in vllmctl.yaml to make this an error"
+	clash := func(list []owner, code, what, hint string, sameName bool) {
 		for i, o := range list {
 			if !selected(o.pr.Name) {
 				continue
 			}
-			var others []string
+			var together, maybe []string
 			for j, x := range list {
-				if j != i {
-					others = append(others, fmt.Sprintf("%s (%s)", x.pr.Name, x.pos))
+				if j == i {
+					continue
+				}
+				r := c.relation(o, x)
+				if sameName && o.pr != x.pr && r == Alternatives && !c.p.Config.RunTogether(o.pr.Name, x.pr.Name) {
+					continue // a shared container_name across profiles is how operators keep them one at a time
+				}
+				if sameName && o.pr != x.pr && c.p.Config.RunTogether(o.pr.Name, x.pr.Name) {
+					r = Together
+				}
+				desc := fmt.Sprintf("%s (%s)", x.pr.Name, x.pos)
+				if x.pr == o.pr {
+					desc = fmt.Sprintf("service %s (%s)", x.svc.Name, x.pos)
+				}
+				switch r {
+				case Together:
+					together = append(together, desc)
+				case Maybe:
+					maybe = append(maybe, desc)
 				}
 			}
-			if len(others) == 0 {
-				continue
+			if len(together) > 0 {
+				c.diag(o.pos, project.Error, code, "services."+o.svc.Name, what+" also used by "+strings.Join(together, ", "), hint)
+			} else if len(maybe) > 0 {
+				c.diag(o.pos, project.Warning, code, "services."+o.svc.Name, what+" also used by "+strings.Join(maybe, ", ")+", if they run at the same time", maybeHint)
 			}
-			c.diag(o.pos, project.Error, code, "services."+o.svc.Name, what+" also used by "+strings.Join(others, ", "), hint)
 		}
 	}
 	for _, port := range sortedInts(ports) {
-		list := distinctProfiles(ports[port])
-		clash(list, "port-clash", fmt.Sprintf("host port %d is", port), "give each profile its own host port")
+		clash(distinctServices(ports[port]), "port-clash", fmt.Sprintf("host port %d is", port), "give each profile its own host port", false)
 	}
-	for _, n := range sortedKeys(names) {
-		clash(distinctProfiles(names[n]), "container-name-clash", fmt.Sprintf("container_name %q is", n), "use a distinct container_name per profile, or none")
+	for _, n := range sortedKeys(cnames) {
+		clash(distinctServices(cnames[n]), "container-name-clash", fmt.Sprintf("container_name %q is", n), "use a distinct container_name per service, or none", true)
 	}
 	for _, id := range sortedKeys(gpus) {
-		list := distinctProfiles(gpus[id])
-		if len(list) < 2 {
-			continue
-		}
-		sum := 0.0
-		var parts []string
+		list := distinctServices(gpus[id])
 		for _, o := range list {
-			sum += o.svc.Args.GPUMemoryUtilization
-			parts = append(parts, fmt.Sprintf("%s %.2f", o.pr.Name, o.svc.Args.GPUMemoryUtilization))
-		}
-		if sum <= 1.0+1e-9 {
-			continue
-		}
-		for _, o := range list {
-			if selected(o.pr.Name) {
-				c.diag(o.pos, project.Error, "gpu-overcommit", "services."+o.svc.Name+".command",
-					fmt.Sprintf("GPU %s is shared and the memory-utilization shares add up to %.2f (%s): the second engine to start fails its free-memory check", id, sum, strings.Join(parts, " + ")),
-					"lower the shares so they sum to 0.90 or less, and add --enforce-eager on both")
+			if !selected(o.pr.Name) {
+				continue
 			}
+			// The services that may share this GPU with o at the same time: of
+			// several alternatives, the largest share counts once.
+			together, maybe := c.coRunning(o, list, Together), c.coRunning(o, list, Maybe)
+			sum, parts, certain := shareSum(o, together), []string(nil), true
+			if sum <= 1.0+1e-9 {
+				sum, certain = shareSum(o, maybe), false
+				parts = shareParts(o, maybe)
+			} else {
+				parts = shareParts(o, together)
+			}
+			if len(parts) < 2 || sum <= 1.0+1e-9 {
+				continue
+			}
+			msg := fmt.Sprintf("GPU %s is shared and the memory-utilization shares add up to %.2f (%s): the second engine to start fails its free-memory check", id, sum, strings.Join(parts, " + "))
+			hint := "lower the shares so they sum to 0.90 or less, and add --enforce-eager on both"
+			sev := project.Error
+			if !certain {
+				sev = project.Warning
+				msg += ", if they run at the same time"
+				hint += "; " + maybeHint
+			}
+			c.diag(o.pos, sev, "gpu-overcommit", "services."+o.svc.Name+".command", msg, hint)
 		}
 	}
 }
 
-func distinctProfiles(list []owner) []owner {
+// coRunning picks, among the services of one GPU, a largest set that may run
+// with o at once: relation at most max (Together, or Together and Maybe) to o,
+// and no two of them alternatives of each other.
+func (c *checker) coRunning(o owner, list []owner, most Relation) []owner {
+	cands := slices.Clone(list)
+	slices.SortStableFunc(cands, func(a, b owner) int {
+		switch {
+		case a.svc.Args.GPUMemoryUtilization > b.svc.Args.GPUMemoryUtilization:
+			return -1
+		case a.svc.Args.GPUMemoryUtilization < b.svc.Args.GPUMemoryUtilization:
+			return 1
+		}
+		return 0
+	})
+	var out []owner
+	for _, x := range cands {
+		if x.svc == o.svc || c.relation(o, x) > most {
+			continue
+		}
+		ok := true
+		for _, y := range out {
+			if c.relation(x, y) == Alternatives {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func shareSum(o owner, others []owner) float64 {
+	sum := o.svc.Args.GPUMemoryUtilization
+	for _, x := range others {
+		sum += x.svc.Args.GPUMemoryUtilization
+	}
+	return sum
+}
+
+func shareParts(o owner, others []owner) []string {
+	parts := []string{fmt.Sprintf("%s %.2f", label(o), o.svc.Args.GPUMemoryUtilization)}
+	for _, x := range others {
+		parts = append(parts, fmt.Sprintf("%s %.2f", label(x), x.svc.Args.GPUMemoryUtilization))
+	}
+	return parts
+}
+
+func label(o owner) string {
+	if len(o.pr.Services) > 1 {
+		return o.pr.Name + "/" + o.svc.Name
+	}
+	return o.pr.Name
+}
+
+func distinctServices(list []owner) []owner {
 	seen := map[string]bool{}
 	var out []owner
 	for _, o := range list {

@@ -1,7 +1,9 @@
 package check
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/vllm"
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -61,9 +64,9 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		if !ok {
 			pos = pr.ServicePos(svc.Name)
 		}
-		c.diag(pos, project.Warning, "engine-wrapped", sp+".entrypoint",
-			fmt.Sprintf("the engine is started by %q: its vLLM flags are inside that script and cannot be checked", svc.Wrapped),
-			"put the flags in command: and use the image's own entrypoint, so check, plan and up can read them")
+		c.diag(pos, project.Info, "engine-wrapped", sp+".entrypoint",
+			fmt.Sprintf("the engine is started by %q, which vllmctl cannot read here: its vLLM flags are unknown and not checked", svc.Wrapped),
+			"mount the script from the project (a bind or the build context) so vllmctl can read it, or put the flags in command:")
 		c.image(pr, svc)
 		return
 	}
@@ -74,10 +77,32 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		}
 		return pr.ArgPos(svc, idx, text)
 	}
+	ver := svc.Version
+	if svc.LauncherTwice {
+		c.diag(argPos(svc.ArgvOffset, ""), project.Error, "launcher-twice", cmdPath,
+			fmt.Sprintf("the command starts vLLM (%s) but the image %s already does in its entrypoint: the command's words reach vLLM as arguments and it exits with `unrecognized arguments`", a.Launcher, svc.Config.Image),
+			"drop the launcher and keep the flags (command: [\"--model\", ...]), or set entrypoint: [\"python3\", \"-m\", \"vllm.entrypoints.openai.api_server\"]")
+	}
 	for _, pb := range a.Problems {
 		sev := project.Error
 		code := "flag-" + string(pb.Kind)
-		c.diag(argPos(pb.Index, "--"+pb.Flag), sev, code, cmdPath, pb.Message, pb.Hint)
+		msg, hint := pb.Message, pb.Hint
+		if pb.Kind == vllm.UnknownFlag {
+			// No release vllmctl knows has this flag. Only a pinned release that
+			// the tables cover certainly lacks it.
+			if !handTableCovers(ver) {
+				sev = project.Warning
+				code = "flag-unverified"
+				msg = fmt.Sprintf("--%s is in no vLLM release vllmctl knows (up to %s); it cannot be verified for %s", pb.Flag, flagdb.Newest(), versionWords(ver))
+				hint = "if the image is a patched or newer build that has it, ignore this; else " + strings.TrimPrefix(hint, "did you mean ")
+				if s := vllm.SuggestFlag(pb.Flag); s != "" {
+					hint = "did you mean --" + s + "? If the image is a patched or newer build that has this flag, ignore this"
+				}
+			} else {
+				msg = strings.Replace(msg, "vLLM exits", "vLLM "+ver.Version.String()+" exits", 1)
+			}
+		}
+		c.diag(argPos(pb.Index, "--"+pb.Flag), sev, code, cmdPath, msg, hint)
 	}
 	for _, arg := range a.List {
 		if !arg.Known {
@@ -85,33 +110,72 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		}
 		f, _, _ := vllm.LookupFlag(arg.Name)
 		pos := argPos(arg.Index, "")
-		switch f.Status {
-		case vllm.NoOp:
-			if !arg.Negated {
-				c.diag(pos, project.Warning, "flag-noop", cmdPath, fmt.Sprintf("--%s is a no-op on the V1 engine", arg.Name), f.Note)
-			}
-		case vllm.Removed:
-			c.diag(pos, project.Error, "flag-removed", cmdPath, fmt.Sprintf("--%s was removed from vLLM", arg.Name), f.Note)
-		case vllm.Deprecated:
-			c.diag(pos, project.Warning, "flag-deprecated", cmdPath, fmt.Sprintf("--%s is deprecated", arg.Name), f.Note)
+		base, _, _ := strings.Cut(arg.Name, ".")
+		av, e := flagdb.At(base, ver.Version, ver.Pin)
+		pinned := ver.Pin == flagdb.Pinned && !flagdb.Newest().Less(ver.Version)
+		switch {
+		case av == flagdb.RemovedAt && pinned:
+			c.diag(pos, project.Error, "flag-removed", cmdPath,
+				fmt.Sprintf("--%s is gone from vLLM's parser by %s (last seen in %s); this engine runs %s: vLLM exits with `unrecognized arguments`", base, e.Removed, e.LastSeen, versionWords(ver)),
+				orNote(e.Note, f.Note, "remove it"))
+		case av == flagdb.RemovedAt:
+			c.diag(pos, project.Warning, "flag-removed", cmdPath,
+				fmt.Sprintf("--%s is gone from vLLM's parser by %s (last seen in %s); this engine's release is %s", base, e.Removed, e.LastSeen, versionWords(ver)),
+				orNote(e.Note, f.Note, "remove it, or pin the image to a release that has it"))
+		case av == flagdb.NotYetAdded && pinned:
+			c.diag(pos, project.Error, "flag-too-new", cmdPath,
+				fmt.Sprintf("--%s first appears in vLLM %s; this engine runs %s: vLLM exits with `unrecognized arguments`", base, e.FirstSeen, versionWords(ver)),
+				fmt.Sprintf("use an image of vLLM %s or newer, or remove the flag", e.FirstSeen))
+		case av == flagdb.DeprecatedAt:
+			c.diag(pos, project.Warning, "flag-deprecated", cmdPath,
+				fmt.Sprintf("--%s is deprecated since vLLM %s", base, e.Deprecated), orNote(e.Note, f.Note, "see `vllm serve --help` of the image"))
+		case av == flagdb.Unrecorded && f.Status == vllm.Removed:
+			c.diag(pos, project.Warning, "flag-removed", cmdPath, fmt.Sprintf("--%s was removed from vLLM", arg.Name), f.Note)
+		}
+		if f.Status == vllm.NoOp && !arg.Negated && (ver.Pin != flagdb.Pinned || !ver.Version.Less(v1Default)) {
+			c.diag(pos, project.Warning, "flag-noop", cmdPath, fmt.Sprintf("--%s is a no-op on the V1 engine", arg.Name), f.Note)
+		}
+		if av != flagdb.Unrecorded && !arg.Unknown {
+			c.jsonFlag(pr, svc, arg, e, pos, cmdPath)
 		}
 	}
+	c.unsetConsequences(a)
 	flagPos := func(name string) project.Pos {
 		if arg, ok := a.Lookup(name); ok {
 			return argPos(arg.Index, "")
 		}
 		return pr.ServicePos(svc.Name)
 	}
-	// Values from closed sets.
+	// Values from closed sets: the pinned release's list when the tables have
+	// one (an error), else the newest list or vllmctl's own (a warning).
 	closed := func(flag, val string, allowed []string, sev project.Severity, what string) {
-		if val == "" || slices.Contains(allowed, val) || !a.IsSet(flag) {
+		if val == "" || !a.IsSet(flag) || !a.Known(flag) {
 			return
 		}
+		// The tables' lists are partial for some releases: a value is accepted
+		// when any list of any release has it, and is an error only where
+		// vllmctl's own lists are complete (0.10-0.11) for a pinned release.
+		if list, ok := flagdb.Choices(flag, ver.Version, ver.Pin); ok {
+			allowed = append(slices.Clone(allowed), list...)
+		}
+		if slices.Contains(allowed, val) || slices.Contains(allowedAnyRelease(flag), val) && ver.Pin != flagdb.Pinned {
+			return
+		}
+		pinned := handTableCovers(ver)
+		if !pinned {
+			sev = project.Warning
+		}
+		slices.Sort(allowed)
+		allowed = slices.Compact(allowed)
 		hint := "allowed: " + strings.Join(allowed, ", ")
 		if s := vllm.Suggest(val, allowed); s != "" {
 			hint = "did you mean " + s + "? " + hint
 		}
-		c.diag(flagPos(flag), sev, "flag-value", cmdPath, fmt.Sprintf("--%s %q is not %s", flag, val, what), hint)
+		where := "in vLLM " + versionWords(ver)
+		if !pinned {
+			where = "in the lists vllmctl knows (cannot verify for vLLM " + versionWords(ver) + ")"
+		}
+		c.diag(flagPos(flag), sev, "flag-value", cmdPath, fmt.Sprintf("--%s %q is not %s %s", flag, val, what, where), hint)
 	}
 	if a.ToolCallParser == "qwen3" {
 		c.diag(flagPos("tool-call-parser"), project.Error, "flag-value", cmdPath,
@@ -141,7 +205,7 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 			"--tool-call-parser without --enable-auto-tool-choice: requests with tool_choice \"auto\" get HTTP 400",
 			"add --enable-auto-tool-choice")
 	}
-	if a.HasValue("gpu-memory-utilization") {
+	if a.HasValue("gpu-memory-utilization") && a.Known("gpu-memory-utilization") {
 		u := a.GPUMemoryUtilization
 		switch {
 		case u <= 0 || u > 1:
@@ -154,13 +218,14 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 				"CUDA graphs, NCCL buffers and any desktop need that memory: the operators' crash loops ended at 0.70-0.85")
 		}
 	}
-	if a.Model == "" {
+	if a.Model == "" && a.SourceOf("model") == vllm.FromDefault {
 		c.diag(pr.ServicePos(svc.Name), project.Warning, "no-model", cmdPath,
 			"no --model: vLLM serves its default model (Qwen/Qwen3-0.6B)", "add --model <repo id or path>")
 	}
 	// GPUs against parallelism.
 	g := svc.GPUs
 	need := a.GPUsNeeded()
+	parallelKnown := a.Known("tensor-parallel-size") && a.Known("pipeline-parallel-size") && a.Known("data-parallel-size")
 	gpuPos := func() project.Pos {
 		if pos, ok := pr.PosOf(g.Path); ok {
 			return pos
@@ -176,18 +241,27 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		c.diag(pr.ServicePos(svc.Name), project.Warning, "gpu-none", sp,
 			"no GPU is assigned to this engine",
 			"add deploy.resources.reservations.devices with device_ids, or runtime: nvidia with NVIDIA_VISIBLE_DEVICES")
-	case g.N() > 0 && g.N() != need:
+	case !parallelKnown || svc.GPUs.Source == "cdi" && g.N() == 0:
+	case g.N() > 0 && g.N() < need:
 		c.diag(flagPos("tensor-parallel-size"), project.Error, "tp-gpus", cmdPath,
-			fmt.Sprintf("tensor × pipeline × data parallel size is %d but %d GPU(s) are assigned (%s)", need, g.N(), g),
+			fmt.Sprintf("tensor × pipeline × data parallel size is %d but %d GPU(s) are assigned (%s): vLLM fails to start its workers", need, g.N(), g),
+			fmt.Sprintf("set --tensor-parallel-size %d, or assign %d GPU(s)", g.N(), need))
+	case g.N() > need:
+		c.diag(flagPos("tensor-parallel-size"), project.Warning, "tp-gpus", cmdPath,
+			fmt.Sprintf("%d GPU(s) are assigned (%s) but tensor × pipeline × data parallel size is %d: vLLM uses the first %d, the rest stay idle", g.N(), g, need, need),
 			fmt.Sprintf("set --tensor-parallel-size %d, or assign %d GPU(s)", g.N(), need))
 	}
 	// Ports.
-	if len(svc.Ports) == 0 {
-		c.diag(pr.ServicePos(svc.Name), project.Warning, "no-port", sp+".ports",
+	if len(svc.Ports) == 0 && svc.Config.NetworkMode != "host" && len(svc.Gated) == 0 {
+		sev := project.Warning
+		if len(pr.Services) > 1 {
+			sev = project.Info // behind a router or proxy of the same profile, by design
+		}
+		c.diag(pr.ServicePos(svc.Name), sev, "no-port", sp+".ports",
 			"no published port: the engine is reachable only from its compose network", `add ports: ["5000:8000"]`)
 	}
 	for _, p := range svc.Ports {
-		if p.Target != a.Port {
+		if p.Target != a.Port && a.Known("port") {
 			pos, _ := pr.PosOf(fmt.Sprintf("%s.ports.%d", sp, p.Index))
 			c.diag(pos, project.Error, "port-target", fmt.Sprintf("%s.ports.%d", sp, p.Index),
 				fmt.Sprintf("the port maps container port %d but vLLM listens on %d (--port)", p.Target, a.Port),
@@ -408,4 +482,99 @@ func literalOutsideRefs(s string) bool {
 		last = r.End
 	}
 	return literal(s[last:])
+}
+
+// handTableCovers reports whether vllmctl's own flag table (vllm.Flags, read
+// from `vllm serve --help` of 0.10 and 0.11) is complete for the engine's
+// release: only then is a flag missing from every table certainly unknown.
+func handTableCovers(v project.EngineVersion) bool {
+	return v.Pin == flagdb.Pinned && !v.Version.Less(flagdb.Version{Minor: 10}) && v.Version.Less(flagdb.Version{Minor: 12})
+}
+
+// v1Default is the first release whose default engine is V1 (no-op flags are judged from there).
+var v1Default = flagdb.Version{Major: 0, Minor: 10}
+
+// versionWords renders an engine's release for a message.
+func versionWords(v project.EngineVersion) string {
+	if v.Pin == flagdb.Pinned {
+		return v.Version.String() + " (from the " + string(v.From) + ")"
+	}
+	if v.Ref != "" {
+		return "unknown (" + vllm.ShowUnknown(v.Ref) + " names no release; set x-vllmctl.vllm_version)"
+	}
+	return "unknown (set x-vllmctl.vllm_version)"
+}
+
+func orNote(notes ...string) string {
+	for _, n := range notes {
+		if n != "" {
+			return n
+		}
+	}
+	return ""
+}
+
+// allowedAnyRelease is every value a closed flag took in any release vllmctl knows.
+func allowedAnyRelease(flag string) []string {
+	var out []string
+	for _, r := range flagdb.Releases() {
+		if l, ok := flagdb.Choices(flag, r.Version, flagdb.Pinned); ok {
+			out = append(out, l...)
+		}
+	}
+	return out
+}
+
+// jsonFlag checks a JSON-valued flag: its value must be valid JSON always; its
+// keys only where the tables list them (a warning otherwise).
+func (c *checker) jsonFlag(pr *project.Profile, svc *project.Service, arg vllm.Arg, e flagdb.Entry, pos project.Pos, cmdPath string) {
+	if e.Kind != flagdb.JSON || strings.Contains(arg.Name, ".") || len(arg.Values) == 0 {
+		return
+	}
+	v := strings.TrimSpace(arg.Values[0])
+	if !strings.HasPrefix(v, "{") {
+		return // -O3, a level or mode number
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		c.diag(pos, project.Error, "flag-json", cmdPath,
+			fmt.Sprintf("--%s value is not valid JSON: %v", arg.Name, err),
+			`vLLM exits with "invalid loads value"; quote the object as one argument: --`+arg.Name+` '{"key": "value"}'`)
+		return
+	}
+	if len(e.Subkeys) == 0 {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(e.Subkeys, k) {
+			c.diag(pos, project.Warning, "flag-json-key", cmdPath,
+				fmt.Sprintf("--%s key %q is not among the keys vllmctl knows (%s)", arg.Name, k, strings.Join(e.Subkeys, ", ")),
+				"check the key against `vllm serve --help="+arg.Name+"` of the image")
+		}
+	}
+}
+
+// unsetConsequences adds to each unset-variable finding what vLLM does with the
+// flag the variable was to fill: one finding per cause, with its effect.
+func (c *checker) unsetConsequences(a *vllm.Args) {
+	for _, arg := range a.List {
+		if !arg.Unknown || !arg.Known || len(arg.Values) != 1 {
+			continue
+		}
+		v := vllm.ShowUnknown(arg.Values[0])
+		if !strings.HasPrefix(v, "$") || strings.ContainsAny(v[1:], " $") && !strings.HasPrefix(v, "${") {
+			continue
+		}
+		name := strings.Trim(v, "${}")
+		effect := fmt.Sprintf("; --%s then gets no value: vLLM exits with `argument --%s: expected at least one argument`", arg.Name, arg.Name)
+		if strings.Contains(arg.Written, "=") {
+			effect = fmt.Sprintf("; --%s= then has an empty value", arg.Name)
+		}
+		for i := range c.out {
+			d := &c.out[i]
+			if d.Code == "unset-variable" && strings.Contains(d.Message, "${"+name+"}") && !strings.Contains(d.Message, "then ") {
+				d.Message = strings.Replace(d.Message, "interpolates to an empty string", "interpolates to an empty string"+effect, 1)
+			}
+		}
+	}
 }

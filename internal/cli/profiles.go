@@ -6,23 +6,30 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
-// profileRow is one engine of one profile, as `profiles` prints it.
+// profileRow is one engine of one profile, as `profiles` prints it. A value
+// is null in JSON when it cannot be known here; Sources says, per field, whether
+// the value is written in the files, vLLM's default, or unknown.
 type profileRow struct {
-	Profile      string  `json:"profile"`
-	File         string  `json:"file"`
-	Service      string  `json:"service"`
-	Model        string  `json:"model"`
-	GPUs         string  `json:"gpus"`
-	TP           int     `json:"tensor_parallel_size"`
-	MaxModelLen  int     `json:"max_model_len,omitempty"`
-	GPUMemUtil   float64 `json:"gpu_memory_utilization"`
-	Quantization string  `json:"quantization,omitempty"`
-	KVCacheDType string  `json:"kv_cache_dtype"`
-	HostPort     int     `json:"host_port,omitempty"`
-	Image        string  `json:"image"`
-	Status       string  `json:"status,omitempty"` // "error" when the profile does not load
+	Profile      string            `json:"profile"`
+	File         string            `json:"file"`
+	Service      string            `json:"service"`
+	Model        *string           `json:"model"`
+	GPUs         string            `json:"gpus"`
+	TP           *int              `json:"tensor_parallel_size"`
+	MaxModelLen  *int              `json:"max_model_len"`
+	GPUMemUtil   *float64          `json:"gpu_memory_utilization"`
+	Quantization *string           `json:"quantization"`
+	KVCacheDType *string           `json:"kv_cache_dtype"`
+	MaxNumSeqs   *int              `json:"max_num_seqs"`
+	HostPort     int               `json:"host_port,omitempty"`
+	Image        string            `json:"image"`
+	VLLMVersion  string            `json:"vllm_version"`
+	Sources      map[string]string `json:"sources,omitempty"` // field -> written, default, unknown
+	Status       string            `json:"status,omitempty"`  // "error": the profile does not load; "relaxed": compose refuses it, values read anyway
+	cells        map[string]string
 }
 
 func newProfilesCmd(e *env) *cobra.Command {
@@ -31,7 +38,12 @@ func newProfilesCmd(e *env) *cobra.Command {
 		Short: "List the profiles and the vLLM engine each one runs",
 		Long: `List every profile of the project (one compose overlay in configs/docker/profiles/)
 with the engine it runs: model, GPUs, tensor parallel size, context length,
-quantization, KV cache dtype, host port and image.
+quantization, KV cache dtype, sequences, host port, image and vLLM release.
+
+Values written in the files are printed as they are; vLLM's defaults (not
+written) in parentheses; values that cannot be known here (a variable no .env
+sets, a script vllmctl cannot read) as ?${VAR}. In JSON an unknown value is null
+and "sources" says written, default or unknown per field.
 
 A profile that does not load is listed with status "error"; run 'vllmctl check' for why.`,
 		Example: "  vllmctl profiles\n  vllmctl profiles -o json",
@@ -52,35 +64,95 @@ A profile that does not load is listed with status "error"; run 'vllmctl check' 
 				_, err := e.stdout.Write([]byte("no profiles in " + p.Config.ProfilesDir + " (create one with 'vllmctl new NAME --model ID')\n"))
 				return err
 			}
-			t := newTable(e.stdout, "PROFILE", "FILE", "SERVICE", "MODEL", "GPUS", "TP", "MAX-LEN", "QUANT", "KV", "PORT", "IMAGE")
+			t := newTable(e.stdout, "PROFILE", "FILE", "SERVICE", "MODEL", "GPUS", "TP", "MAX-LEN", "UTIL", "QUANT", "KV", "SEQS", "PORT", "IMAGE")
+			marks := false
 			for _, r := range rows {
 				if r.Status == "error" {
-					t.row(r.Profile, r.File, "(does not load: run vllmctl check)", "", "", "", "", "", "", "", "")
+					t.row(r.Profile, r.File, "(does not load: run vllmctl check)", "", "", "", "", "", "", "", "", "", "")
 					continue
 				}
-				t.row(r.Profile, r.File, r.Service, r.Model, r.GPUs, itoa(r.TP), itoa(r.MaxModelLen), r.Quantization, r.KVCacheDType, itoa(r.HostPort), r.Image)
+				for _, src := range r.Sources {
+					marks = marks || src != vllm.FromWritten.String()
+				}
+				c := r.cells
+				t.row(r.Profile, r.File, r.Service, c["model"], r.GPUs, c["tensor-parallel-size"], c["max-model-len"], c["gpu-memory-utilization"],
+					c["quantization"], c["kv-cache-dtype"], c["max-num-seqs"], itoa(r.HostPort), r.Image)
 			}
-			return t.flush()
+			if err := t.flush(); err != nil {
+				return err
+			}
+			if marks {
+				_, err = e.stdout.Write([]byte("(x): vLLM's default, not written in the files; ?X: unknown here (X says why)\n"))
+			}
+			return err
 		},
 	}
 	addOutput(c, e)
 	return c
 }
 
+// cell renders an effective value for the table: as written, (default), or ?unknown.
+func cell(a *vllm.Args, flag string) string {
+	v, src := a.Effective(flag)
+	switch src {
+	case vllm.FromDefault:
+		switch flag {
+		case "max-model-len", "quantization":
+			return "(auto)"
+		}
+		return "(" + v + ")"
+	case vllm.FromUnknown:
+		return "?" + v
+	}
+	return v
+}
+
 func profileRows(p *project.Project) []profileRow {
 	rows := []profileRow{}
 	for _, pr := range p.Profiles {
-		if pr.Compose == nil {
+		if pr.Compose == nil && !pr.Relaxed {
 			rows = append(rows, profileRow{Profile: pr.Name, File: pr.File, Status: "error"})
 			continue
 		}
 		for _, s := range pr.Engines() {
-			rows = append(rows, profileRow{
-				Profile: pr.Name, File: pr.File, Service: s.Name, Model: s.Args.Model,
-				GPUs: s.GPUs.String(), TP: s.Args.TensorParallelSize, MaxModelLen: s.Args.MaxModelLen,
-				GPUMemUtil: s.Args.GPUMemoryUtilization, Quantization: s.Args.Quantization,
-				KVCacheDType: s.Args.KVCacheDType, HostPort: s.HostPort(), Image: s.Config.Image,
-			})
+			a := &s.Args
+			r := profileRow{
+				Profile: pr.Name, File: pr.File, Service: s.Name,
+				GPUs: s.GPUs.String(), HostPort: s.HostPort(), Image: vllm.ShowUnknown(s.Config.Image),
+				VLLMVersion: s.Version.String(), Sources: map[string]string{}, cells: map[string]string{},
+			}
+			if pr.Relaxed {
+				r.Status = "relaxed"
+			}
+			for _, f := range []string{"model", "tensor-parallel-size", "max-model-len", "gpu-memory-utilization", "quantization", "kv-cache-dtype", "max-num-seqs"} {
+				src := a.SourceOf(f)
+				r.Sources[strings.ReplaceAll(f, "-", "_")] = src.String()
+				r.cells[f] = cell(a, f)
+				if src == vllm.FromUnknown {
+					continue
+				}
+				switch f {
+				case "model":
+					r.Model = &a.Model
+				case "tensor-parallel-size":
+					r.TP = &a.TensorParallelSize
+				case "max-model-len":
+					if a.MaxModelLen > 0 {
+						r.MaxModelLen = &a.MaxModelLen
+					}
+				case "gpu-memory-utilization":
+					r.GPUMemUtil = &a.GPUMemoryUtilization
+				case "quantization":
+					if a.Quantization != "" {
+						r.Quantization = &a.Quantization
+					}
+				case "kv-cache-dtype":
+					r.KVCacheDType = &a.KVCacheDType
+				case "max-num-seqs":
+					r.MaxNumSeqs = &a.MaxNumSeqs
+				}
+			}
+			rows = append(rows, r)
 		}
 	}
 	return rows

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/redact"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -19,19 +20,29 @@ type shownArg struct {
 	Known  bool     `json:"known"`
 }
 
+// shownValue is one effective engine setting and where it comes from.
+type shownValue struct {
+	Flag   string `json:"flag"`
+	Value  string `json:"value"`
+	Source string `json:"source"` // written, default (vLLM's, not written), unknown (cannot be known here)
+}
+
 type shownService struct {
-	Profile string         `json:"profile"`
-	Files   []string       `json:"files"`
-	Service string         `json:"service"`
-	Engine  bool           `json:"engine"`
-	Reason  string         `json:"engine_reason,omitempty"`
-	Image   string         `json:"image"`
-	Model   string         `json:"model,omitempty"`
-	Served  []string       `json:"served_names,omitempty"`
-	GPUs    project.GPUs   `json:"gpus"`
-	Ports   []project.Port `json:"ports,omitempty"`
-	Args    []shownArg     `json:"args,omitempty"`
-	Compose map[string]any `json:"compose"`
+	Profile  string         `json:"profile"`
+	Files    []string       `json:"files"`
+	Service  string         `json:"service"`
+	Engine   bool           `json:"engine"`
+	Reason   string         `json:"engine_reason,omitempty"`
+	Version  string         `json:"vllm_version,omitempty"`
+	Script   string         `json:"script,omitempty"` // where the shell script that starts the engine is
+	Settings []shownValue   `json:"settings,omitempty"`
+	Image    string         `json:"image"`
+	Model    string         `json:"model,omitempty"`
+	Served   []string       `json:"served_names,omitempty"`
+	GPUs     project.GPUs   `json:"gpus"`
+	Ports    []project.Port `json:"ports,omitempty"`
+	Args     []shownArg     `json:"args,omitempty"`
+	Compose  map[string]any `json:"compose"`
 }
 
 func newShowCmd(e *env) *cobra.Command {
@@ -56,7 +67,7 @@ environment variable or default that gave its value.`,
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			if pr.Compose == nil {
+			if pr.Compose == nil && !pr.Relaxed {
 				return &exitError{code: ExitFindings, err: fmt.Errorf("profile %q does not load; run 'vllmctl check %s' for why", pr.Name, pr.Name)}
 			}
 			red := redactorFor(p)
@@ -78,10 +89,24 @@ environment variable or default that gave its value.`,
 }
 
 func describe(p *project.Project, pr *project.Profile, s *project.Service, red *redact.Redactor) shownService {
-	ss := shownService{Profile: pr.Name, Service: s.Name, Engine: s.Engine, Reason: s.EngineReason,
+	ss := shownService{Profile: pr.Name, Service: s.Name, Engine: s.Engine, Reason: string(s.EngineReason),
 		Image: s.Config.Image, Model: s.Args.Model, Served: s.Args.ServedNames(), GPUs: s.GPUs, Ports: s.Ports}
 	for _, src := range pr.Sources {
 		ss.Files = append(ss.Files, src.Path)
+	}
+	if s.Engine {
+		ss.Version = s.Version.String()
+		ss.Model, _ = s.Args.Effective("model")
+		for _, f := range vllm.Summary {
+			v, src := s.Args.Effective(f)
+			ss.Settings = append(ss.Settings, shownValue{Flag: "--" + f, Value: red.String(v), Source: src.String()})
+		}
+		if sc := s.Script; sc != nil {
+			ss.Script = "services." + s.Name + "." + sc.Key
+			if sc.File != "" {
+				ss.Script = p.Rel(sc.File)
+			}
+		}
 	}
 	for _, a := range s.Args.List {
 		pos := pr.ArgPos(s, a.Index, strings.SplitN(s.Argv[a.Index], "=", 2)[0])
@@ -90,13 +115,14 @@ func describe(p *project.Project, pr *project.Profile, s *project.Service, red *
 			if project.IsSecretName(a.Name) {
 				v = redact.Mask
 			}
-			sa.Values = append(sa.Values, red.String(v))
+			sa.Values = append(sa.Values, red.String(vllm.ShowUnknown(v)))
 		}
 		ss.Args = append(ss.Args, sa)
 	}
 	b, _ := yaml.Marshal(s.Config)
 	var m map[string]any
-	_ = yaml.Unmarshal([]byte(red.String(string(b))), &m)
+	_ = yaml.Unmarshal(b, &m)
+	m, _ = maskTree(m, red).(map[string]any) // after parsing: "***" is a YAML alias in text
 	maskSecretEnv(m)
 	ss.Compose = m
 	return ss
@@ -129,6 +155,26 @@ func origins(p *project.Project, pr *project.Profile, pos project.Pos) []string 
 	return out
 }
 
+// maskTree masks secret values in every string of a decoded YAML tree and
+// turns unknown-value markers back into their source form.
+func maskTree(v any, red *redact.Redactor) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = maskTree(x, red)
+		}
+		return t
+	case []any:
+		for i, x := range t {
+			t[i] = maskTree(x, red)
+		}
+		return t
+	case string:
+		return red.String(vllm.ShowUnknown(t))
+	}
+	return v
+}
+
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 
 func maskSecretEnv(m map[string]any) {
@@ -153,7 +199,16 @@ func printService(e *env, s shownService) {
 	fmt.Fprintf(w, "service %s: %s\n", s.Service, kind)
 	fmt.Fprintf(w, "  image: %s\n", s.Image)
 	if s.Engine {
-		fmt.Fprintf(w, "  model: %s\n  served as: %s\n", s.Model, strings.Join(s.Served, ", "))
+		fmt.Fprintf(w, "  vLLM release: %s\n", s.Version)
+		if s.Script != "" {
+			fmt.Fprintf(w, "  started by the shell script in %s (flags read from its vLLM command)\n", s.Script)
+		}
+		fmt.Fprintln(w, "  settings (written: in the files; default: vLLM's, not written; unknown: cannot be known here):")
+		t := newTable(w, "    SETTING", "VALUE", "SOURCE")
+		for _, v := range s.Settings {
+			t.row("    "+v.Flag, v.Value, v.Source)
+		}
+		_ = t.flush()
 	}
 	fmt.Fprintf(w, "  gpus: %s", s.GPUs)
 	if s.GPUs.Source != "" {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 // ProjectInput is what PlanProject needs besides the project.
@@ -69,10 +71,13 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 			gpus, ids, note := assign(s, in.GPUs)
 			ep.GPUIDs = ids
 			m, src, err := resolveModel(p, s, in.ModelConfig)
-			if err != nil {
+			if unknown := unknownInputs(s); len(unknown) > 0 {
+				ep.Result = Result{Model: s.Args.Model, Verdict: Unknown,
+					Notes: []string{"cannot plan: " + strings.Join(unknown, ", ") + " unknown here (set the variables in .env, or write the flags in the compose file)"}}
+			} else if err != nil {
 				ep.Result = Result{Model: s.Args.Model, Verdict: Unknown, Notes: []string{err.Error()}}
 			} else {
-				ep.Result = Estimate(Input{Model: m, Args: s.Args, GPUs: gpus, Version: p.Config.VLLMVersion, Environ: p.Environ(), Live: in.Live})
+				ep.Result = Estimate(Input{Model: m, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: p.Environ(), Live: in.Live})
 				ep.ModelSource = src
 			}
 			if note != "" {
@@ -246,6 +251,25 @@ func Diagnostics(p *project.Project, pp ProjectPlan) []project.Diagnostic {
 		out = append(out, project.Diagnostic{Pos: pos, Severity: sev, Code: "plan-" + string(e.Verdict),
 			Path: "services." + e.Service + ".command", Message: fmt.Sprintf("plan on %s: %s", pp.GPUSource, strings.Join(e.Reasons, "; ")),
 			Hint: strings.Join(e.Fixes, "; ")})
+	}
+	return out
+}
+
+// engineVersion is the engine's pinned vLLM release, or "" (the estimator's default).
+func engineVersion(s *project.Service) string {
+	if s.Version.Pin == flagdb.Pinned {
+		return s.Version.Version.String()
+	}
+	return ""
+}
+
+// unknownInputs names the flags the estimate needs whose values cannot be known.
+func unknownInputs(s *project.Service) []string {
+	var out []string
+	for _, f := range []string{"model", "tensor-parallel-size", "pipeline-parallel-size", "gpu-memory-utilization", "max-model-len", "kv-cache-dtype", "max-num-seqs", "quantization"} {
+		if s.Args.SourceOf(f) == vllm.FromUnknown {
+			out = append(out, "--"+f)
+		}
 	}
 	return out
 }

@@ -33,8 +33,15 @@ type Config struct {
 	ArchiveRetention string `yaml:"archive_retention" json:"archive_retention"`
 	// StateDir holds deploy state and history (gitignored). Default: .vllmctl.
 	StateDir string `yaml:"state_dir" json:"state_dir"`
-	// VLLMVersion is the engine version flags are checked against. Default: 0.11.0.
+	// VLLMVersion is the vLLM release of engines whose image tag, Dockerfile and
+	// x-vllmctl.vllm_version do not tell it. Default: none (unknown: flags are
+	// judged against the newest release vllmctl knows, and only warned about).
 	VLLMVersion string `yaml:"vllm_version" json:"vllm_version"`
+	// Together lists groups of profiles that run at the same time: port, GPU and
+	// container-name clashes between them are errors. Between other profiles they
+	// are warnings (profiles often run one at a time), and none at all between
+	// alternatives (a shared container_name, x-vllmctl.group or .alternatives).
+	Together [][]string `yaml:"together" json:"together,omitempty"`
 	// GPUs declares the inventory for offline planning. Default: none (discover with nvidia-smi).
 	GPUs []GPUDecl `yaml:"gpus" json:"gpus,omitempty"`
 }
@@ -56,7 +63,6 @@ func Defaults(rootName string) Config {
 		ArchiveDir:       "archived",
 		ArchiveRetention: "6mo",
 		StateDir:         ".vllmctl",
-		VLLMVersion:      "0.11.0",
 	}
 }
 
@@ -132,3 +138,13 @@ func yamlKeys(t reflect.Type) []string {
 
 // suggest returns the closest candidate within a small edit distance.
 func suggest(s string, cands []string) string { return vllm.Suggest(s, cands) }
+
+// RunTogether reports whether vllmctl.yaml declares two profiles to run at the same time.
+func (c Config) RunTogether(a, b string) bool {
+	for _, g := range c.Together {
+		if slices.Contains(g, a) && slices.Contains(g, b) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -50,12 +52,16 @@ type Project struct {
 
 // Profile is one deployable unit: the base file merged with one overlay.
 type Profile struct {
-	Name     string
-	File     string         // the overlay, relative to the root
-	Sources  []*Source      // base (when any) then overlay, in merge order
-	Compose  *types.Project // merged and interpolated by compose-go; nil when it does not load
-	Services []*Service     // enabled services of the merged model, sorted by name
-	Diags    []Diagnostic   // findings while loading
+	Name        string
+	File        string         // the overlay, relative to the root
+	Sources     []*Source      // base (when any) then overlay, in merge order
+	Compose     *types.Project // merged and interpolated by compose-go; nil when it does not load
+	Services    []*Service     // enabled services of the merged model, sorted by name
+	Diags       []Diagnostic   // findings while loading
+	vllmVersion string         // the project's vllm_version setting
+	// Relaxed: compose refuses the profile as it stands (see Diags); Services
+	// were read with its checks relaxed, and Compose is nil.
+	Relaxed bool
 }
 
 // Lookup resolves a variable as Compose does for this project: the process
@@ -207,7 +213,7 @@ func (p *Project) loadProfile(ctx context.Context, name, overlay string) (*Profi
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", name, err)
 	}
-	pr := &Profile{Name: name, File: p.Rel(overlay)}
+	pr := &Profile{Name: name, File: p.Rel(overlay), vllmVersion: p.Config.VLLMVersion}
 	if p.Base != nil {
 		pr.Sources = append(pr.Sources, p.Base)
 	}
@@ -219,33 +225,178 @@ func (p *Project) loadProfile(ctx context.Context, name, overlay string) (*Profi
 			return pr, nil // a syntax error is already reported; compose cannot load it
 		}
 	}
-	details := types.ConfigDetails{WorkingDir: filepath.Dir(pr.Sources[0].Abs), Environment: p.environment()}
-	for _, s := range pr.Sources {
-		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: s.Abs, Content: s.Data})
-	}
-	cp, err := loader.LoadWithContext(ctx, details, func(o *loader.Options) {
-		o.SetProjectName(p.Config.ProjectName, true)
-		o.Interpolate.Substitute = func(s string, m template.Mapping) (string, error) {
-			return template.SubstituteWithOptions(s, m, template.WithoutLogging)
-		}
-		o.SkipConsistencyCheck = true
-	})
+	cp, err := p.compose(ctx, pr, loadStrict)
 	if err != nil {
 		if !pr.reported(err) {
 			pr.Diags = append(pr.Diags, pr.composeError(err))
 		}
+		// Compose refuses the file as it stands here (often for want of the
+		// operator's .env or a companion file that is not beside it): read it
+		// anyway, relaxed, so that its engines are still seen.
+		mode := loadRelaxed | loadAllProfiles | loadUnsetMarked
+		for range 4 {
+			rc, rerr := p.compose(ctx, pr, mode)
+			if rerr == nil {
+				pr.Relaxed = true
+				pr.addServices(rc, nil)
+				return pr, nil
+			}
+			next := mode | relaxFor(rerr)
+			if next == mode {
+				break
+			}
+			mode = next
+		}
 		return pr, nil
 	}
 	pr.Compose = cp
-	names := make([]string, 0, len(cp.Services))
-	for n := range cp.Services {
+	// The analysis view: services of every compose profile (alternatives kept
+	// behind `profiles:`), and unset variables kept as unknown values instead of
+	// empty strings. It falls back to the strict model when compose refuses it.
+	view := cp
+	if pr.hasGated() || p.hasUnset(pr) {
+		if ac, err := p.compose(ctx, pr, loadAllProfiles|loadUnsetMarked); err == nil {
+			view = ac
+		} else if ac, err := p.compose(ctx, pr, loadAllProfiles); err == nil {
+			view = ac
+		}
+	}
+	pr.addServices(view, cp)
+	return pr, nil
+}
+
+// loadMode selects how a profile is read by compose-go.
+type loadMode int
+
+const (
+	loadStrict      loadMode = 0
+	loadAllProfiles loadMode = 1 << iota // every compose profile enabled
+	loadUnsetMarked                      // unset variables become vllm.UnknownMark
+	loadRelaxed                          // skip validation
+	loadNoEnvFiles                       // env_file entries that are missing are ignored
+	loadNoInclude                        // include: is not followed
+	loadNoExtends                        // extends: is not followed
+)
+
+// relaxFor names what to relax for a compose-go error of a relaxed load.
+func relaxFor(err error) loadMode {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "env file"):
+		return loadNoEnvFiles
+	case strings.Contains(msg, "include"), strings.Contains(msg, "no such file") && !strings.Contains(msg, "extends"):
+		return loadNoInclude | loadNoExtends
+	case strings.Contains(msg, "extends"):
+		return loadNoExtends
+	}
+	return 0
+}
+
+func (p *Project) compose(ctx context.Context, pr *Profile, mode loadMode) (*types.Project, error) {
+	details := types.ConfigDetails{WorkingDir: filepath.Dir(pr.Sources[0].Abs), Environment: p.environment()}
+	for _, s := range pr.Sources {
+		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: s.Abs, Content: s.Data})
+	}
+	return loader.LoadWithContext(ctx, details, func(o *loader.Options) {
+		o.SetProjectName(p.Config.ProjectName, true)
+		o.Interpolate.Substitute = func(s string, m template.Mapping) (string, error) {
+			if mode&loadUnsetMarked != 0 {
+				return template.SubstituteWithOptions(s, m, template.WithoutLogging, template.WithReplacementFunction(markUnset))
+			}
+			return template.SubstituteWithOptions(s, m, template.WithoutLogging)
+		}
+		o.SkipConsistencyCheck = true
+		if mode&loadAllProfiles != 0 {
+			o.Profiles = []string{"*"}
+		}
+		if mode&loadRelaxed != 0 {
+			o.SkipValidation = true
+		}
+		if mode&loadNoEnvFiles != 0 {
+			o.SkipResolveEnvironment = true
+		}
+		if mode&loadNoInclude != 0 {
+			o.SkipInclude = true
+		}
+		if mode&loadNoExtends != 0 {
+			o.SkipExtends = true
+		}
+	})
+}
+
+// markUnset replaces a variable that is neither set nor defaulted with a marker
+// (vllm.UnknownMark), so that the value is known to be unknown.
+func markUnset(sub string, m template.Mapping, cfg *template.Config) (string, error) {
+	v, applied, err := template.DefaultReplacementAppliedFunc(sub, m, cfg)
+	if err != nil || applied || v != "" {
+		return v, err
+	}
+	name := strings.TrimPrefix(sub, "$")
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "{"), "}")
+	if name == "" || strings.HasPrefix(name, "$") {
+		return v, nil
+	}
+	if _, ok := m(name); ok {
+		return v, nil
+	}
+	return vllm.UnknownMark(sub), nil
+}
+
+// hasGated reports whether a source gates a service behind compose profiles.
+func (pr *Profile) hasGated() bool {
+	for _, s := range pr.Sources {
+		if bytes.Contains(s.Data, []byte("profiles:")) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasUnset reports whether a source refers to a variable that nothing sets.
+func (p *Project) hasUnset(pr *Profile) bool {
+	for _, s := range pr.Sources {
+		for _, r := range s.Refs {
+			if _, ok := p.Lookup(r.Name); !ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// addServices builds the services of the analysis view; strict, when not nil,
+// is the model compose deploys, which tells the services gated behind a
+// compose profile that is not enabled by default.
+func (pr *Profile) addServices(view, strict *types.Project) {
+	names := make([]string, 0, len(view.Services))
+	for n := range view.Services {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		pr.Services = append(pr.Services, newService(pr, cp.Services[n]))
+	templates := map[string]bool{}
+	for _, src := range pr.Sources {
+		for p, node := range src.nodes {
+			if strings.HasPrefix(p, "services.") && (strings.HasSuffix(p, ".extends.service") || strings.HasSuffix(p, ".extends")) && node.Kind == yaml.ScalarNode {
+				templates[node.Value] = true
+			}
+		}
 	}
-	return pr, nil
+	for _, n := range names {
+		svc := newService(pr, view.Services[n])
+		if templates[n] && len(view.Services[n].Profiles) > 0 {
+			// A service kept behind a compose profile for others to extend is a
+			// template, not an engine of its own.
+			svc.Engine, svc.Template = false, true
+		}
+		if strict != nil {
+			if _, ok := strict.Services[n]; !ok {
+				svc.Gated = view.Services[n].Profiles
+			}
+		} else if len(view.Services[n].Profiles) > 0 {
+			svc.Gated = view.Services[n].Profiles
+		}
+		pr.Services = append(pr.Services, svc)
+	}
 }
 
 func (p *Project) environment() types.Mapping {
@@ -381,6 +532,9 @@ func (pr *Profile) Engines() []*Service {
 // written. text is the token's stable part (a flag name) to search for in block
 // scalars; list items are located by index.
 func (pr *Profile) ArgPos(svc *Service, argvIndex int, text string) Pos {
+	if sc := svc.Script; sc != nil {
+		return pr.scriptPos(svc, sc, argvIndex, text)
+	}
 	key, idx := "command", svc.CommandIndex(argvIndex)
 	if idx < 0 {
 		key, idx = "entrypoint", argvIndex
@@ -398,6 +552,52 @@ func (pr *Profile) ArgPos(svc *Service, argvIndex int, text string) Pos {
 			}
 		}
 		if p, ok := s.findWord(n.Line, text, 400); ok {
+			return p
+		}
+		return Pos{File: s.Path, Line: n.Line, Col: n.Column}
+	}
+	return pr.ServicePos(svc.Name)
+}
+
+// scriptPos locates an argv token of an engine started by a shell script: the
+// script's line in a wrapper file, or inside the compose value that holds it.
+func (pr *Profile) scriptPos(svc *Service, sc *Script, argvIndex int, text string) Pos {
+	line := 0
+	if argvIndex >= 0 && argvIndex < len(sc.Lines) {
+		line = sc.Lines[argvIndex]
+	}
+	if sc.File != "" {
+		rel := sc.File
+		if len(pr.Sources) > 0 {
+			if r, err := filepath.Rel(filepath.Dir(pr.Sources[0].Abs), sc.File); err == nil {
+				rel = filepath.ToSlash(filepath.Join(filepath.Dir(pr.Sources[0].Path), r))
+			}
+		}
+		return Pos{File: rel, Line: max(line, 1)}
+	}
+	path := "services." + svc.Name + "." + sc.Key
+	if sc.Item >= 0 {
+		if _, ok := pr.PosOf(fmt.Sprintf("%s.%d", path, sc.Item)); ok {
+			path = fmt.Sprintf("%s.%d", path, sc.Item)
+		}
+	}
+	for i := len(pr.Sources) - 1; i >= 0; i-- {
+		s := pr.Sources[i]
+		n, ok := s.Node(path)
+		if !ok {
+			continue
+		}
+		from := n.Line
+		if (n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle) && line > 0 {
+			from = n.Line + line // block content starts on the line after the indicator
+			if n.Style == yaml.LiteralStyle {
+				if p, ok := s.findWord(from, text, 1); ok {
+					return p
+				}
+				return Pos{File: s.Path, Line: from}
+			}
+		}
+		if p, ok := s.findWord(from, text, 400); ok {
 			return p
 		}
 		return Pos{File: s.Path, Line: n.Line, Col: n.Column}

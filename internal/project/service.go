@@ -3,6 +3,7 @@ package project
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -19,27 +20,43 @@ type Service struct {
 	Profile      string
 	Config       types.ServiceConfig // merged and interpolated
 	Engine       bool                // recognised as a vLLM engine
-	EngineReason string              // why: "image", "command", "x-vllmctl"
-	Argv         []string            // entrypoint + command as the container receives them
-	ArgvOffset   int                 // index in Argv where Config.Command starts
-	Args         vllm.Args
-	GPUs         GPUs
-	Ports        []Port
-	Ext          *Ext // x-vllmctl block; nil when absent
-	ExtRaw       any
+	EngineReason EngineReason        // why
+	// Argv is the engine's command line: entrypoint + command as the container
+	// receives them, or the vLLM command of the script that starts the engine
+	// (Script then says where). Unknown values are vllm.UnknownMark.
+	Argv       []string
+	ArgvOffset int           // index in Argv where Config.Command starts
+	Script     *Script       // the shell script that starts the engine; nil when none
+	Dockerfile *Dockerfile   // the build's Dockerfile; nil when none is readable
+	Version    EngineVersion // the vLLM release the engine runs, when it can be told
+	Args       vllm.Args
+	GPUs       GPUs
+	Ports      []Port
+	Ext        *Ext // x-vllmctl block; nil when absent
+	ExtRaw     any
 	// Wrapped is the entrypoint that starts the engine when it is not vLLM
 	// itself (a shell script): the engine's flags are then not visible here.
 	Wrapped string
+	// Gated lists the compose profiles that enable this service when compose
+	// does not start it by default (`profiles: [...]`).
+	Gated []string
+	// LauncherTwice: the command starts vLLM (python3 -m …api_server, vllm
+	// serve) on an image whose entrypoint already does.
+	LauncherTwice bool
+	// Template: a service behind a compose profile that other services extend.
+	Template bool
 }
 
 // GPUs is the GPU selection of a service.
 type GPUs struct {
-	IDs    []string `json:"ids,omitempty"`    // host GPU ids (nvidia-smi index or UUID)
-	All    bool     `json:"all,omitempty"`    // every GPU of the host
-	Count  int      `json:"count,omitempty"`  // a count without ids
-	Source string   `json:"source,omitempty"` // device_ids, count, NVIDIA_VISIBLE_DEVICES, CUDA_VISIBLE_DEVICES
-	Path   string   `json:"path,omitempty"`   // dotted compose path of the setting
-	Empty  bool     `json:"empty,omitempty"`  // a selection that interpolated to nothing
+	IDs []string `json:"ids,omitempty"` // host GPU ids (nvidia-smi index or UUID)
+	All bool     `json:"all,omitempty"` // every GPU of the host
+	// Unknown: the selection comes from a variable no .env here sets.
+	Unknown bool   `json:"unknown,omitempty"`
+	Count   int    `json:"count,omitempty"`  // a count without ids
+	Source  string `json:"source,omitempty"` // device_ids, count, NVIDIA_VISIBLE_DEVICES, CUDA_VISIBLE_DEVICES
+	Path    string `json:"path,omitempty"`   // dotted compose path of the setting
+	Empty   bool   `json:"empty,omitempty"`  // a selection that interpolated to nothing
 }
 
 // N is the number of GPUs selected, or 0 when unknown (All, or nothing).
@@ -52,6 +69,8 @@ func (g GPUs) N() int {
 
 func (g GPUs) String() string {
 	switch {
+	case g.Unknown:
+		return "unknown"
 	case g.Empty:
 		return "(empty)"
 	case g.All:
@@ -75,23 +94,21 @@ type Port struct {
 
 // Ext is the x-vllmctl block of a service (schema: schema/x-vllmctl.schema.json).
 type Ext struct {
-	Description string          `json:"description,omitempty"`
-	Size        string          `json:"size,omitempty"`
-	Aliases     []string        `json:"aliases,omitempty"`
-	OnDemand    bool            `json:"on_demand,omitempty"`
-	Group       string          `json:"group,omitempty"`
-	ModelConfig string          `json:"model_config,omitempty"`
-	Engine      *bool           `json:"engine,omitempty"`
-	Watchdog    json.RawMessage `json:"watchdog,omitempty"`
-	Readiness   json.RawMessage `json:"readiness,omitempty"`
+	Description  string          `json:"description,omitempty"`
+	Size         string          `json:"size,omitempty"`
+	Aliases      []string        `json:"aliases,omitempty"`
+	OnDemand     bool            `json:"on_demand,omitempty"`
+	Group        string          `json:"group,omitempty"`
+	ModelConfig  string          `json:"model_config,omitempty"`
+	Engine       EngineMode      `json:"engine,omitempty"`
+	VLLMVersion  string          `json:"vllm_version,omitempty"`
+	Alternatives []string        `json:"alternatives,omitempty"`
+	Watchdog     json.RawMessage `json:"watchdog,omitempty"`
+	Readiness    json.RawMessage `json:"readiness,omitempty"`
 }
-
-var engineImages = []string{"vllm/vllm-openai", "vllm-openai", "vllm/vllm", "vllm-sim", "/vllm:", "vllm:"}
 
 func newService(pr *Profile, sc types.ServiceConfig) *Service {
 	s := &Service{Name: sc.Name, Profile: pr.Name, Config: sc}
-	s.Argv = append(append([]string(nil), sc.Entrypoint...), sc.Command...)
-	s.ArgvOffset = len(sc.Entrypoint)
 	if raw, ok := sc.Extensions[ExtKey]; ok {
 		s.ExtRaw = raw
 		var e Ext
@@ -101,29 +118,13 @@ func newService(pr *Profile, sc types.ServiceConfig) *Service {
 			s.Ext = &Ext{}
 		}
 	}
-	img := strings.ToLower(sc.Image)
-	for _, m := range engineImages {
-		if strings.Contains(img, m) {
-			s.Engine, s.EngineReason = true, "image"
-			break
-		}
+	dir := ""
+	if len(pr.Sources) > 0 {
+		dir = filepath.Dir(pr.Sources[0].Abs)
 	}
-	if !s.Engine && vllm.IsLauncher(s.Argv) {
-		s.Engine, s.EngineReason = true, "command"
-	}
-	if s.Ext != nil && (s.Ext.Engine == nil || *s.Ext.Engine) && !s.Engine {
-		s.Engine, s.EngineReason = true, "x-vllmctl"
-	}
-	if s.Ext != nil && s.Ext.Engine != nil && !*s.Ext.Engine {
-		s.Engine = false
-	}
+	s.recognise(dir)
 	if s.Engine {
-		if len(sc.Entrypoint) > 0 && !vllm.IsLauncher(sc.Entrypoint) && !strings.Contains(strings.Join(sc.Entrypoint, " "), "vllm") {
-			s.Wrapped = strings.Join(sc.Entrypoint, " ")
-			s.Args = vllm.Parse(nil)
-		} else {
-			s.Args = vllm.Parse(s.Argv)
-		}
+		s.resolveVersion(pr.vllmVersion)
 	}
 	s.GPUs = gpusOf(sc)
 	for i, p := range sc.Ports {
@@ -134,12 +135,34 @@ func newService(pr *Profile, sc types.ServiceConfig) *Service {
 }
 
 func gpusOf(sc types.ServiceConfig) GPUs {
+	g := gpuSelection(sc)
+	for _, id := range g.IDs {
+		if vllm.HasUnknown(id) {
+			return GPUs{Unknown: true, Source: g.Source, Path: g.Path}
+		}
+	}
+	return g
+}
+
+func gpuSelection(sc types.ServiceConfig) GPUs {
+	var reqs []types.DeviceRequest
+	var paths []string
+	for i, d := range sc.Gpus {
+		reqs = append(reqs, d)
+		paths = append(paths, fmt.Sprintf("services.%s.gpus.%d", sc.Name, i))
+	}
 	if sc.Deploy != nil && sc.Deploy.Resources.Reservations != nil {
 		for i, d := range sc.Deploy.Resources.Reservations.Devices {
+			reqs = append(reqs, d)
+			paths = append(paths, fmt.Sprintf("services.%s.deploy.resources.reservations.devices.%d", sc.Name, i))
+		}
+	}
+	if len(reqs) > 0 {
+		for i, d := range reqs {
 			if !isGPU(d) {
 				continue
 			}
-			path := fmt.Sprintf("services.%s.deploy.resources.reservations.devices.%d", sc.Name, i)
+			path := paths[i]
 			if len(d.IDs) > 0 {
 				g := GPUs{Source: "device_ids", Path: path + ".device_ids"}
 				for _, id := range d.IDs {
@@ -200,11 +223,32 @@ func gpusOf(sc types.ServiceConfig) GPUs {
 	if sc.Runtime == "nvidia" {
 		return GPUs{All: true, Source: "runtime", Path: "services." + sc.Name + ".runtime"}
 	}
+	// CDI (devices: [nvidia.com/gpu=all], nvidia.com/gpu=0) and AMD (/dev/kfd with
+	// HIP_VISIBLE_DEVICES or ROCR_VISIBLE_DEVICES, or all of /dev/dri).
+	amd := false
+	for i, d := range sc.Devices {
+		path := fmt.Sprintf("services.%s.devices.%d", sc.Name, i)
+		if kind, id, ok := strings.Cut(d.Source, "="); ok && strings.HasSuffix(kind, "/gpu") {
+			if id == "all" {
+				return GPUs{All: true, Source: "cdi", Path: path}
+			}
+			return GPUs{IDs: strings.Split(id, ","), Source: "cdi", Path: path}
+		}
+		amd = amd || d.Source == "/dev/kfd"
+	}
+	if amd {
+		for _, k := range []string{"HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"} {
+			if g, ok := envSel(k); ok {
+				return g
+			}
+		}
+		return GPUs{All: true, Source: "/dev/kfd", Path: "services." + sc.Name + ".devices"}
+	}
 	return GPUs{}
 }
 
 func isGPU(d types.DeviceRequest) bool {
-	if d.Driver == "nvidia" {
+	if d.Driver == "nvidia" || d.Driver == "amd" || d.Driver == "cdi" {
 		return true
 	}
 	for _, c := range d.Capabilities {

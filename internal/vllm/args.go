@@ -16,6 +16,7 @@ type Arg struct {
 	Index   int      // index of the flag token in the argv given to Parse
 	Negated bool     // written as --no-<name>
 	Known   bool     // in the flag table
+	Unknown bool     // its value cannot be known here (see UnknownMark)
 }
 
 // ProblemKind classifies a command-line problem.
@@ -44,8 +45,12 @@ type Problem struct {
 type Args struct {
 	Launcher   string   // "vllm serve", "api_server" (python -m ...), or "" (image entrypoint)
 	Positional []string // positional arguments (the model for `vllm serve <model>`)
-	List       []Arg    // every flag in order, unknown ones included
-	Problems   []Problem
+	// Opaque, when set, says why part of the command line cannot be known (a
+	// variable that may hold several flags, a script's "$@"): flags it does not
+	// write are then unknown, not vLLM's defaults.
+	Opaque   string
+	List     []Arg // every flag in order, unknown ones included
+	Problems []Problem
 
 	Model                string
 	ServedModelNames     []string
@@ -73,7 +78,8 @@ type Args struct {
 	BlockSize            int
 	KVCacheMemoryBytes   int64
 
-	set map[string]bool
+	set     map[string]bool
+	unknown map[string]bool
 }
 
 // IsSet reports whether the command line gives the flag (any spelling).
@@ -130,12 +136,33 @@ func launcher(argv []string) (string, int) {
 // (`vllm serve MODEL`, `python3 -m vllm.entrypoints.openai.api_server`) or hold flags
 // only, as a compose `command:` does for the vllm/vllm-openai image. Unknown flags are
 // kept in List. Parse never fails; defects go to Problems.
-func Parse(argv []string) Args {
-	a := Args{set: map[string]bool{}}
+func Parse(argv []string) Args { return ParseAs("", argv) }
+
+// ParseAs is Parse for an argv that follows a launcher not written in it: "vllm
+// serve" for the command of an image whose entrypoint is `vllm serve` (a leading
+// positional is the model), "" to detect the launcher in argv.
+func ParseAs(launch string, argv []string) Args {
+	a := Args{set: map[string]bool{}, unknown: map[string]bool{}}
 	var start int
-	a.Launcher, start = launcher(argv)
+	if launch != "" {
+		a.Launcher = launch
+	} else {
+		a.Launcher, start = launcher(argv)
+	}
 	for i := start; i < len(argv); i++ {
 		tok := argv[i]
+		if HasUnknown(tok) && !looksLikeFlag(tok) && len(a.List) == 0 && a.Launcher == "vllm serve" && len(a.Positional) == 0 {
+			a.Positional = append(a.Positional, tok) // `vllm serve ${MODEL}`: an unknown model
+			a.set["model"], a.unknown["model"] = true, true
+			continue
+		}
+		if HasUnknown(tok) && !looksLikeFlag(tok) {
+			// A variable standing where a flag would be may hold any number of flags.
+			if a.Opaque == "" {
+				a.Opaque = ShowUnknown(tok)
+			}
+			continue
+		}
 		if !looksLikeFlag(tok) {
 			if len(a.List) == 0 && a.Launcher == "vllm serve" && len(a.Positional) == 0 {
 				a.Positional = append(a.Positional, tok)
@@ -175,7 +202,10 @@ func Parse(argv []string) Args {
 			arg.Values = []string{inline}
 		case kind == Bool:
 		case kind == Value:
-			if i+1 < len(argv) && !looksLikeFlag(argv[i+1]) {
+			if i+1 < len(argv) && HasUnknown(argv[i+1]) && !looksLikeFlag(argv[i+1]) {
+				arg.Values = []string{argv[i+1]}
+				i++
+			} else if i+1 < len(argv) && !looksLikeFlag(argv[i+1]) {
 				arg.Values = []string{argv[i+1]}
 				i++
 			} else if known {
@@ -200,13 +230,23 @@ func Parse(argv []string) Args {
 			}
 			a.Problems = append(a.Problems, p)
 		}
+		for _, v := range arg.Values {
+			if HasUnknown(v) {
+				arg.Unknown = true
+			}
+		}
+		if arg.Unknown {
+			a.unknown[arg.Name] = true
+		} else {
+			delete(a.unknown, arg.Name) // a later known value wins, as in argparse
+		}
 		a.List = append(a.List, arg)
 		a.set[arg.Name] = true
-		if known && (kind == Bool || len(arg.Values) > 0) {
+		if known && !arg.Unknown && (kind == Bool || len(arg.Values) > 0) {
 			a.apply(arg, f)
 		}
 	}
-	if a.Model == "" && len(a.Positional) > 0 && a.Launcher == "vllm serve" {
+	if a.Model == "" && len(a.Positional) > 0 && a.Launcher == "vllm serve" && !HasUnknown(a.Positional[0]) {
 		a.Model = a.Positional[0]
 		a.set["model"] = true
 	}
@@ -348,7 +388,7 @@ func redactIf(f Flag, v string) string {
 
 func (a *Args) fillDefaults() {
 	def := func(dst *int, name string) {
-		if *dst == 0 {
+		if *dst == 0 && a.SourceOf(name) == FromDefault {
 			if n, err := strconv.Atoi(flagIndex[name].Default); err == nil {
 				*dst = n
 			}
@@ -360,16 +400,16 @@ func (a *Args) fillDefaults() {
 	def(&a.DataParallelSize, "data-parallel-size")
 	def(&a.MaxNumSeqs, "max-num-seqs")
 	def(&a.BlockSize, "block-size")
-	if a.GPUMemoryUtilization == 0 && !a.hasValue("gpu-memory-utilization") {
+	if a.GPUMemoryUtilization == 0 && !a.hasValue("gpu-memory-utilization") && a.SourceOf("gpu-memory-utilization") == FromDefault {
 		a.GPUMemoryUtilization = 0.9
 	}
-	if a.SwapSpace == 0 && !a.hasValue("swap-space") {
+	if a.SwapSpace == 0 && !a.hasValue("swap-space") && a.SourceOf("swap-space") == FromDefault {
 		a.SwapSpace = 4
 	}
-	if a.DType == "" {
+	if a.DType == "" && a.SourceOf("dtype") == FromDefault {
 		a.DType = "auto"
 	}
-	if a.KVCacheDType == "" {
+	if a.KVCacheDType == "" && a.SourceOf("kv-cache-dtype") == FromDefault {
 		a.KVCacheDType = "auto"
 	}
 }

@@ -9,6 +9,8 @@ package vllm
 import (
 	"sort"
 	"strings"
+
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 // Kind says how a flag takes its value.
@@ -263,6 +265,9 @@ func NormalizeFlag(name string) string {
 		if strings.HasPrefix(name, "O") {
 			return "compilation-config"
 		}
+		if e, ok := flagdb.Lookup("-" + name); ok {
+			return e.Name
+		}
 		return "-" + name // not a vLLM short flag: stays unknown ("-model" is not "--model")
 	}
 	return strings.ReplaceAll(name, "_", "-")
@@ -270,6 +275,11 @@ func NormalizeFlag(name string) string {
 
 // LookupFlag finds a flag by any spelling. A `--no-x` form of a negatable flag
 // returns x's entry with negated true.
+//
+// Flags this table lacks are looked up in the versioned table (flagdb) of every
+// release vllmctl knows; whether the flag exists in a given release is for the
+// caller to judge (flagdb.At). A dotted key of a JSON flag
+// (--limit-mm-per-prompt.image, -O.mode) is that flag.
 func LookupFlag(name string) (f Flag, negated, ok bool) {
 	n := NormalizeFlag(name)
 	if f, ok := flagIndex[n]; ok {
@@ -280,7 +290,36 @@ func LookupFlag(name string) (f Flag, negated, ok bool) {
 			return f, true, true
 		}
 	}
+	if e, ok := flagdb.Lookup(n); ok {
+		return fromDB(e), flagdb.Negated(n), true
+	}
+	if base, _, dotted := strings.Cut(n, "."); dotted {
+		if f, ok := flagIndex[base]; ok {
+			f.Kind = Value
+			return f, false, true
+		}
+		if e, ok := flagdb.Lookup(base); ok && e.Kind == flagdb.JSON {
+			f := fromDB(e)
+			f.Kind = Value
+			return f, false, true
+		}
+	}
 	return Flag{}, false, false
+}
+
+// fromDB turns a versioned-table entry into a Flag.
+func fromDB(e flagdb.Entry) Flag {
+	f := Flag{Name: e.Name, Default: e.Default, Negatable: e.Negatable, Note: e.Note}
+	switch e.Kind {
+	case flagdb.Bool:
+		f.Kind = Bool
+	case flagdb.Multi:
+		f.Kind = Multi
+	default:
+		f.Kind = Value
+	}
+	f.Secret = e.Name == "api-key" || strings.HasSuffix(e.Name, "-token") || strings.HasSuffix(e.Name, "-secret")
+	return f
 }
 
 // Flags returns every known flag, sorted by name.
