@@ -1,0 +1,79 @@
+package configdiff
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+func svc(name, image string, engine bool, cmd ...string) *project.Service {
+	c := types.ServiceConfig{Name: name}
+	c.Image, c.Command = image, cmd
+	s := &project.Service{Name: name, Engine: engine, Config: c, Argv: cmd}
+	if engine {
+		s.Args = vllm.Parse(cmd)
+	}
+	return s
+}
+
+func TestCompareLevels(t *testing.T) {
+	eng := svc("vllm", "vllm/vllm-openai:v0.11.0", true, "--model", "Qwen/Qwen3-8B", "--max-model-len", "8192")
+	eng2 := svc("vllm", "vllm/vllm-openai:v0.11.0", true, "--model", "Qwen/Qwen3-8B", "--max-model-len=16384")
+	helper := svc("vllm", "team/vllm-patched:v7", false, "--model", "Qwen/Qwen3-8B", "--api-key", "planted-key-123")
+	web := svc("web", "nginx:1.27", false)
+	cache := svc("cache", "redis:7", false)
+
+	r := Compare([]*project.Service{eng}, []*project.Service{eng2})
+	if r.Level != LevelEngine || len(r.NoEngine) != 0 || len(r.Changes) != 1 || r.Changes[0].Field != "--max-model-len" {
+		t.Errorf("two engines: %+v", r)
+	}
+
+	r = Compare([]*project.Service{eng}, []*project.Service{helper})
+	if r.Level != LevelCompose || len(r.NoEngine) != 1 || r.NoEngine[0] != "B" {
+		t.Fatalf("engine and helper: level %s, no engine %v", r.Level, r.NoEngine)
+	}
+	got := map[string]Change{}
+	for _, c := range r.Changes {
+		got[c.Field] = c
+	}
+	if c := got["command"]; !strings.Contains(c.B, "--api-key ***") || strings.Contains(c.B, "planted-key-123") {
+		t.Errorf("command change %+v: the key must show as ***", c)
+	}
+	if c := got["image"]; c.A != "vllm/vllm-openai:v0.11.0" || c.B != "team/vllm-patched:v7" {
+		t.Errorf("image change %+v", c)
+	}
+
+	r = Compare([]*project.Service{helper}, []*project.Service{helper})
+	if len(r.Changes) != 0 || len(r.NoEngine) != 2 {
+		t.Errorf("a side against itself: %+v", r)
+	}
+
+	r = Compare([]*project.Service{web, cache}, []*project.Service{svc("web", "nginx:1.25", false)})
+	want := []Change{{Field: "services.cache", A: "present"}, {Field: "services.web.image", A: "nginx:1.27", B: "nginx:1.25"}}
+	if len(r.Changes) != len(want) {
+		t.Fatalf("by name: %+v", r.Changes)
+	}
+	for i, w := range want {
+		if r.Changes[i] != w {
+			t.Errorf("change %d: %+v, want %+v", i, r.Changes[i], w)
+		}
+	}
+}
+
+func TestMaskText(t *testing.T) {
+	for in, want := range map[string]string{
+		"--api-key sk-123 --port 8000":            "--api-key *** --port 8000",
+		"--api-key=sk-123":                        "--api-key=***",
+		"--api-key ${VLLM_API_KEY}":               "--api-key ${VLLM_API_KEY}",
+		"export HF_TOKEN=hf_abc && exec vllm":     "export HF_TOKEN=*** && exec vllm",
+		`VLLM_API_KEY="a b" vllm serve`:           "VLLM_API_KEY=*** vllm serve",
+		"--max-model-len 8192 --tokenizer-mode a": "--max-model-len 8192 --tokenizer-mode a",
+	} {
+		if got := maskText(in); got != want {
+			t.Errorf("maskText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
