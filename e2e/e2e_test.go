@@ -2,6 +2,11 @@
 // (with Compose v1 and Compose v2) and on the process runtime, against the
 // vllm-sim image and binary that TestMain builds. Without a Docker Engine or
 // Compose v2 the tests fail with what to install; they never skip.
+//
+// vllmctl and vllm-sim are built with the race detector (a C toolchain is
+// needed: cgo). Host processes write race reports under binDir (GORACE
+// log_path), and every test fails on a report that appears while it runs;
+// the image's vllm-sim is linked statically, also with the detector.
 package e2e
 
 import (
@@ -25,6 +30,8 @@ var (
 	vllmctl string
 	simBin  string
 	setup   error
+	// raceLog is the GORACE log_path prefix of the processes the tests start.
+	raceLog string
 )
 
 func TestMain(m *testing.M) {
@@ -35,25 +42,76 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	vllmctl, simBin = filepath.Join(dir, "vllmctl"), filepath.Join(dir, "vllm-sim")
+	raceLog = filepath.Join(dir, "race")
+	// Inherited by vllmctl and the engines it starts on the process runtime.
+	os.Setenv("GORACE", "log_path="+raceLog)
 	setup = prepare()
 	code := m.Run()
+	if code == 0 && len(raceReports()) > 0 {
+		fmt.Fprintln(os.Stderr, "a child process reported a data race after the last test ended:")
+		for _, r := range raceReports() {
+			b, _ := os.ReadFile(r)
+			fmt.Fprintf(os.Stderr, "%s:\n%s\n", r, b)
+		}
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
+// raceReports lists the race detector reports host processes wrote.
+func raceReports() []string {
+	files, _ := filepath.Glob(raceLog + ".*")
+	var out []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".seen") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// noRace fails t, when it ends, on any race report written meanwhile.
+func noRace(t *testing.T) {
+	t.Cleanup(func() {
+		for _, r := range raceReports() {
+			b, _ := os.ReadFile(r)
+			t.Errorf("data race reported by a child process (%s):\n%s", r, b)
+			_ = os.Rename(r, r+".seen")
+		}
+	})
+}
+
+// goBuild builds pkg into out with the race detector; static links it for a
+// scratch image.
+func goBuild(out, pkg string, static bool) error {
+	args := []string{"build", "-race", "-o", out}
+	if static {
+		args = append(args, "-tags", "netgo,osusergo", "-ldflags", "-linkmode external -extldflags -static")
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build -race %s (needs cgo and a C toolchain: apt-get install gcc libc6-dev): %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
 func prepare() error {
 	for _, b := range [][2]string{{vllmctl, "../cmd/vllmctl"}, {simBin, "../cmd/vllm-sim"}} {
-		cmd := exec.Command("go", "build", "-o", b[0], b[1])
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %v\n%s", b[1], err, out)
+		if err := goBuild(b[0], b[1], false); err != nil {
+			return err
 		}
 	}
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
 		return fmt.Errorf("the end-to-end tests need a running Docker Engine (docker info: %v: %s)", err, out)
 	}
-	// vllm-sim:dev from scratch: the static binary in a tar, imported.
-	data, err := os.ReadFile(simBin)
+	// vllm-sim:dev from scratch: a static binary in a tar, imported.
+	static := filepath.Join(binDir, "vllm-sim-static")
+	if err := goBuild(static, "../cmd/vllm-sim", true); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(static)
 	if err != nil {
 		return err
 	}
@@ -127,6 +185,7 @@ func newProject(t *testing.T, v variant, args, simArgs, extra string) *proj {
 	if setup != nil {
 		t.Fatal(setup)
 	}
+	noRace(t)
 	p := &proj{t: t, dir: t.TempDir(), v: v, port: freePort(t), name: fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e9)}
 	p.write("configs/docker/profiles/a.yml", fmt.Sprintf(profileTmpl, extra, args, p.port, simArgs))
 	p.write(".env", "KEY_A=e2e-secret-key-4242\n")

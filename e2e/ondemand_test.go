@@ -31,6 +31,7 @@ func TestOnDemandEvictsGroup(t *testing.T) {
 		t.Fatal(setup)
 	}
 	v := variants[2]
+	noRace(t)
 	p := &proj{t: t, dir: t.TempDir(), v: v, name: fmt.Sprintf("od%d", time.Now().UnixNano()%1e9)}
 	portA, portB, gw := freePort(t), freePort(t), freePort(t)
 	p.write("configs/docker/profiles/a.yml", fmt.Sprintf(groupProfile, "a", portA, false))

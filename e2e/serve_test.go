@@ -55,6 +55,7 @@ func TestServeWatchdogRestartsWedged(t *testing.T) {
 			if setup != nil {
 				t.Fatal(setup)
 			}
+			noRace(t)
 			p := &proj{t: t, dir: t.TempDir(), v: v, name: fmt.Sprintf("wd%d", time.Now().UnixNano()%1e9)}
 			portA, portB, gw := freePort(t), freePort(t), freePort(t)
 			p.write("configs/docker/profiles/a.yml", fmt.Sprintf(wdProfile, "a", portA, 0))
