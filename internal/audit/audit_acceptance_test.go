@@ -26,7 +26,10 @@ func sharedPath(t testing.TB, elem ...string) string {
 }
 
 // corpus is a real operator's folder, shared read-only beside the checkout.
-func corpus(t testing.TB) string { return sharedPath(t, "corpus", "myia_vllm_2025-10") }
+func corpus(t testing.TB) string {
+	t.Helper()
+	return sharedPath(t, "corpus", "myia_vllm_2025-10")
+}
 
 func load(t testing.TB) *project.Project {
 	t.Helper()
