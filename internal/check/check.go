@@ -63,7 +63,7 @@ func (c *checker) diag(pos project.Pos, sev project.Severity, code, path, msg, h
 // source checks the variable references of one file.
 func (c *checker) source(s *project.Source) {
 	for _, r := range s.Refs {
-		if r.Stray {
+		if r.Stray && !balancedWithout(r.Value, s.Refs, r.Path) {
 			c.diag(r.Pos, project.Error, "stray-brace", r.Path,
 				fmt.Sprintf("a stray '}' follows ${%s...}: it ends up in the value", r.Name),
 				"remove the extra '}'")
@@ -86,6 +86,41 @@ func (c *checker) source(s *project.Source) {
 			c.diag(pos, project.Error, "unset-variable", r.Path, msg, hint)
 		}
 	}
+}
+
+// balancedWithout reports whether the braces of a scalar balance once its
+// variable references are taken out: a '}' after ${X} then closes a JSON object
+// ('{"n":${N:-5}}'), not a typo.
+func balancedWithout(value string, refs []project.LocRef, path string) bool {
+	var spans [][2]int
+	for _, r := range refs {
+		if r.Path == path && r.Value == value && r.End <= len(value) {
+			spans = append(spans, [2]int{r.Offset, r.End})
+		}
+	}
+	depth := 0
+	for i := 0; i < len(value); i++ {
+		in := false
+		for _, sp := range spans {
+			if i >= sp[0] && i < sp[1] {
+				in = true
+				break
+			}
+		}
+		if in {
+			continue
+		}
+		switch value[i] {
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
 }
 
 // isNested reports whether r sits inside the argument of another reference of the same scalar.

@@ -112,36 +112,6 @@ func engineSummary(p *project.Project) string {
 }
 
 func valueOf(a *vllm.Args, flag string) string {
-	src := a.SourceOf(flag)
-	if src == vllm.FromUnknown {
-		if arg, ok := a.Lookup(flag); ok && len(arg.Values) > 0 {
-			return "unknown (" + vllm.ShowUnknown(strings.Join(arg.Values, " ")) + ")"
-		}
-		return "unknown (" + a.Opaque + ")"
-	}
-	var v string
-	switch flag {
-	case "model":
-		v = a.Model
-	case "served-model-name":
-		v = strings.Join(a.ServedNames(), " ")
-	case "tensor-parallel-size":
-		v = fmt.Sprint(a.TensorParallelSize)
-	case "gpu-memory-utilization":
-		v = fmt.Sprint(a.GPUMemoryUtilization)
-	case "max-model-len":
-		v = fmt.Sprint(a.MaxModelLen)
-	case "kv-cache-dtype":
-		v = a.KVCacheDType
-	case "max-num-seqs":
-		v = fmt.Sprint(a.MaxNumSeqs)
-	case "port":
-		v = fmt.Sprint(a.Port)
-	case "api-key":
-		v = "(none)"
-		if a.APIKey != "" {
-			v = "***"
-		}
-	}
+	v, src := a.Effective(flag)
 	return v + " (" + src.String() + ")"
 }

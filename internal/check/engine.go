@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/shellcmd"
 	"github.com/vllmctl/vllmctl/internal/vllm"
 	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"go.yaml.in/yaml/v4"
@@ -78,12 +79,16 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		return pr.ArgPos(svc, idx, text)
 	}
 	ver := svc.Version
+	commented := c.commandComments(pr, svc)
 	if svc.LauncherTwice {
 		c.diag(argPos(svc.ArgvOffset, ""), project.Error, "launcher-twice", cmdPath,
 			fmt.Sprintf("the command starts vLLM (%s) but the image %s already does in its entrypoint: the command's words reach vLLM as arguments and it exits with `unrecognized arguments`", a.Launcher, svc.Config.Image),
 			"drop the launcher and keep the flags (command: [\"--model\", ...]), or set entrypoint: [\"python3\", \"-m\", \"vllm.entrypoints.openai.api_server\"]")
 	}
 	for _, pb := range a.Problems {
+		if pb.Index >= 0 && pb.Index < len(svc.Argv) && commented[svc.Argv[pb.Index]] {
+			continue // reported once, as the '#' line it comes from
+		}
 		sev := project.Error
 		code := "flag-" + string(pb.Kind)
 		msg, hint := pb.Message, pb.Hint
@@ -281,7 +286,7 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 	if _, ok := cfg.Environment["HF_HOME"]; ok {
 		hasCache = true
 	}
-	if !hasCache && !strings.HasPrefix(a.Model, "/") {
+	if model, _ := a.Effective("model"); !hasCache && !strings.HasPrefix(model, "/") && a.Known("model") {
 		c.diag(pr.ServicePos(svc.Name), project.Warning, "no-hf-cache", sp+".volumes",
 			"no Hugging Face cache volume: every recreate downloads the model again",
 			"mount one: volumes: [\"hf-cache:/root/.cache/huggingface\"]")
@@ -312,7 +317,7 @@ func (c *checker) binds(pr *project.Profile, svc *project.Service) {
 			pos = pr.ServicePos(svc.Name)
 		}
 		c.diag(pos, project.Warning, "bind-missing", path,
-			fmt.Sprintf("bind source %s does not exist on this machine: Docker mounts an empty folder at %s", v.Source, v.Target),
+			fmt.Sprintf("bind source %s does not exist on this machine: Docker mounts an empty folder at %s", c.p.Rel(v.Source), v.Target),
 			"fix the path (relative paths are resolved from the first compose file's folder), or use a named volume")
 	}
 }
@@ -401,6 +406,33 @@ var envItem = regexp.MustCompile(`^services\.[^.]+\.environment\.\d+$`)
 var envKey = regexp.MustCompile(`^services\.[^.]+\.environment\.([A-Za-z_][A-Za-z0-9_]*)$`)
 var deviceID = regexp.MustCompile(`^services\.[^.]+\.deploy\.resources\.reservations\.devices\.\d+\.device_ids\.\d+$`)
 var commandPath = regexp.MustCompile(`^services\.[^.]+\.(command|entrypoint)(\.\d+)?$`)
+
+// commandComments reports the '#' lines inside a service's command: string,
+// unless a shell runs that string (then they are comments). It returns the
+// words of those lines, whose flag findings would repeat the same cause.
+func (c *checker) commandComments(pr *project.Profile, svc *project.Service) map[string]bool {
+	words := map[string]bool{}
+	if svc.Script != nil {
+		return words
+	}
+	if _, _, shell := shellcmd.IsShell(append(append([]string(nil), svc.Config.Entrypoint...), svc.Config.Command...)); shell {
+		return words
+	}
+	for _, s := range pr.Sources {
+		for _, cl := range s.CommandComments() {
+			if cl.Path != "services."+svc.Name+".command" {
+				continue
+			}
+			for _, w := range strings.Fields(cl.Text) {
+				words[w] = true
+			}
+			c.diag(project.Pos{File: s.Path, Line: cl.Line, Col: 1}, project.Error, "command-comment", cl.Path,
+				fmt.Sprintf("%q is not a comment inside command: (a YAML string): compose passes its words to vLLM as arguments, which exits with `unrecognized arguments`; a quote or parenthesis in it makes compose refuse the file", truncate(cl.Text, 60)),
+				"move the comment above command:, or write command: as a list and comment between items")
+		}
+	}
+	return words
+}
 
 func (c *checker) rawSource(s *project.Source) {
 	s.Walk(func(path string, n *yaml.Node) {
@@ -577,4 +609,11 @@ func (c *checker) unsetConsequences(a *vllm.Args) {
 			}
 		}
 	}
+}
+
+func truncate(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

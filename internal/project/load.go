@@ -59,6 +59,8 @@ type Profile struct {
 	Services    []*Service     // enabled services of the merged model, sorted by name
 	Diags       []Diagnostic   // findings while loading
 	vllmVersion string         // the project's vllm_version setting
+	root        string         // the project root, for messages
+	lookup      func(string) (string, bool)
 	// Relaxed: compose refuses the profile as it stands (see Diags); Services
 	// were read with its checks relaxed, and Compose is nil.
 	Relaxed bool
@@ -213,7 +215,7 @@ func (p *Project) loadProfile(ctx context.Context, name, overlay string) (*Profi
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", name, err)
 	}
-	pr := &Profile{Name: name, File: p.Rel(overlay), vllmVersion: p.Config.VLLMVersion}
+	pr := &Profile{Name: name, File: p.Rel(overlay), vllmVersion: p.Config.VLLMVersion, root: p.Root, lookup: p.Lookup}
 	if p.Base != nil {
 		pr.Sources = append(pr.Sources, p.Base)
 	}
@@ -233,7 +235,7 @@ func (p *Project) loadProfile(ctx context.Context, name, overlay string) (*Profi
 		// Compose refuses the file as it stands here (often for want of the
 		// operator's .env or a companion file that is not beside it): read it
 		// anyway, relaxed, so that its engines are still seen.
-		mode := loadRelaxed | loadAllProfiles | loadUnsetMarked
+		mode := loadRelaxed | loadAllProfiles | loadUnsetMarked | loadNoComments
 		for range 4 {
 			rc, rerr := p.compose(ctx, pr, mode)
 			if rerr == nil {
@@ -242,6 +244,9 @@ func (p *Project) loadProfile(ctx context.Context, name, overlay string) (*Profi
 				return pr, nil
 			}
 			next := mode | relaxFor(rerr)
+			if next == mode {
+				next = mode | loadAllUnknown // last resort: every unset variable unknown, defaults too
+			}
 			if next == mode {
 				break
 			}
@@ -276,6 +281,8 @@ const (
 	loadNoEnvFiles                       // env_file entries that are missing are ignored
 	loadNoInclude                        // include: is not followed
 	loadNoExtends                        // extends: is not followed
+	loadAllUnknown                       // every unset variable is unknown, even one with a default
+	loadNoComments                       // '#' lines of command: strings left out (check reports them)
 )
 
 // relaxFor names what to relax for a compose-go error of a relaxed load.
@@ -293,15 +300,46 @@ func relaxFor(err error) loadMode {
 }
 
 func (p *Project) compose(ctx context.Context, pr *Profile, mode loadMode) (*types.Project, error) {
-	details := types.ConfigDetails{WorkingDir: filepath.Dir(pr.Sources[0].Abs), Environment: p.environment()}
+	env := p.environment()
+	if mode&loadAllUnknown != 0 {
+		// compose-go reads the mapping for nested defaults (${A:-${B}}) too:
+		// giving every name referenced a value makes the file loadable.
+		for _, src := range pr.Sources {
+			for _, r := range src.Refs {
+				if _, ok := env[r.Name]; !ok && !r.HasDefault() && !typedField(r.Path) {
+					env[r.Name] = vllm.UnknownMark("${" + r.Name + "}")
+				}
+			}
+		}
+	}
+	details := types.ConfigDetails{WorkingDir: filepath.Dir(pr.Sources[0].Abs), Environment: env}
 	for _, s := range pr.Sources {
-		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: s.Abs, Content: s.Data})
+		data := s.Data
+		if mode&loadNoComments != 0 {
+			data = s.withoutCommandComments()
+		}
+		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: s.Abs, Content: data})
+	}
+	typed := map[string]bool{} // variables of numbers, sizes and ports: a marker would not parse there
+	for _, src := range pr.Sources {
+		for _, r := range src.Refs {
+			if typedField(r.Path) {
+				typed[r.Name] = true
+			}
+		}
+	}
+	mark := func(sub string, m template.Mapping, cfg *template.Config) (string, error) {
+		v, err := markUnset(sub, m, cfg)
+		if vllm.HasUnknown(v) && typed[strings.Trim(vllm.ShowUnknown(v), "${}")] {
+			return "", nil
+		}
+		return v, err
 	}
 	return loader.LoadWithContext(ctx, details, func(o *loader.Options) {
 		o.SetProjectName(p.Config.ProjectName, true)
 		o.Interpolate.Substitute = func(s string, m template.Mapping) (string, error) {
 			if mode&loadUnsetMarked != 0 {
-				return template.SubstituteWithOptions(s, m, template.WithoutLogging, template.WithReplacementFunction(markUnset))
+				return template.SubstituteWithOptions(s, m, template.WithoutLogging, template.WithReplacementFunction(mark))
 			}
 			return template.SubstituteWithOptions(s, m, template.WithoutLogging)
 		}
@@ -324,22 +362,41 @@ func (p *Project) compose(ctx context.Context, pr *Profile, mode loadMode) (*typ
 	})
 }
 
+// typedField reports whether a compose path holds a number, size or duration,
+// where a marker would not parse.
+func typedField(path string) bool {
+	for _, k := range []string{".ports", ".shm_size", ".count", ".cpus", ".mem_limit", ".memswap_limit", ".ulimits", ".healthcheck", ".stop_grace_period", ".expose"} {
+		if strings.Contains(path, k) {
+			return true
+		}
+	}
+	return false
+}
+
 // markUnset replaces a variable that is neither set nor defaulted with a marker
 // (vllm.UnknownMark), so that the value is known to be unknown.
 func markUnset(sub string, m template.Mapping, cfg *template.Config) (string, error) {
 	v, applied, err := template.DefaultReplacementAppliedFunc(sub, m, cfg)
+	var missing *template.MissingRequiredError
+	if errors.As(err, &missing) {
+		// ${VAR:?msg}: the strict load reports it; here the value is unknown.
+		return vllm.UnknownMark("${" + missing.Variable + "}"), nil
+	}
 	if err != nil || applied || v != "" {
 		return v, err
 	}
 	name := strings.TrimPrefix(sub, "$")
 	name = strings.TrimSuffix(strings.TrimPrefix(name, "{"), "}")
+	if i := strings.IndexAny(name, ":-+?"); i >= 0 {
+		name = name[:i]
+	}
 	if name == "" || strings.HasPrefix(name, "$") {
 		return v, nil
 	}
 	if _, ok := m(name); ok {
 		return v, nil
 	}
-	return vllm.UnknownMark(sub), nil
+	return vllm.UnknownMark("${" + name + "}"), nil
 }
 
 // hasGated reports whether a source gates a service behind compose profiles.
@@ -429,8 +486,31 @@ func (pr *Profile) reported(err error) bool {
 			}
 		}
 	}
+	unsetVolume := false
+	for _, s := range pr.Sources {
+		for _, r := range s.Refs {
+			if strings.Contains(r.Path, ".volumes") && !r.HasDefault() && pr.unset(r.Name) {
+				unsetVolume = true
+			}
+		}
+	}
+	comments := false
+	for _, s := range pr.Sources {
+		comments = comments || len(s.CommandComments()) > 0
+	}
 	return (strings.Contains(msg, "invalid interpolation") && codes["bad-interpolation"]) ||
-		(strings.Contains(msg, "required variable") && codes["required"])
+		(strings.Contains(msg, "invalid command line string") && comments) || // check reports each '#' line
+		(strings.Contains(msg, "required variable") && codes["required"]) ||
+		(strings.Contains(msg, "empty section between colons") && unsetVolume) // the unset variable is the cause, reported where it is written
+}
+
+// unset reports whether a variable is set nowhere (environment, .env).
+func (pr *Profile) unset(name string) bool {
+	if pr.lookup == nil {
+		return false
+	}
+	_, ok := pr.lookup(name)
+	return !ok
 }
 
 // composeError turns a compose-go load error into a located diagnostic.
@@ -438,6 +518,9 @@ func (pr *Profile) composeError(err error) Diagnostic {
 	msg := err.Error()
 	for _, s := range pr.Sources {
 		msg = strings.ReplaceAll(msg, s.Abs, s.Path)
+	}
+	if pr.root != "" {
+		msg = strings.ReplaceAll(msg, pr.root+string(filepath.Separator), "")
 	}
 	msg = strings.Join(strings.Fields(msg), " ")
 	d := Diagnostic{Pos: Pos{File: pr.File, Line: 1}, Severity: Error, Code: "compose-invalid",

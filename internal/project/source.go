@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -230,3 +232,67 @@ func (s *Source) Walk(fn func(path string, n *yaml.Node)) {
 
 // FindWord returns where text first appears as a whole word from line `from` on.
 func (s *Source) FindWord(from int, text string) (Pos, bool) { return s.findWord(from, text, 400) }
+
+// CommentLine is a line inside a command: string that starts with '#': compose
+// does not treat it as a comment (it is part of the YAML string) and passes its
+// words on as arguments.
+type CommentLine struct {
+	Path string // services.<name>.command
+	Line int    // 1-based line in the file
+	Text string
+}
+
+// CommandComments returns the '#' lines inside multi-line command: strings
+// (folded, literal or plain multi-line scalars) of the file.
+func (s *Source) CommandComments() []CommentLine {
+	var out []CommentLine
+	for path, n := range s.nodes {
+		if !strings.HasPrefix(path, "services.") || !strings.HasSuffix(path, ".command") || strings.Count(path, ".") != 2 {
+			continue
+		}
+		if n.Kind != yaml.ScalarNode || !strings.Contains(n.Value, "\n") && n.Style != yaml.FoldedStyle && n.Style != yaml.LiteralStyle {
+			continue
+		}
+		first := n.Line
+		if n.Style == yaml.FoldedStyle || n.Style == yaml.LiteralStyle {
+			first = n.Line + 1
+		}
+		// Find the block's lines in the file: from first, the lines indented
+		// deeper than the key, until the first that is not.
+		indent := -1
+		for l := first; l <= len(s.lines); l++ {
+			raw := s.lines[l-1]
+			t := strings.TrimSpace(raw)
+			if t == "" {
+				continue
+			}
+			ind := len(raw) - len(strings.TrimLeft(raw, " \t"))
+			if indent < 0 {
+				indent = ind
+			}
+			if ind < indent {
+				break
+			}
+			if strings.HasPrefix(t, "#") {
+				out = append(out, CommentLine{Path: path, Line: l, Text: t})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
+}
+
+// withoutCommandComments returns the file's content with the '#' lines of its
+// command: strings blanked (line numbers kept), for a reading that compose
+// would otherwise refuse.
+func (s *Source) withoutCommandComments() []byte {
+	cs := s.CommandComments()
+	if len(cs) == 0 {
+		return s.Data
+	}
+	lines := slices.Clone(s.lines)
+	for _, c := range cs {
+		lines[c.Line-1] = ""
+	}
+	return []byte(strings.Join(lines, "\n"))
+}
