@@ -20,7 +20,7 @@ service), prints vLLM's startup log, keeps its port closed until "ready", then
 serves /health, /v1/models, /v1/chat/completions, /v1/completions and /metrics.
 A config that would not fit the simulated GPU fails with vLLM's error text.
 
-Simulator flags (see the package documentation for defaults):
+Simulator flags:
 `
 
 // Main runs the simulator and returns the process exit status.
@@ -40,7 +40,7 @@ func Main(ctx context.Context, args []string, environ map[string]string, stdout,
 	for _, a := range args {
 		if a == "--sim-help" || a == "-h" || a == "--help" {
 			fmt.Fprint(stdout, usageText)
-			_, _, _ = SplitArgs([]string{"--sim-help"}, stdout)
+			PrintFlags(stdout)
 			return 0
 		}
 	}

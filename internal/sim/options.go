@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,9 +53,11 @@ func DefaultOptions() Options {
 		ITL: 10 * time.Millisecond, PrefillTok: 20 * time.Microsecond, MaxTokens: 16, DeathExit: 5 * time.Second}
 }
 
-// SplitArgs separates --sim-* flags from vLLM's command line and parses them.
-func SplitArgs(argv []string, errOut io.Writer) (Options, []string, error) {
-	o := DefaultOptions()
+// phases are the startup phases --sim-fail-at and --sim-stall-at accept, in order.
+var phases = []string{"args", "engine", "loading", "loaded", "compile", "profiling", "kv-cache", "graphs", "api-server"}
+
+// flagSet declares every --sim-* flag on o.
+func flagSet(o *Options, errOut io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("vllm-sim", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	fs.StringVar(&o.GPU, "sim-gpu", o.GPU, "simulated card, e.g. \"RTX 4090\"")
@@ -72,14 +75,47 @@ func SplitArgs(argv []string, errOut io.Writer) (Options, []string, error) {
 	fs.DurationVar(&o.PrefillTok, "sim-prefill-per-token", o.PrefillTok, "TTFT added per prompt token")
 	fs.IntVar(&o.MaxTokens, "sim-default-max-tokens", o.MaxTokens, "tokens generated when a request sets no max_tokens")
 	fs.Int64Var(&o.Seed, "sim-seed", 0, "text generator seed")
-	fs.StringVar(&o.FailAt, "sim-fail-at", "", "fail at this startup phase (args, engine, loading, profiling, kv-cache, graphs)")
+	fs.StringVar(&o.FailAt, "sim-fail-at", "", "fail at this startup `PHASE` ("+strings.Join(phases, ", ")+")")
 	fs.StringVar(&o.FailError, "sim-fail-error", "crash", "error to fail with: oom, kv-too-small, no-kv-memory, free-memory, max-model-len, parser, crash")
-	fs.StringVar(&o.StallAt, "sim-stall-at", "", "hang silently at this startup phase")
+	fs.StringVar(&o.StallAt, "sim-stall-at", "", "hang silently at this startup `PHASE` (as --sim-fail-at)")
 	fs.IntVar(&o.CrashAfterN, "sim-crash-after-requests", 0, "engine dies after N completions")
 	fs.DurationVar(&o.CrashAfter, "sim-crash-after", 0, "engine dies this long after ready")
 	fs.DurationVar(&o.DeathExit, "sim-death-exit", o.DeathExit, "exit this long after engine death (VLLM_KEEP_ALIVE_ON_ENGINE_DEATH=1 keeps it up)")
 	fs.BoolVar(&o.Wedge, "sim-wedge", false, "decode hangs while /health stays 200")
 	fs.StringVar(&o.AdminAddr, "sim-admin-addr", "", "extra address serving /sim/* (survives a refused port)")
+	return fs
+}
+
+// PrintFlags writes the --sim-* flags, one per entry with its type, usage and
+// non-zero default, in the --name form the simulator accepts.
+func PrintFlags(w io.Writer) {
+	o := DefaultOptions()
+	flagSet(&o, io.Discard).VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+		switch f.DefValue {
+		case "", "0", "0s", "false":
+		default:
+			if g, ok := f.Value.(flag.Getter); ok && isString(g.Get()) {
+				fmt.Fprintf(w, " (default %q)", f.DefValue)
+			} else {
+				fmt.Fprintf(w, " (default %s)", f.DefValue)
+			}
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
+
+// SplitArgs separates --sim-* flags from vLLM's command line and parses them.
+func SplitArgs(argv []string, errOut io.Writer) (Options, []string, error) {
+	o := DefaultOptions()
+	fs := flagSet(&o, errOut)
 	var simArgs, rest []string
 	for i := 0; i < len(argv); i++ {
 		a := argv[i]
@@ -106,19 +142,12 @@ func SplitArgs(argv []string, errOut io.Writer) (Options, []string, error) {
 		return o, nil, err
 	}
 	if o.FailAt != "" && !validPhase(o.FailAt) || o.StallAt != "" && !validPhase(o.StallAt) {
-		return o, nil, fmt.Errorf("--sim-fail-at/--sim-stall-at: unknown phase (use args, engine, loading, loaded, compile, profiling, kv-cache, graphs, api-server)")
+		return o, nil, fmt.Errorf("--sim-fail-at/--sim-stall-at: unknown phase (use %s)", strings.Join(phases, ", "))
 	}
 	return o, rest, nil
 }
 
-func validPhase(p string) bool {
-	for _, x := range []string{"args", "engine", "loading", "loaded", "compile", "profiling", "kv-cache", "graphs", "api-server"} {
-		if p == x {
-			return true
-		}
-	}
-	return false
-}
+func validPhase(p string) bool { return slices.Contains(phases, p) }
 
 // inventory builds the simulated GPUs.
 func (o Options) inventory(n int) ([]gpu.GPU, error) {
