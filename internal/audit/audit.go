@@ -252,7 +252,10 @@ func scan(ctx context.Context, p *project.Project, o Options) ([]*entry, error) 
 			}
 		}
 		if e.svc != nil {
-			e.f.Model = e.svc.Args.Model
+			e.f.Model = vllm.ShowUnknown(e.svc.Args.Model)
+			if v, src := e.svc.Args.Effective("model"); e.f.Model == "" && src == vllm.FromUnknown {
+				e.f.Model = v // the reference that holds it (${MODEL}), or why it cannot be seen
+			}
 		}
 		all = append(all, e)
 	}
@@ -381,10 +384,12 @@ func decide(p *project.Project, group string, es []*entry, taken map[string]bool
 			f.Action, f.Reason = ActionArchive, f.Skipped+": never proposed as live"
 		case live != nil && same:
 			f.Action, f.Reason = ActionArchive, "duplicate of "+refName
-		case live != nil && f.Kind == KindStandalone && f.Skipped != "" && f.Skipped != "the group has an active profile" && newerThan(e, live):
+		case live != nil && (live.f.Kind == KindProfile || newerThan(live, e)):
+			f.Action, f.Reason = ActionArchive, "superseded by "+refName
+		case live != nil && newerThan(e, live):
 			f.Action, f.Reason = ActionKeep, "newer than "+refName+" but "+f.Skipped+": fix it or archive it by hand"
 		case live != nil:
-			f.Action, f.Reason = ActionArchive, "superseded by "+refName
+			f.Action, f.Reason = ActionKeep, "neither newer nor older than "+refName+" by the dates in the names or the modification times, and "+f.Skipped+": compare them (vllmctl diff) and archive one by hand"
 		case len(tied) > 0:
 			f.Action, f.Reason = ActionKeep, "the group has no live file (tie); decide that first"
 		default:

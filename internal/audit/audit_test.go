@@ -214,10 +214,18 @@ func TestUnknownModel(t *testing.T) {
 		"a-web.yml":   "services:\n  web:\n    image: nginx:1.27\n",
 		"b-one.yml":   strings.Replace(noModel, "%s", "4096", 1),
 		"c-other.yml": strings.Replace(noModel, "%s", "8192", 1),
+		"d-var.yml":   engine("vllm", "${MODEL_NAME}", "--max-model-len", "4096"),
+		"e-var.yml":   engine("api", "${MODEL_NAME}", "--max-model-len", "8192"),
 	}, nil)
 	files, _ := run(t, p, Options{})
 	if a, b := files["b-one.yml"].Group, files["c-other.yml"].Group; a == "" || a == b {
 		t.Errorf("groups %q and %q: two unrelated engines of unknown model share one", a, b)
+	}
+	if a, b := files["d-var.yml"].Group, files["e-var.yml"].Group; a == "" || a == b || strings.Contains(a, "model") {
+		t.Errorf("groups %q and %q: two engines whose model is an unset ${MODEL_NAME} share one", a, b)
+	}
+	if m := files["d-var.yml"].Model; m != "${MODEL_NAME}" {
+		t.Errorf("model shown as %q, want ${MODEL_NAME}", m)
 	}
 	if f := files["a-web.yml"]; f.Action != ActionKeep || f.Group != "" {
 		t.Errorf("a compose file without vLLM: %s in group %q, want kept alone", f.Action, f.Group)

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 // identity is what makes two files configs of the same thing: the model the
@@ -17,8 +19,8 @@ func identity(e *entry) string {
 	if e.svc == nil {
 		return ""
 	}
-	if e.svc.Args.Model != "" {
-		return "model " + e.svc.Args.Model
+	if m := model(e); m != "" {
+		return "model " + m
 	}
 	if c := e.svc.Config.ContainerName; c != "" {
 		return "service " + e.svc.Name + " (container " + c + ")"
@@ -31,6 +33,15 @@ func identity(e *entry) string {
 func sameDeployment(a, b *entry) bool {
 	c := a.svc.Config.ContainerName
 	return c != "" && a.svc.Name == b.svc.Name && c == b.svc.Config.ContainerName
+}
+
+// model is the model an engine serves, or "" when it is not known here (not
+// written, or held by a variable or script value vllmctl cannot read).
+func model(e *entry) string {
+	if m := e.svc.Args.Model; !vllm.HasUnknown(m) {
+		return m
+	}
+	return ""
 }
 
 var wordSplit = regexp.MustCompile(`[^a-z0-9]+`)
@@ -89,8 +100,8 @@ func assignGroups(all []*entry) {
 		if e.f.Kind == KindProfile {
 			continue
 		}
-		if m := e.svc.Args.Model; m != "" {
-			if e.f.Group = pick(e, func(p *entry) bool { return p.svc.Args.Model == m }); e.f.Group == "" {
+		if m := model(e); m != "" {
+			if e.f.Group = pick(e, func(p *entry) bool { return model(p) == m }); e.f.Group == "" {
 				e.f.Group = e.f.Identity
 			}
 		}
@@ -106,7 +117,7 @@ func assignGroups(all []*entry) {
 		}
 		groups := map[string]bool{}
 		for _, o := range all {
-			if o != e && o.svc != nil && o.svc.Args.Model != "" && o.f.Group != "" && sameDeployment(e, o) {
+			if o != e && o.svc != nil && model(o) != "" && o.f.Group != "" && sameDeployment(e, o) {
 				groups[o.f.Group] = true
 			}
 		}
@@ -133,7 +144,7 @@ func suggestName(e *entry, taken map[string]bool) string {
 			cands = append(cands, s)
 		}
 	}
-	if m := e.svc.Args.Model; m != "" {
+	if m := model(e); m != "" {
 		cands = append(cands, unsafeName.ReplaceAllString(strings.ToLower(m[strings.LastIndex(m, "/")+1:]), "-"))
 	}
 	cands = append(cands, unsafeName.ReplaceAllString(strings.ToLower(e.svc.Name), "-"))

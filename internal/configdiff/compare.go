@@ -121,7 +121,7 @@ func ComposeServices(a, b *project.Service) []Change {
 		if mx == my {
 			mx, my = mx+" (one secret value)", my+" (another secret value)"
 		}
-		out = append(out, Change{Field: field, A: mx, B: my})
+		out = append(out, shown(field, mx, my))
 	}
 	add("image", a.Config.Image, b.Config.Image)
 	add("entrypoint", words(a.Config.Entrypoint), words(b.Config.Entrypoint))

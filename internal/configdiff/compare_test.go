@@ -63,6 +63,17 @@ func TestCompareLevels(t *testing.T) {
 	}
 }
 
+// TestUnknownShownAsWritten: a value unknown where the files are read shows as
+// the reference that holds it, not as the internal marker.
+func TestUnknownShownAsWritten(t *testing.T) {
+	a := svc("vllm", "vllm/vllm-openai:v0.11.0", false, "--api-key", "x")
+	b := svc("vllm", "vllm/vllm-openai:"+vllm.UnknownMark("${TAG}"), false, "--api-key", "x")
+	r := Compare([]*project.Service{a}, []*project.Service{b})
+	if len(r.Changes) != 1 || r.Changes[0].B != "vllm/vllm-openai:${TAG}" {
+		t.Errorf("changes %+v, want the image shown as vllm/vllm-openai:${TAG}", r.Changes)
+	}
+}
+
 func TestMaskText(t *testing.T) {
 	for in, want := range map[string]string{
 		"--api-key sk-123 --port 8000":            "--api-key *** --port 8000",

@@ -37,7 +37,7 @@ func Services(a, b *project.Service) []Change {
 	var out []Change
 	add := func(field, x, y string) {
 		if x != y {
-			out = append(out, Change{Field: field, A: x, B: y})
+			out = append(out, shown(field, x, y))
 		}
 	}
 	add("image", a.Config.Image, b.Config.Image)
@@ -57,7 +57,7 @@ func common(a, b *project.Service) []Change {
 	var out []Change
 	add := func(field, x, y string) {
 		if x != y {
-			out = append(out, Change{Field: field, A: x, B: y})
+			out = append(out, shown(field, x, y))
 		}
 	}
 	add("gpus", a.GPUs.String(), b.GPUs.String())
@@ -208,4 +208,10 @@ func shm(s *project.Service) string {
 		return ""
 	}
 	return fmt.Sprint(int64(s.Config.ShmSize))
+}
+
+// shown is a change as printed: a value that cannot be known where vllmctl
+// reads the files shows as written (${VAR}), not as its internal marker.
+func shown(field, a, b string) Change {
+	return Change{Field: field, A: vllm.ShowUnknown(a), B: vllm.ShowUnknown(b)}
 }

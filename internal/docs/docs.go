@@ -39,8 +39,10 @@ func Render(p *project.Project, in Input) string {
 	for _, pr := range p.Profiles {
 		for _, s := range pr.Engines() {
 			a := s.Args
-			w("| [%s](#profile-%s) | %s | %s | %s | %d | %s | %.2f | %s | %s | %s |\n", pr.Name, anchor(pr.Name), a.Model, strings.Join(s.ServedNames(), ", "),
-				s.GPUs.String(), a.TensorParallelSize, ctxLen(a.MaxModelLen), a.GPUMemoryUtilization, orDash(a.Quantization), a.KVCacheDType, port(s))
+			v := func(flag, known string) string { return strings.ReplaceAll(value(&a, flag, known), "|", "\\|") }
+			w("| [%s](#profile-%s) | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", pr.Name, anchor(pr.Name), v("model", a.Model), v("served-model-name", strings.Join(s.ServedNames(), ", ")),
+				vllm.ShowUnknown(s.GPUs.String()), v("tensor-parallel-size", fmt.Sprint(a.TensorParallelSize)), v("max-model-len", ctxLen(a.MaxModelLen)),
+				v("gpu-memory-utilization", fmt.Sprintf("%.2f", a.GPUMemoryUtilization)), v("quantization", orDash(a.Quantization)), v("kv-cache-dtype", a.KVCacheDType), port(s))
 		}
 		if pr.Compose == nil {
 			w("| %s | (does not load: run `vllmctl check %s`) | | | | | | | | |\n", pr.Name, pr.Name)
@@ -68,13 +70,14 @@ func Render(p *project.Project, in Input) string {
 		for _, s := range pr.Engines() {
 			a := s.Args
 			w("| parameter | value |\n|---|---|\n")
-			rows := [][2]string{{"service", s.Name}, {"image", s.Config.Image}, {"model", a.Model}, {"served as", strings.Join(s.ServedNames(), ", ")},
-				{"GPUs", s.GPUs.String() + " (" + orDash(s.GPUs.Source) + ")"}, {"tensor parallel", fmt.Sprint(a.TensorParallelSize)},
-				{"context (max-model-len)", ctxLen(a.MaxModelLen)}, {"gpu-memory-utilization", fmt.Sprintf("%.2f", a.GPUMemoryUtilization)},
-				{"quantization", orDash(a.Quantization)}, {"KV cache dtype", a.KVCacheDType}, {"max-num-seqs", fmt.Sprint(a.MaxNumSeqs)},
-				{"host port", port(s)}, {"tool-call parser", orDash(a.ToolCallParser)}, {"reasoning parser", orDash(a.ReasoningParser)}}
+			v := func(flag, known string) string { return value(&a, flag, known) }
+			rows := [][2]string{{"service", s.Name}, {"image", s.Config.Image}, {"model", v("model", a.Model)}, {"served as", v("served-model-name", strings.Join(s.ServedNames(), ", "))},
+				{"GPUs", s.GPUs.String() + " (" + orDash(s.GPUs.Source) + ")"}, {"tensor parallel", v("tensor-parallel-size", fmt.Sprint(a.TensorParallelSize))},
+				{"context (max-model-len)", v("max-model-len", ctxLen(a.MaxModelLen))}, {"gpu-memory-utilization", v("gpu-memory-utilization", fmt.Sprintf("%.2f", a.GPUMemoryUtilization))},
+				{"quantization", v("quantization", orDash(a.Quantization))}, {"KV cache dtype", v("kv-cache-dtype", a.KVCacheDType)}, {"max-num-seqs", v("max-num-seqs", fmt.Sprint(a.MaxNumSeqs))},
+				{"host port", port(s)}, {"tool-call parser", v("tool-call-parser", orDash(a.ToolCallParser))}, {"reasoning parser", v("reasoning-parser", orDash(a.ReasoningParser))}}
 			for _, r := range rows {
-				w("| %s | %s |\n", r[0], strings.ReplaceAll(r[1], "|", "\\|"))
+				w("| %s | %s |\n", r[0], strings.ReplaceAll(vllm.ShowUnknown(r[1]), "|", "\\|"))
 			}
 			w("\n")
 			if in.Plan != nil {
@@ -125,6 +128,17 @@ func fileFlags(pr *project.Profile) string {
 		fs = append(fs, "-f "+pr.File)
 	}
 	return strings.Join(fs, " ")
+}
+
+// value is a flag's value as the document shows it: the known value as
+// formatted, or, when vLLM's value cannot be known from the files (a wrapper
+// script, a value set at run time), what holds it, marked unknown, never a
+// default presented as the profile's value.
+func value(a *vllm.Args, flag, known string) string {
+	if text, src := a.Effective(flag); src == vllm.FromUnknown {
+		return "unknown (" + text + ")"
+	}
+	return known
 }
 
 func composeName(p *project.Project, profile string) string {
