@@ -20,11 +20,22 @@ type Options struct {
 	Profiles []string
 	// Extra are findings computed elsewhere (such as plan verdicts) merged into the result.
 	Extra []project.Diagnostic
+	// Host is the Docker host bind sources are judged on. Default: unknown
+	// (bind sources are then not judged, and check says so).
+	Host HostView
+}
+
+// HostView is what vllmctl knows of the Docker host (from `docker info`).
+type HostView struct {
+	Known   bool   // a daemon answered
+	OS      string // the daemon's OS type: "linux" or "windows"
+	Desktop bool   // Docker Desktop (a VM behind the host: Windows or macOS paths are shared into it)
+	Name    string // e.g. "Docker Desktop", "Debian GNU/Linux 12 (bookworm)"
 }
 
 // Run checks the project and returns every finding, sorted and deduplicated.
 func Run(p *project.Project, opts Options) []project.Diagnostic {
-	c := &checker{p: p}
+	c := &checker{p: p, host: opts.Host}
 	c.add(p.Diags...)
 	selected := func(name string) bool { return len(opts.Profiles) == 0 || slices.Contains(opts.Profiles, name) }
 	seen := map[*project.Source]bool{}
@@ -42,6 +53,7 @@ func Run(p *project.Project, opts Options) []project.Diagnostic {
 		c.profile(pr)
 	}
 	c.crossProfile(selected)
+	c.sharedKeys(selected)
 	if len(opts.Profiles) == 0 && !p.Standalone {
 		c.envUse() // .env use is a property of the whole project
 	}
@@ -50,8 +62,11 @@ func Run(p *project.Project, opts Options) []project.Diagnostic {
 }
 
 type checker struct {
-	p   *project.Project
-	out []project.Diagnostic
+	p    *project.Project
+	host HostView
+	out  []project.Diagnostic
+	// hostSkipped: bind sources were not judged for want of a Docker host (said once).
+	hostSkipped bool
 }
 
 func (c *checker) add(ds ...project.Diagnostic) { c.out = append(c.out, ds...) }
@@ -241,4 +256,54 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// sharedKeys reports a variable that several profiles read with different
+// defaults in their engine's command: one value in .env silently replaces the
+// model, served name or parser of all but one of them.
+func (c *checker) sharedKeys(selected func(string) bool) {
+	type use struct {
+		pr  *project.Profile
+		ref project.LocRef
+	}
+	uses := map[string][]use{}
+	for _, pr := range c.p.Profiles {
+		for _, s := range pr.Sources {
+			for _, r := range s.Refs {
+				if r.HasDefault() && strings.Contains(r.Path, ".command") && (r.Op == ":-" || r.Op == "-") {
+					uses[r.Name] = append(uses[r.Name], use{pr, r})
+				}
+			}
+		}
+	}
+	for _, name := range sortedKeys(uses) {
+		list := uses[name]
+		defaults := map[string][]string{}
+		for _, u := range list {
+			defaults[u.ref.Arg] = append(defaults[u.ref.Arg], u.pr.Name)
+		}
+		if len(defaults) < 2 {
+			continue
+		}
+		val, set := c.p.Lookup(name)
+		for _, u := range list {
+			if !selected(u.pr.Name) {
+				continue
+			}
+			var others []string
+			for _, o := range list {
+				if o.pr != u.pr && o.ref.Arg != u.ref.Arg {
+					others = append(others, fmt.Sprintf("%s (default %q)", o.pr.Name, redactDefault(name, o.ref.Arg)))
+				}
+			}
+			slices.Sort(others)
+			others = slices.Compact(others)
+			msg := fmt.Sprintf("${%s} is read here with the default %q and by %s: one value in %s replaces them all", name, redactDefault(name, u.ref.Arg), strings.Join(others, ", "), c.envName())
+			if set && val != u.ref.Arg {
+				msg = fmt.Sprintf("${%s} is set in %s to %q, which replaces this profile's default %q (also read by %s)", name, c.envName(), redactDefault(name, val), redactDefault(name, u.ref.Arg), strings.Join(others, ", "))
+			}
+			c.diag(u.ref.Pos, project.Warning, "shared-key", u.ref.Path, msg,
+				fmt.Sprintf("give each profile its own variable (e.g. %s_%s)", name, strings.ToUpper(strings.ReplaceAll(u.pr.Name, "-", "_"))))
+		}
+	}
 }

@@ -34,6 +34,7 @@ func TestGolden(t *testing.T) {
 			}
 			dir := t.TempDir()
 			var want, wantEngines string
+			host := localLinux
 			hasEngines := false
 			for _, f := range ar.Files {
 				if f.Name == "want" {
@@ -42,6 +43,10 @@ func TestGolden(t *testing.T) {
 				}
 				if f.Name == "engines" {
 					wantEngines, hasEngines = string(f.Data), true
+					continue
+				}
+				if f.Name == "host" { // the Docker host of the case: "linux", "desktop-windows" or "unknown"
+					host = hostNamed(t, strings.TrimSpace(string(f.Data)))
 					continue
 				}
 				p := filepath.Join(dir, filepath.FromSlash(f.Name))
@@ -57,7 +62,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var b bytes.Buffer
-			for _, d := range Run(p, Options{}) {
+			for _, d := range Run(p, Options{Host: host}) {
 				b.WriteString(d.String())
 				b.WriteByte('\n')
 			}
@@ -114,4 +119,20 @@ func engineSummary(p *project.Project) string {
 func valueOf(a *vllm.Args, flag string) string {
 	v, src := a.Effective(flag)
 	return v + " (" + src.String() + ")"
+}
+
+// localLinux is the Docker host the golden cases are judged on: this machine, Linux.
+var localLinux = HostView{Known: true, OS: "linux", Name: "test host"}
+
+func hostNamed(t *testing.T, name string) HostView {
+	switch name {
+	case "linux":
+		return localLinux
+	case "desktop-windows":
+		return HostView{Known: true, OS: "linux", Desktop: true, Name: "Docker Desktop"}
+	case "unknown":
+		return HostView{}
+	}
+	t.Fatalf("unknown host %q in the case (linux, desktop-windows, unknown)", name)
+	return HostView{}
 }

@@ -57,7 +57,7 @@ func TestCorpus(t *testing.T) {
 		rel, _ := filepath.Rel(root, f)
 		rel = filepath.ToSlash(rel)
 		found[rel] = map[string]bool{}
-		for _, d := range Run(p, Options{}) {
+		for _, d := range Run(p, Options{Host: localLinux}) {
 			if strings.Contains(d.String(), leakedKey) {
 				t.Errorf("%s: a secret leaked into %q", rel, d)
 			}
@@ -66,7 +66,7 @@ func TestCorpus(t *testing.T) {
 	}
 	want := map[string][]string{
 		"configs/docker/profiles/medium.yml":                                  {"unset-variable", "flag-noop", "image-unpinned", "healthcheck-start", "no-hf-cache", "tool-parser-fit"},
-		"docker-compose-qwen3-micro.yml":                                      {"flag-removed", "flag-noop", "unset-variable", "healthcheck-start"},
+		"docker-compose-qwen3-micro.yml":                                      {"flag-deprecated", "flag-noop", "unset-variable", "healthcheck-start"},
 		"archived/docker_configs_20251016/docker-compose-micro-qwen3-new.yml": {"hardcoded-secret"},
 		"archived/docker_configs_20251016/docker-compose-micro.yml":           {"leading-space"},
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ import (
 // caches, shared memory, healthcheck, secrets and x-vllmctl block.
 func (c *checker) profile(pr *project.Profile) {
 	c.rawChecks(pr)
-	if pr.Compose == nil {
+	if pr.Compose == nil && !pr.Relaxed {
 		return
 	}
 	engines := pr.Engines()
@@ -38,6 +39,59 @@ func (c *checker) profile(pr *project.Profile) {
 	for _, svc := range engines {
 		c.engine(pr, svc)
 	}
+	c.sidecars(pr)
+}
+
+// sidecars reports helpers that drive containers through the Docker socket
+// (watchdogs, restarters) and name a vLLM container no profile defines: they
+// act on nothing, silently.
+func (c *checker) sidecars(pr *project.Profile) {
+	known := map[string]bool{}
+	for _, p := range c.p.Profiles {
+		for _, s := range p.Services {
+			known[s.Name] = true
+			if s.Config.ContainerName != "" {
+				known[s.Config.ContainerName] = true
+			}
+		}
+	}
+	for _, svc := range pr.Services {
+		if svc.Engine || !mountsDockerSocket(svc) {
+			continue
+		}
+		var texts []string
+		texts = append(texts, svc.Config.Entrypoint...)
+		texts = append(texts, svc.Config.Command...)
+		for k, v := range svc.Config.Environment {
+			if v != nil {
+				texts = append(texts, k+"="+*v)
+			}
+		}
+		seen := map[string]bool{}
+		for _, t := range texts {
+			for _, w := range containerWords.FindAllString(t, -1) {
+				if known[w] || seen[w] || vllm.HasUnknown(w) || strings.Contains(w, ".") || !strings.ContainsAny(w, "-_") {
+					continue
+				}
+				seen[w] = true
+				c.diag(pr.ServicePos(svc.Name), project.Warning, "sidecar-target", "services."+svc.Name,
+					fmt.Sprintf("%s has the Docker socket and names container %q, which no profile defines", svc.Name, w),
+					"use a container_name a profile sets, or find engines by the label com.docker.compose.service")
+			}
+		}
+	}
+}
+
+// containerWords are words that look like a vLLM container's name.
+var containerWords = regexp.MustCompile(`\b[A-Za-z0-9_.-]*vllm[A-Za-z0-9_.-]*[A-Za-z0-9]\b`)
+
+func mountsDockerSocket(svc *project.Service) bool {
+	for _, v := range svc.Config.Volumes {
+		if strings.HasSuffix(v.Source, "docker.sock") || strings.HasSuffix(v.Target, "docker.sock") {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *checker) ext(pr *project.Profile, svc *project.Service) {
@@ -134,6 +188,10 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		case av == flagdb.DeprecatedAt:
 			c.diag(pos, project.Warning, "flag-deprecated", cmdPath,
 				fmt.Sprintf("--%s is deprecated since vLLM %s", base, e.Deprecated), orNote(e.Note, f.Note, "see `vllm serve --help` of the image"))
+		case av == flagdb.Available && ver.Pin == flagdb.Pinned && !deprecatedFrom[base].IsZero() && !ver.Version.Less(deprecatedFrom[base]):
+			c.diag(pos, project.Warning, "flag-deprecated", cmdPath,
+				fmt.Sprintf("--%s is deprecated since vLLM %s and gone from %s: it works on %s with a warning", base, deprecatedFrom[base], e.Removed, versionWords(ver)),
+				orNote(e.Note, f.Note, "remove it before upgrading"))
 		case av == flagdb.Unrecorded && f.Status == vllm.Removed:
 			c.diag(pos, project.Warning, "flag-removed", cmdPath, fmt.Sprintf("--%s was removed from vLLM", arg.Name), f.Note)
 		}
@@ -145,6 +203,11 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		}
 	}
 	c.unsetConsequences(a)
+	if arg, ok := a.Lookup("api-key"); ok && !arg.Unknown && len(arg.Values) == 1 && strings.TrimSpace(arg.Values[0]) == "" && !hasProblem(a, "api-key") {
+		c.diag(argPos(arg.Index, ""), project.Error, "api-key-empty", cmdPath,
+			"--api-key is given an empty value: vLLM then serves without authentication (an empty key disables the check)",
+			"set the key's variable in .env (and in the service's environment: for a script), or remove --api-key on purpose")
+	}
 	flagPos := func(name string) project.Pos {
 		if arg, ok := a.Lookup(name); ok {
 			return argPos(arg.Index, "")
@@ -242,6 +305,8 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		c.diag(gpuPos(), project.Error, "gpu-empty", g.Path,
 			fmt.Sprintf("the GPU selection (%s) interpolates to nothing: the container gets no GPU or all of them", g.Source),
 			"set the variable in the root .env, or write the ids (e.g. device_ids: ['0'])")
+	case g.Source == "" && strings.Contains(strings.ToLower(svc.Config.Image), "cpu"):
+		// a CPU build of vLLM needs no GPU
 	case g.Source == "":
 		c.diag(pr.ServicePos(svc.Name), project.Warning, "gpu-none", sp,
 			"no GPU is assigned to this engine",
@@ -304,11 +369,9 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 // empty folder there (a model, a cache or a script that is silently missing;
 // under Docker Desktop, /mnt/<drive> paths that mounted empty).
 func (c *checker) binds(pr *project.Profile, svc *project.Service) {
+	model, _ := svc.Args.Effective("model")
 	for i, v := range svc.Config.Volumes {
-		if v.Type != "bind" || v.Source == "" {
-			continue
-		}
-		if _, err := os.Stat(v.Source); err == nil {
+		if v.Type != "bind" || v.Source == "" || vllm.HasUnknown(v.Source) {
 			continue
 		}
 		path := fmt.Sprintf("services.%s.volumes.%d", svc.Name, i)
@@ -316,10 +379,74 @@ func (c *checker) binds(pr *project.Profile, svc *project.Service) {
 		if !ok {
 			pos = pr.ServicePos(svc.Name)
 		}
-		c.diag(pos, project.Warning, "bind-missing", path,
-			fmt.Sprintf("bind source %s does not exist on this machine: Docker mounts an empty folder at %s", c.p.Rel(v.Source), v.Target),
-			"fix the path (relative paths are resolved from the first compose file's folder), or use a named volume")
+		diag := func(sev project.Severity, code, msg, hint string) { c.diag(pos, sev, code, path, msg, hint) }
+		src := c.p.Rel(v.Source)
+		switch {
+		case windowsPath(v.Source):
+			switch {
+			case c.host.Known && c.host.OS == "linux" && !c.host.Desktop:
+				diag(project.Error, "bind-host", fmt.Sprintf("bind source %s is a Windows path but the Docker host (%s) is Linux: the mount fails or is empty", v.Source, c.host.Name),
+					"use the Linux path of that folder on the Docker host")
+			case goruntime.GOOS == "windows":
+				if _, err := os.Stat(v.Source); err != nil {
+					diag(project.Warning, "bind-missing", fmt.Sprintf("bind source %s does not exist: Docker Desktop mounts an empty folder at %s", v.Source, v.Target), "fix the path")
+				}
+			default:
+				diag(project.Info, "bind-skipped", fmt.Sprintf("bind source %s is a Windows path: it can only be checked on the Windows machine that runs Docker Desktop", v.Source), "run vllmctl check there")
+			}
+			continue
+		case strings.HasPrefix(v.Source, "/mnt/") && len(v.Source) > 6 && (len(v.Source) == 6 || v.Source[6] == '/') && c.host.Desktop:
+			diag(project.Warning, "bind-wsl-drive", fmt.Sprintf("bind source %s is a Windows drive seen from WSL: under Docker Desktop such mounts have come up empty (and break after wsl --shutdown)", v.Source),
+				fmt.Sprintf("write the Windows path (%s:\\%s) or keep the files inside the WSL distro", strings.ToUpper(v.Source[5:6]), strings.ReplaceAll(strings.TrimPrefix(v.Source[6:], "/"), "/", "\\")))
+			continue
+		}
+		if !c.host.Known {
+			if !c.hostSkipped {
+				c.hostSkipped = true
+				diag(project.Info, "bind-skipped", "bind sources were not judged: no Docker daemon answered, and they are judged on the Docker host's OS", "start Docker (or set DOCKER_HOST) and run check again")
+			}
+			continue
+		}
+		if _, err := os.Stat(v.Source); err == nil {
+			continue
+		}
+		switch {
+		case v.Bind != nil && !bool(v.Bind.CreateHostPath):
+			diag(project.Error, "bind-missing", fmt.Sprintf("bind source %s does not exist and create_host_path is false: Docker refuses to start the container", src),
+				"create it, or fix the path (relative paths are resolved from the first compose file's folder)")
+		case looksLikeFile(v.Target):
+			diag(project.Warning, "bind-missing", fmt.Sprintf("bind source %s does not exist: Docker creates an empty folder there, and the container finds a folder where it expects the file %s", src, v.Target),
+				"fix the path (relative paths are resolved from the first compose file's folder)")
+		case strings.HasPrefix(model, strings.TrimSuffix(v.Target, "/")+"/") || model == v.Target:
+			diag(project.Warning, "bind-missing", fmt.Sprintf("bind source %s does not exist: Docker mounts an empty folder at %s, where the engine loads its model (%s)", src, v.Target, model),
+				"fix the path to the model folder (relative paths are resolved from the first compose file's folder)")
+		default:
+			diag(project.Info, "bind-created", fmt.Sprintf("bind source %s does not exist yet: Docker creates it empty (right for a cache, wrong for data)", src), "create it if it must hold data")
+		}
 	}
+}
+
+// windowsPath reports a Windows path: a drive (C:\, d:/) or a UNC share (\\wsl.localhost\…).
+func windowsPath(p string) bool {
+	if len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') && (p[0]|0x20 >= 'a' && p[0]|0x20 <= 'z') {
+		return true
+	}
+	return strings.HasPrefix(p, `\\`) || strings.HasPrefix(p, "//")
+}
+
+// looksLikeFile reports a container path that names a file (a script, a
+// template, a config) rather than a folder.
+func looksLikeFile(p string) bool {
+	base := p[strings.LastIndexByte(p, '/')+1:]
+	dot := strings.LastIndexByte(base, '.')
+	if dot <= 0 {
+		return false
+	}
+	switch strings.ToLower(base[dot+1:]) {
+	case "sh", "bash", "py", "json", "jinja", "j2", "yaml", "yml", "toml", "txt", "env", "conf", "cfg", "ini", "pem", "crt", "key", "template", "tmpl":
+		return true
+	}
+	return false
 }
 
 func (c *checker) image(pr *project.Profile, svc *project.Service) {
@@ -330,7 +457,7 @@ func (c *checker) image(pr *project.Profile, svc *project.Service) {
 		pos = pr.ServicePos(svc.Name)
 	}
 	if img == "" {
-		if svc.Config.Build == nil {
+		if svc.Config.Build == nil && svc.EngineReason != project.ByName {
 			c.diag(pos, project.Error, "no-image", path, "no image and no build", "set image: vllm/vllm-openai:v0.11.0")
 		}
 		return
@@ -482,7 +609,7 @@ func (c *checker) rawSource(s *project.Source) {
 				if !eq && i+1 < len(toks) {
 					v = toks[i+1]
 				}
-				if v != "" && !strings.HasPrefix(v, "-") && literalOutsideRefs(strings.Trim(v, `"'`)) {
+				if v != "" && !strings.HasPrefix(v, "-") && !strings.HasPrefix(strings.Trim(v, `"'`), "$") && literalOutsideRefs(strings.Trim(v, `"'`)) {
 					p, _ := s.FindWord(n.Line, name)
 					if p.File == "" {
 						p = pos
@@ -524,7 +651,13 @@ func handTableCovers(v project.EngineVersion) bool {
 }
 
 // v1Default is the first release whose default engine is V1 (no-op flags are judged from there).
-var v1Default = flagdb.Version{Major: 0, Minor: 10}
+var v1Default = flagdb.Version{Major: 0, Minor: 9}
+
+// deprecatedFrom are deprecations the tables miss, from ../shared/vllm/FACTS.md §6:
+// the flag still works there (with a warning) and is gone from the removal release.
+var deprecatedFrom = map[string]flagdb.Version{
+	"enable-reasoning": {Major: 0, Minor: 9}, // "The parameter --enable-reasoning is deprecated." (0.9.x); gone in 0.10.0
+}
 
 // versionWords renders an engine's release for a message.
 func versionWords(v project.EngineVersion) string {
@@ -616,4 +749,13 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
+}
+
+func hasProblem(a *vllm.Args, flag string) bool {
+	for _, p := range a.Problems {
+		if p.Flag == flag {
+			return true
+		}
+	}
+	return false
 }

@@ -93,7 +93,7 @@ func TestPublicCorpus(t *testing.T) {
 			}
 		}
 		fmt.Fprintf(&findings, "== %s\n", rel)
-		for _, d := range Run(p, Options{}) {
+		for _, d := range Run(p, Options{Host: localLinux}) {
 			if d.Severity == project.Info {
 				continue
 			}

@@ -62,7 +62,7 @@ Exit status: 0 when there is no error (warnings allowed, unless --strict),
 					extra = plan.Diagnostics(p, pp)
 				}
 			}
-			diags := check.Run(p, check.Options{Profiles: args, Extra: extra})
+			diags := check.Run(p, check.Options{Profiles: args, Extra: extra, Host: dockerHost(e.ctx)})
 			if !f.all {
 				diags = dropInfo(diags)
 			}

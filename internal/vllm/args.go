@@ -118,7 +118,7 @@ func launcher(argv []string) (string, int) {
 	for i, t := range argv {
 		base := t[strings.LastIndexAny(t, "/\\")+1:]
 		switch {
-		case base == "vllm" && i+1 < len(argv) && argv[i+1] == "serve":
+		case (base == "vllm" || strings.HasPrefix(base, "vllm-")) && i+1 < len(argv) && argv[i+1] == "serve": // vllm-omni serve too
 			return "vllm serve", i + 2
 		case strings.Contains(t, "vllm.entrypoints.openai.api_server"), strings.HasSuffix(t, "api_server.py"):
 			return "api_server", i + 1

@@ -99,6 +99,9 @@ func (a *Args) Effective(flag string) (string, Source) {
 	}
 	f, _, _ := LookupFlag(name)
 	if src == FromWritten && f.Secret {
+		if arg, ok := a.Lookup(name); ok && strings.TrimSpace(strings.Join(arg.Values, "")) == "" {
+			return "(empty)", src
+		}
 		return "***", src
 	}
 	if arg, ok := a.Lookup(name); ok && src == FromWritten {
