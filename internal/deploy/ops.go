@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -28,15 +27,17 @@ type DownOptions struct {
 	Runner     gpu.Runner    // nil: nvidia-smi is run when present
 }
 
-// Down removes a profile's containers (orphans included) and waits until the
-// GPU memory they held is released, so the next start does not run out of memory.
+// Down removes a profile's containers (orphans included) or engine process,
+// where its last recorded deploy runs, and waits until the GPU memory they
+// held is released, so the next start does not run out of memory.
 func (d *Deployer) Down(ctx context.Context, profile string, o DownOptions) error {
-	spec := runtime.Spec{Project: d.P.Config.ProjectName, Profile: profile, ComposeName: ComposeName(d.P, profile), Root: d.P.Root, StateDir: d.Store.Dir}
-	if d.P.Env != nil {
-		spec.EnvFile = filepath.Join(d.P.Root, filepath.FromSlash(d.P.Config.EnvFile))
+	loc, err := d.locate(ctx, profile)
+	if err != nil {
+		return err
 	}
-	if last, ok := d.Store.Last(profile); ok {
-		spec.File = d.Store.Abs(last.File)
+	spec := d.baseSpec(profile)
+	if loc.hasRec && loc.rec.File != "" && exists(d.Store.Abs(loc.rec.File)) {
+		spec.File = d.Store.Abs(loc.rec.File)
 	} else if pr, err := d.P.Profile(profile); err == nil {
 		r, err := Resolve(d.P, pr, ResolveOptions{})
 		if err != nil {
@@ -59,7 +60,7 @@ func (d *Deployer) Down(ctx context.Context, profile string, o DownOptions) erro
 			gpuIDs = append(gpuIDs, e.GPUs.IDs...)
 		}
 	}
-	if err := d.Backend.Remove(ctx, spec); err != nil {
+	if err := loc.be.Remove(ctx, spec); err != nil {
 		return err
 	}
 	return waitGPURelease(ctx, gpuIDs, o)
@@ -131,8 +132,12 @@ type ProfileStatus struct {
 }
 
 // Status reports profiles, probing them concurrently.
+//
+// Each profile is looked for where its last recorded deploy runs (with
+// Runtimes); one whose runtime cannot be reached is in state "unknown" with
+// the reason in Error.
 func (d *Deployer) Status(ctx context.Context, profiles []string, prev map[string]ProfileStatus, interval time.Duration) ([]ProfileStatus, error) {
-	insts, err := d.Backend.List(ctx, d.P.Config.ProjectName, "")
+	insts, unreachable, err := d.Instances(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +148,9 @@ func (d *Deployer) Status(ctx context.Context, profiles []string, prev map[strin
 		}
 		for _, in := range insts {
 			seen[in.Profile] = true
+		}
+		for n := range unreachable {
+			seen[n] = true
 		}
 		for n := range seen {
 			profiles = append(profiles, n)
@@ -157,6 +165,9 @@ func (d *Deployer) Status(ctx context.Context, profiles []string, prev map[strin
 		go func() {
 			defer wg.Done()
 			out[i] = d.statusOne(ctx, name, insts, client, prev[name], interval)
+			if err := unreachable[name]; err != nil {
+				out[i].State, out[i].Health, out[i].Error = "unknown", "-", err.Error()
+			}
 		}()
 	}
 	wg.Wait()
@@ -276,16 +287,24 @@ func suffix(name string) string {
 	return ""
 }
 
-// Logs streams a profile's engine log.
+// Logs streams a profile's engine log, from where its last recorded deploy runs.
 func (d *Deployer) Logs(ctx context.Context, profile string, follow bool, since time.Time, w func(string)) error {
-	insts, err := d.Backend.List(ctx, d.P.Config.ProjectName, profile)
+	loc, err := d.locate(ctx, profile)
+	if err != nil {
+		return err
+	}
+	insts, err := loc.be.List(ctx, d.P.Config.ProjectName, profile)
 	if err != nil {
 		return err
 	}
 	if len(insts) == 0 {
-		return fmt.Errorf("profile %q is not deployed (run 'vllmctl up %s')", profile, profile)
+		where := ""
+		if loc.hasRec {
+			where = fmt.Sprintf(" on the %s runtime of its last deploy (%s)", loc.rec.Where(), loc.rec.ID)
+		}
+		return fmt.Errorf("profile %q is not deployed%s (run 'vllmctl up %s')", profile, where, profile)
 	}
-	rc, err := d.Backend.Logs(ctx, insts[len(insts)-1], follow, since)
+	rc, err := loc.be.Logs(ctx, insts[len(insts)-1], follow, since)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,17 @@ type UpOptions struct {
 	Trigger           string      // who asked: the watchdog, an on-demand start; kept in the history
 	OnEvent           func(Event) // progress
 	Redact            *redact.Redactor
+	// Replace stops the running alternatives of the profile (shared
+	// container_name, x-vllmctl.group, x-vllmctl.alternatives) without asking.
+	Replace bool
+	// Confirm asks the operator a yes/no question (replacing alternatives).
+	// Default: nil, nobody to ask: up refuses with ErrAlternativeRunning.
+	Confirm func(question string) (bool, error)
+	// Force deploys past clashes with what runs now (ErrClash), and replaces
+	// an alternative that has no record to bring it back from.
+	Force bool
+	// PortBusy tells whether a host port is taken. Default: PortBusy.
+	PortBusy func(hostIP string, port int) bool
 }
 
 // UpResult is what Up did.
@@ -61,13 +72,24 @@ type UpResult struct {
 	Monitor    *monitor.Result `json:"monitor,omitempty"`
 	Planned    *plan.Result    `json:"planned,omitempty"`
 	RolledBack *state.Record   `json:"rolled_back_to,omitempty"`
+	// Clashes are the conflicts with what runs now (deployed past with Force).
+	Clashes []project.Diagnostic `json:"clashes,omitempty"`
+	// Replaced are the alternatives this deploy stopped (or, with DryRun, would stop).
+	Replaced []Alternative `json:"replaced,omitempty"`
+	// Restored are the deploys of replaced alternatives run again because
+	// this one did not become ready.
+	Restored []state.Record `json:"restored,omitempty"`
 }
 
 // Deployer runs verbs against one project and backend.
 type Deployer struct {
 	P       *project.Project
-	Backend runtime.Backend
+	Backend runtime.Backend // what Up deploys with
 	Store   state.Store
+	// Runtimes finds where each profile's last recorded deploy runs: Down,
+	// Status, Logs, Replay and the replacement of alternatives look there.
+	// Default: nil, every profile on Backend (NewLocated sets it).
+	Runtimes *Runtimes
 }
 
 // New builds a Deployer with the project's state folder.
@@ -79,13 +101,30 @@ func New(p *project.Project, b runtime.Backend) *Deployer {
 	return &Deployer{P: p, Backend: b, Store: state.Store{Dir: dir}}
 }
 
+// timeNow is the clock of records.
+var timeNow = time.Now
+
 func (d *Deployer) emit(o UpOptions, profile, kind, msg string) {
 	if o.OnEvent != nil {
 		o.OnEvent(Event{Time: time.Now(), Profile: profile, Kind: kind, Message: o.Redact.String(msg)})
 	}
 }
 
+// baseSpec is the runtime spec of a profile without a deploy.
+func (d *Deployer) baseSpec(profile string) runtime.Spec {
+	spec := runtime.Spec{Project: d.P.Config.ProjectName, Profile: profile, ComposeName: ComposeName(d.P, profile), Root: d.P.Root, StateDir: d.Store.Dir}
+	if d.P.Env != nil {
+		spec.EnvFile = filepath.Join(d.P.Root, filepath.FromSlash(d.P.Config.EnvFile))
+	}
+	return spec
+}
+
 // Up checks, resolves, applies and monitors one profile until it answers.
+// Before anything changes it compares the profile with what runs now (ports,
+// GPU memory shares, container names: ErrClash unless Force) and finds its
+// running alternatives, which it replaces when Replace or Confirm allows it
+// (else ErrAlternativeRunning). An alternative it stopped is brought back,
+// from its recorded deploy, when this one does not become ready.
 func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResult, error) {
 	res := UpResult{Profile: profile}
 	pr, err := d.P.Profile(profile)
@@ -123,7 +162,7 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 		return res, err
 	}
 	defer unlock()
-	now := time.Now()
+	now := timeNow()
 	r0, err := Resolve(d.P, pr, ResolveOptions{Version: o.Version, Simulate: o.Simulate, SimGPUs: o.Inventory})
 	if err != nil {
 		return res, err
@@ -133,13 +172,45 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	if err != nil {
 		return res, err
 	}
+	alts, err := d.runningAlternatives(ctx, pr, o)
+	if err != nil {
+		return res, err
+	}
+	res.Replaced = alts
+	if !o.DryRun {
+		clashes, err := d.liveClashes(ctx, pr, alts, o)
+		if err != nil {
+			return res, err
+		}
+		if len(clashes) > 0 {
+			lines := make([]string, len(clashes))
+			for i, dg := range clashes {
+				lines[i] = o.Redact.String(dg.String())
+			}
+			if !o.Force {
+				return res, fmt.Errorf("%w: %d clash(es) of profile %q with what runs now; nothing was deployed (fix them, or pass --force to deploy anyway):\n%s", ErrClash, len(clashes), profile, strings.Join(lines, "\n"))
+			}
+			res.Clashes = clashes
+			for _, l := range lines {
+				d.emit(o, profile, "clash", "--force: deploying past "+l)
+			}
+		}
+	}
 	spec, err := d.spec(pr, eng, r, id, o)
 	if err != nil {
 		return res, err
 	}
 	res.Commands = d.Backend.Commands(spec)
 	if o.DryRun {
+		if len(alts) > 0 {
+			d.emit(o, profile, "replace", "would replace "+describe(alts))
+		}
 		return res, nil
+	}
+	if len(alts) > 0 {
+		if err := d.confirmReplace(profile, alts, o); err != nil {
+			return res, err
+		}
 	}
 	rel, err := d.Store.SaveResolved(profile, id, r.YAML)
 	if err != nil {
@@ -147,17 +218,32 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	}
 	spec.File = d.Store.Abs(rel)
 	res.File = spec.File
-	rec := state.Record{ID: id, Profile: profile, Time: now.UTC(), Hash: r.Hash, File: rel, Runtime: d.Backend.Name(), Simulated: o.Simulate, Outcome: "deploying", Trigger: o.Trigger}
+	where := WhereOf(d.Backend)
+	rec := state.Record{ID: id, Profile: profile, Time: now.UTC(), Hash: r.Hash, File: rel, Runtime: d.Backend.Name(), Simulated: o.Simulate, Outcome: "deploying", Trigger: o.Trigger,
+		Kind: where.Kind, Compose: where.Compose}
+	if where.Kind == state.KindProcess {
+		rec.Spec = state.Record{ID: id}.SpecPath()
+		if o.Simulate && len(spec.Services) > 0 && len(spec.Services[0].Argv) > 0 {
+			rec.SimBinary = spec.Services[0].Argv[0]
+		}
+	}
 	for _, s := range pr.Sources {
 		sum := sha256.Sum256(s.Data)
 		rec.Sources = append(rec.Sources, state.Source{Path: s.Path, SHA256: hex.EncodeToString(sum[:])})
 	}
+	for _, a := range alts {
+		rec.Replaced = append(rec.Replaced, a.Profile)
+	}
 	if err := d.Store.Put(rec); err != nil {
 		return res, err
 	}
-	mres, err := d.applyAndWatch(ctx, spec, eng, o)
+	var mres *monitor.Result
+	stopped, err := d.stopAlternatives(ctx, profile, id, alts, o)
+	if err == nil {
+		mres, err = d.applyAndWatch(ctx, d.Backend, spec, eng, o)
+	}
 	res.Monitor = mres
-	if mres != nil && mres.Outcome == monitor.Failed && d.Backend.Name() != "process" {
+	if mres != nil && mres.Outcome == monitor.Failed && where.Kind != state.KindProcess {
 		if rp := eng.Config.Restart; rp != "" && rp != "no" {
 			mres.Diagnosis += fmt.Sprintf(" — restart: %s turns this into a crash loop (fix the cause, then vllmctl up again)", rp)
 		}
@@ -175,6 +261,16 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	if perr := d.Store.Put(rec); perr != nil && err == nil {
 		err = perr
 	}
+	if err != nil && len(stopped) > 0 {
+		// The replacement did not become ready: remove it, bring back what it replaced.
+		if rerr := d.Backend.Remove(context.WithoutCancel(ctx), spec); rerr != nil {
+			d.emit(o, profile, "rollback", fmt.Sprintf("removing %s: %v", profile, rerr))
+		}
+		for _, a := range stopped {
+			res.Restored = append(res.Restored, d.restore(context.WithoutCancel(ctx), profile, id, a, o))
+		}
+		return res, err
+	}
 	if err == nil || !o.RollbackOnFailure {
 		return res, err
 	}
@@ -186,13 +282,16 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	d.emit(o, profile, "rollback", fmt.Sprintf("rolling back to deploy %s (config %s)", good.ID, good.Hash))
 	back := spec
 	back.File, back.Hash, back.DeployID = d.Store.Abs(good.File), good.Hash, good.ID
-	if d.Backend.Name() == "process" {
-		back.Services = nil // the process runtime re-runs the old record's command
-		back.Services = d.loadProcessSpec(good.ID)
+	if where.Kind == state.KindProcess {
+		back.Services, _ = d.loadProcessSpec(good.SpecPath()) // the process runtime re-runs the old record's command
 	}
-	rb, rerr := d.applyAndWatch(ctx, back, eng, o)
-	rbRec := state.Record{ID: state.NewID(time.Now(), good.Hash), Profile: profile, Time: time.Now().UTC(), Hash: good.Hash, File: good.File,
-		Runtime: d.Backend.Name(), Simulated: good.Simulated, Outcome: "rolled-back", RollbackOf: id}
+	rb, rerr := d.applyAndWatch(ctx, d.Backend, back, eng, o)
+	rbRec := state.Record{ID: state.NewID(timeNow(), good.Hash), Profile: profile, Time: timeNow().UTC(), Hash: good.Hash, File: good.File,
+		Runtime: d.Backend.Name(), Simulated: good.Simulated, Outcome: "rolled-back", RollbackOf: id,
+		Kind: where.Kind, Compose: where.Compose, SimBinary: good.SimBinary, ReplayOf: good.ID}
+	if where.Kind == state.KindProcess {
+		rbRec.Spec = good.SpecPath()
+	}
 	if rerr != nil || rb == nil || rb.Outcome != monitor.Ready {
 		rbRec.Outcome = "failed"
 		rbRec.Diagnosis = "rollback did not become ready"
@@ -202,14 +301,26 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	return res, err
 }
 
+// restore brings back an alternative that a failed deploy replaced, from its
+// recorded deploy, on its runtime.
+func (d *Deployer) restore(ctx context.Context, profile, id string, a Alternative, o UpOptions) state.Record {
+	d.emit(o, profile, "rollback", fmt.Sprintf("%s did not become ready: bringing %s back (deploy %s, config %s)", profile, a.Profile, a.loc.rec.ID, a.loc.rec.Hash))
+	ro := o
+	ro.Trigger = fmt.Sprintf("brought back: %s (deploy %s) did not become ready", profile, id)
+	rr, err := d.replay(ctx, a.loc.be, a.loc.rec, ro, id)
+	if err != nil {
+		d.emit(o, profile, "rollback", fmt.Sprintf("%s could not be brought back: %v (vllmctl up %s)", a.Profile, err, a.Profile))
+	} else {
+		d.emit(o, profile, "rollback", fmt.Sprintf("%s is back: %s", a.Profile, rr.Record.Outcome))
+	}
+	return rr.Record
+}
+
 // spec builds the runtime spec of a deploy.
 func (d *Deployer) spec(pr *project.Profile, eng *project.Service, r Resolved, id string, o UpOptions) (runtime.Spec, error) {
-	spec := runtime.Spec{Project: d.P.Config.ProjectName, Profile: pr.Name, ComposeName: ComposeName(d.P, pr.Name), Root: d.P.Root,
-		StateDir: d.Store.Dir, Hash: r.Hash, DeployID: id}
-	if d.P.Env != nil {
-		spec.EnvFile = filepath.Join(d.P.Root, filepath.FromSlash(d.P.Config.EnvFile))
-	}
-	if d.Backend.Name() != "process" {
+	spec := d.baseSpec(pr.Name)
+	spec.Hash, spec.DeployID = r.Hash, id
+	if WhereOf(d.Backend).Kind != state.KindProcess {
 		return spec, nil
 	}
 	port := eng.HostPort()
@@ -248,15 +359,17 @@ func (d *Deployer) saveProcessSpec(id string, specs []runtime.ProcessSpec) {
 	_ = d.Store.SaveProcessSpec(id, b)
 }
 
-// loadProcessSpec reads a stored process deploy and expands its references.
-func (d *Deployer) loadProcessSpec(id string) []runtime.ProcessSpec {
-	b, err := d.Store.ProcessSpec(id)
+// loadProcessSpec reads a stored process deploy (rel: relative to the state
+// folder) and expands its references; an error names the file and the fix.
+func (d *Deployer) loadProcessSpec(rel string) ([]runtime.ProcessSpec, error) {
+	path := d.Store.Abs(rel)
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("%s: the stored command of this deploy cannot be read (%v): deploy it again with 'vllmctl up'", path, err)
 	}
 	var specs []runtime.ProcessSpec
-	if json.Unmarshal(b, &specs) != nil {
-		return nil
+	if err := json.Unmarshal(b, &specs); err != nil || len(specs) == 0 || len(specs[0].Argv) == 0 {
+		return nil, fmt.Errorf("%s: %w: the stored command of this deploy is damaged (%v): move it away and deploy again with 'vllmctl up'", path, state.ErrCorrupt, err)
 	}
 	expand := func(s string) string { out, _ := project.Expand(s, d.P.Lookup); return out }
 	for i := range specs {
@@ -267,7 +380,7 @@ func (d *Deployer) loadProcessSpec(id string) []runtime.ProcessSpec {
 			specs[i].Env[j] = expand(specs[i].Env[j])
 		}
 	}
-	return specs
+	return specs, nil
 }
 
 // SimBinary finds vllm-sim: the given path, next to this executable, or on PATH.
@@ -291,20 +404,20 @@ func SimBinary(given string) (string, error) {
 }
 
 // applyAndWatch applies a spec, finds the engine and follows it until it answers.
-func (d *Deployer) applyAndWatch(ctx context.Context, spec runtime.Spec, eng *project.Service, o UpOptions) (*monitor.Result, error) {
-	d.emit(o, spec.Profile, "apply", "applying with "+d.Backend.Name())
-	if err := d.Backend.Apply(ctx, spec); err != nil {
+func (d *Deployer) applyAndWatch(ctx context.Context, be runtime.Backend, spec runtime.Spec, eng *project.Service, o UpOptions) (*monitor.Result, error) {
+	d.emit(o, spec.Profile, "apply", "applying with "+be.Name())
+	if err := be.Apply(ctx, spec); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEngine, o.Redact.String(err.Error()))
 	}
 	var inst runtime.Instance
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		list, err := d.Backend.List(ctx, spec.Project, spec.Profile)
+		list, err := be.List(ctx, spec.Project, spec.Profile)
 		if err != nil {
 			return nil, err
 		}
 		for _, in := range list {
-			if in.Service == eng.Name || (d.Backend.Name() == "process") {
+			if in.Service == eng.Name || WhereOf(be).Kind == state.KindProcess {
 				inst = in
 			}
 		}
@@ -323,7 +436,7 @@ func (d *Deployer) applyAndWatch(ctx context.Context, spec runtime.Spec, eng *pr
 	d.emit(o, spec.Profile, "container", "started "+inst.Name)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rc, err := d.Backend.Logs(wctx, inst, true, time.Time{})
+	rc, err := be.Logs(wctx, inst, true, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +454,7 @@ func (d *Deployer) applyAndWatch(ctx context.Context, spec runtime.Spec, eng *pr
 			}
 		}
 	}()
-	exitsRaw := d.Backend.Exits(wctx, inst)
+	exitsRaw := be.Exits(wctx, inst)
 	exits := make(chan monitor.Exit, 1)
 	go func() {
 		for x := range orClosed(wctx, exitsRaw) {

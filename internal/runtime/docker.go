@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -215,4 +216,32 @@ func (d *Docker) Foreign(ctx context.Context) ([]Foreign, error) {
 			Argv: append(append([]string(nil), c.Entrypoint...), c.Cmd...)})
 	}
 	return out, nil
+}
+
+// Holder is the container that holds a container name.
+type Holder struct {
+	ID      string
+	Name    string
+	Image   string
+	State   string
+	Project string // its dev.vllmctl.project label; "" when vllmctl did not start it
+	Profile string // its dev.vllmctl.profile label
+}
+
+// ContainerNamed returns the container (running or not) named exactly name.
+func (d *Docker) ContainerNamed(ctx context.Context, name string) (Holder, bool, error) {
+	f := make(client.Filters).Add("name", "^/"+regexp.QuoteMeta(name)+"$")
+	res, err := d.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return Holder{}, false, fmt.Errorf("list containers: %w", err)
+	}
+	for _, s := range res.Items {
+		for _, n := range s.Names {
+			if strings.TrimPrefix(n, "/") == name {
+				return Holder{ID: s.ID, Name: name, Image: s.Image, State: string(s.State),
+					Project: s.Labels[LabelProject], Profile: s.Labels[LabelProfile]}, true, nil
+			}
+		}
+	}
+	return Holder{}, false, nil
 }

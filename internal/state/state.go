@@ -59,6 +59,92 @@ type Record struct {
 	RollbackOf string    `json:"rollback_of,omitempty"`
 	Sources    []Source  `json:"sources,omitempty"` // the files the config came from
 	Trigger    string    `json:"trigger,omitempty"` // watchdog restart, on-demand start; "" for a user's up
+	// Where the deploy runs, so that every later command finds it and the
+	// watchdog can replay it: the runtime kind, the Compose CLI (docker), and
+	// the simulator binary (process runtime under --simulate). Records written
+	// before these fields existed are read from Runtime (see Record.Where).
+	Kind      RuntimeKind `json:"runtime_kind,omitempty"`
+	Compose   ComposeCLI  `json:"compose,omitempty"`
+	SimBinary string      `json:"sim_binary,omitempty"`
+	// Spec is the process runtime's stored command (ProcessSpec), relative to
+	// the state folder; "" before it was recorded: deploys/process/<ID>.json.
+	Spec string `json:"process_spec,omitempty"`
+	// Replaced lists the alternative profiles this deploy stopped to run;
+	// ReplacedBy, on a record of outcome "replaced", names the profile that
+	// took this one's place.
+	Replaced   []string `json:"replaced,omitempty"`
+	ReplacedBy string   `json:"replaced_by,omitempty"`
+	// ReplayOf is the deploy this one ran again (a watchdog restart, or an
+	// alternative brought back after its replacement failed).
+	ReplayOf string `json:"replay_of,omitempty"`
+}
+
+// RuntimeKind is the runtime a deploy runs on.
+type RuntimeKind string
+
+// Runtime kinds.
+const (
+	KindDocker  RuntimeKind = "docker"
+	KindProcess RuntimeKind = "process"
+)
+
+// ComposeCLI is the Compose command a docker deploy was applied with.
+type ComposeCLI string
+
+// Compose CLIs.
+const (
+	ComposeV2 ComposeCLI = "v2" // docker compose
+	ComposeV1 ComposeCLI = "v1" // docker-compose
+)
+
+// Where is the runtime a deploy runs on: enough to find it again.
+type Where struct {
+	Kind    RuntimeKind
+	Compose ComposeCLI // docker only; "" when unknown
+}
+
+func (w Where) String() string {
+	switch {
+	case w.Kind == KindDocker && w.Compose == ComposeV1:
+		return "docker (docker-compose)"
+	case w.Kind == KindDocker && w.Compose == ComposeV2:
+		return "docker (docker compose)"
+	}
+	return string(w.Kind)
+}
+
+// ParseRuntime reads a runtime's display name ("process", "docker (compose
+// 2.29.2)", "docker (docker-compose 1.29.2)") as a Where; Kind is "" when the
+// name is not one of these.
+func ParseRuntime(name string) Where {
+	switch {
+	case name == "process":
+		return Where{Kind: KindProcess}
+	case strings.HasPrefix(name, "docker (docker-compose"):
+		return Where{Kind: KindDocker, Compose: ComposeV1}
+	case strings.HasPrefix(name, "docker (compose"):
+		return Where{Kind: KindDocker, Compose: ComposeV2}
+	case name == "docker" || strings.HasPrefix(name, "docker "):
+		return Where{Kind: KindDocker}
+	}
+	return Where{}
+}
+
+// Where is the runtime the deploy ran on: its recorded kind and Compose CLI,
+// or, for a record written before they were, what its Runtime name says.
+func (r Record) Where() Where {
+	if r.Kind != "" {
+		return Where{Kind: r.Kind, Compose: r.Compose}
+	}
+	return ParseRuntime(r.Runtime)
+}
+
+// SpecPath is where the record's process command is stored, relative to the state folder.
+func (r Record) SpecPath() string {
+	if r.Spec != "" {
+		return r.Spec
+	}
+	return processSpecRel(r.ID)
 }
 
 // Source is a file a deploy was made from, by content.
@@ -68,6 +154,12 @@ type Source struct {
 }
 
 const historyFile = "history.json"
+
+// ErrCorrupt marks a state file that cannot be read (truncated, not JSON).
+var ErrCorrupt = errors.New("damaged state file")
+
+// HistoryPath is the history file's absolute path.
+func (s Store) HistoryPath() string { return filepath.Join(s.Dir, historyFile) }
 
 // History returns all records, oldest first; profile filters when not "".
 func (s Store) History(profile string) ([]Record, error) {
@@ -80,7 +172,7 @@ func (s Store) History(profile string) ([]Record, error) {
 	}
 	var all []Record
 	if err := json.Unmarshal(b, &all); err != nil {
-		return nil, fmt.Errorf("%s: %w (the file is damaged: move it away to start a new history)", filepath.Join(s.Dir, historyFile), err)
+		return nil, fmt.Errorf("%s: %w: %v (the file is damaged: move it away to start a new history, then deploy again with 'vllmctl up'; nothing was deleted)", s.HistoryPath(), ErrCorrupt, err)
 	}
 	if profile == "" {
 		return all, nil
@@ -146,6 +238,16 @@ func (s Store) Last(profile string) (Record, bool) {
 	return hist[len(hist)-1], true
 }
 
+// Latest returns the latest record of a profile: false when there is none;
+// an error (ErrCorrupt) when the history cannot be read.
+func (s Store) Latest(profile string) (Record, bool, error) {
+	hist, err := s.History(profile)
+	if err != nil || len(hist) == 0 {
+		return Record{}, false, err
+	}
+	return hist[len(hist)-1], true, nil
+}
+
 // ErrLocked is returned when another vllmctl holds the project's lock.
 var ErrLocked = errors.New("another vllmctl is deploying this project")
 
@@ -186,10 +288,13 @@ func NewID(now time.Time, hash string) string {
 // rollback. Secrets are written as ${KEY} references (the caller's, and any
 // left in clear by the Store's redactor), expanded again when it is replayed.
 func (s Store) SaveProcessSpec(id string, data []byte) error {
-	return atomicfile.WriteFile(filepath.Join(s.Dir, "deploys", "process", id+".json"), s.redactor().Refs(data), 0o600)
+	return atomicfile.WriteFile(s.Abs(processSpecRel(id)), s.redactor().Refs(data), 0o600)
 }
 
 // ProcessSpec reads what SaveProcessSpec stored.
 func (s Store) ProcessSpec(id string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(s.Dir, "deploys", "process", id+".json"))
+	return os.ReadFile(s.Abs(processSpecRel(id)))
 }
+
+// processSpecRel is where SaveProcessSpec writes, relative to the state folder.
+func processSpecRel(id string) string { return "deploys/process/" + id + ".json" }
