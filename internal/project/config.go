@@ -25,6 +25,11 @@ type Config struct {
 	BaseFile string `yaml:"base_file" json:"base_file"`
 	// ProfilesDir holds one compose overlay per profile. Default: configs/docker/profiles.
 	ProfilesDir string `yaml:"profiles_dir" json:"profiles_dir"`
+	// Profiles lists the profile files, or globs of them ("**" crosses folders),
+	// relative to the root, instead of profiles_dir: for folders that keep one
+	// stand-alone compose file per model and variant. Each profile is named
+	// from its path. Default: none (profiles_dir).
+	Profiles []string `yaml:"profiles" json:"profiles,omitempty"`
 	// EnvFile is read for interpolation, relative to the root. Default: .env.
 	EnvFile string `yaml:"env_file" json:"env_file"`
 	// ArchiveDir receives retired configs. Default: archived.

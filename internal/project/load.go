@@ -48,6 +48,7 @@ type Project struct {
 	Diags      []Diagnostic // project-level findings (settings, .env, base file)
 	Standalone bool         // loaded from --file compose files rather than the profiles folder
 	environ    map[string]string
+	names      map[string]string // profile file (relative) -> name, for profiles: globs
 }
 
 // Profile is one deployable unit: the base file merged with one overlay.
@@ -148,6 +149,20 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 			}
 			overlays = append(overlays, fa)
 		}
+	} else if len(p.Config.Profiles) > 0 {
+		files, err := GlobFiles(abs, p.Config.Profiles)
+		if err != nil {
+			return nil, fmt.Errorf("profiles in %s: %w", ConfigFile, err)
+		}
+		if len(files) == 0 {
+			p.Diags = append(p.Diags, Diagnostic{Pos: Pos{File: ConfigFile, Line: 1}, Severity: Error, Code: "no-profiles",
+				Message: fmt.Sprintf("profiles: %s matches no file", strings.Join(p.Config.Profiles, ", ")),
+				Hint:    "write the paths relative to the project root; ** matches any number of folders"})
+		}
+		p.names = ProfileNames(files)
+		for _, f := range files {
+			overlays = append(overlays, p.abs(f))
+		}
 	} else {
 		if data, err := os.ReadFile(p.abs(p.Config.BaseFile)); err == nil {
 			p.Base = ParseSource(filepath.ToSlash(p.Config.BaseFile), p.abs(p.Config.BaseFile), data)
@@ -167,7 +182,7 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	}
 	sort.Strings(overlays)
 	for _, ov := range overlays {
-		name := strings.TrimSuffix(filepath.Base(ov), filepath.Ext(ov))
+		name := p.profileName(ov)
 		if len(opts.Only) > 0 && !slices.Contains(opts.Only, name) {
 			continue
 		}
@@ -181,12 +196,21 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 		if _, err := p.Profile(want); err != nil {
 			var all []string
 			for _, ov := range overlays {
-				all = append(all, strings.TrimSuffix(filepath.Base(ov), filepath.Ext(ov)))
+				all = append(all, p.profileName(ov))
 			}
 			return nil, notFound(want, all)
 		}
 	}
 	return p, nil
+}
+
+// profileName names the profile of a file: from its path under profiles:, else
+// the file name without its extension.
+func (p *Project) profileName(file string) string {
+	if n, ok := p.names[p.Rel(file)]; ok {
+		return n
+	}
+	return strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 }
 
 func (p *Project) abs(rel string) string {

@@ -175,6 +175,10 @@ func ParseAs(launch string, argv []string) Args {
 			continue
 		}
 		name, inline, hasEq := strings.Cut(tok, "=")
+		if o, ok := strings.CutPrefix(tok, "-O"); ok && !strings.HasPrefix(tok, "--") && o != "" && !strings.HasPrefix(o, ".") {
+			// -O3: argparse takes a short option's value attached to it.
+			name, inline, hasEq = "-O", o, true
+		}
 		if strings.ContainsAny(name, " \t") {
 			// A compose list item such as "- --max-model-len 8192" reaches vLLM as one token.
 			fields := strings.Fields(name)

@@ -122,3 +122,17 @@ func TestSuggestFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAttachedShortValue(t *testing.T) {
+	a := Parse([]string{"vllm", "serve", "m", "-O3", "--port", "8001"})
+	arg, ok := a.Lookup("compilation-config")
+	if !ok || len(arg.Values) != 1 || arg.Values[0] != "3" {
+		t.Fatalf("-O3: got %+v (found %v), want compilation-config=3", arg, ok)
+	}
+	if len(a.Problems) != 0 {
+		t.Errorf("-O3 gives problems: %+v", a.Problems)
+	}
+	if a.Port != 8001 {
+		t.Errorf("port after -O3 = %d, want 8001", a.Port)
+	}
+}
