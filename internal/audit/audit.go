@@ -435,8 +435,12 @@ func relate(e, ref *entry, o Options) bool {
 		return true
 	}
 	verb := "earlier version of"
-	if ref.f.Kind != KindProfile && newerThan(e, ref) {
+	switch {
+	case ref.f.Kind == KindProfile || newerThan(ref, e) || e.f.Kind == KindArchived && !ref.f.Kind.retired():
+	case newerThan(e, ref):
 		verb = "newer variant of"
+	default:
+		verb = "variant of" // neither date nor mtime tells which came first
 	}
 	e.f.Relation = fmt.Sprintf("%s %s (%d change(s))", verb, refName, len(ch))
 	if len(ch) > o.MaxChanges {
