@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goruntime "runtime"
+
 	"github.com/sirupsen/logrus"
 	"io"
 	"io/fs"
@@ -181,16 +183,32 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 		}
 	}
 	sort.Strings(overlays)
+	// Profiles load in parallel (compose-go's load is CPU-bound), in file order.
+	var todo []string
 	for _, ov := range overlays {
-		name := p.profileName(ov)
-		if len(opts.Only) > 0 && !slices.Contains(opts.Only, name) {
-			continue
+		if len(opts.Only) == 0 || slices.Contains(opts.Only, p.profileName(ov)) {
+			todo = append(todo, ov)
 		}
-		pr, err := p.loadProfile(ctx, name, ov)
-		if err != nil {
-			return nil, err
+	}
+	loaded := make([]*Profile, len(todo))
+	errs := make([]error, len(todo))
+	sem := make(chan struct{}, max(1, goruntime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for i, ov := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			loaded[i], errs[i] = p.loadProfile(ctx, p.profileName(ov), ov)
+		}()
+	}
+	wg.Wait()
+	for i := range todo {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		p.Profiles = append(p.Profiles, pr)
+		p.Profiles = append(p.Profiles, loaded[i])
 	}
 	for _, want := range opts.Only {
 		if _, err := p.Profile(want); err != nil {
@@ -424,10 +442,29 @@ func markUnset(sub string, m template.Mapping, cfg *template.Config) (string, er
 }
 
 // hasGated reports whether a source gates a service behind compose profiles.
+// A service gated as a template (extended by others) needs no second reading.
 func (pr *Profile) hasGated() bool {
-	for _, s := range pr.Sources {
-		if bytes.Contains(s.Data, []byte("profiles:")) {
-			return true
+	templates := map[string]bool{}
+	for _, src := range pr.Sources {
+		for p, node := range src.nodes {
+			if strings.HasPrefix(p, "services.") && (strings.HasSuffix(p, ".extends.service") || strings.HasSuffix(p, ".extends")) && node.Kind == yaml.ScalarNode {
+				templates[node.Value] = true
+			}
+		}
+	}
+	for _, src := range pr.Sources {
+		if !bytes.Contains(src.Data, []byte("profiles:")) {
+			continue
+		}
+		for p, node := range src.nodes {
+			rest, ok := strings.CutPrefix(p, "services.")
+			if !ok {
+				continue
+			}
+			svc, key, _ := strings.Cut(rest, ".")
+			if key == "profiles" && node.Kind == yaml.SequenceNode && len(node.Content) > 0 && !templates[svc] {
+				return true
+			}
 		}
 	}
 	return false
