@@ -306,6 +306,7 @@ func watchdogConfigs(p *project.Project) map[string]watchdog.Config {
 					Interval           string `json:"interval"`
 					Warmup             string `json:"warmup"`
 					CompletionDeadline string `json:"completion_deadline"`
+					HealthTimeout      string `json:"health_timeout"`
 					StallAfter         string `json:"stall_after"`
 					WedgeAfter         int    `json:"wedge_after"`
 					HungAfter          int    `json:"hung_after"`
@@ -315,6 +316,7 @@ func watchdogConfigs(p *project.Project) map[string]watchdog.Config {
 				c.Interval, _ = time.ParseDuration(raw.Interval)
 				c.Warmup, _ = time.ParseDuration(raw.Warmup)
 				c.CompletionDeadline, _ = time.ParseDuration(raw.CompletionDeadline)
+				c.HealthTimeout, _ = time.ParseDuration(raw.HealthTimeout)
 				c.StallAfter, _ = time.ParseDuration(raw.StallAfter)
 				c.WedgeAfter, c.HungAfter = raw.WedgeAfter, raw.HungAfter
 				c.NoRestart = raw.Restart != nil && !*raw.Restart
