@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/deploy"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/runtime"
+	"github.com/vllmctl/vllmctl/internal/state"
 	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
@@ -63,17 +67,84 @@ func (e *env) backend(p *project.Project, f runtimeFlags) (runtime.Backend, erro
 	return nil, usageErr("--runtime %q: use docker, process or auto", f.runtime)
 }
 
-// deployer loads the project and picks its runtime backend.
-func (e *env) deployer(rt runtimeFlags) (*project.Project, *deploy.Deployer, error) {
+// runtimes is the runtime of the flags for new deploys, and the runtime each
+// deployed profile's record names for everything else; pinned (the command
+// was given --runtime or --compose) looks for every profile on the flags' runtime.
+func (e *env) runtimes(p *project.Project, rt runtimeFlags, pinned bool) (*deploy.Runtimes, error) {
+	be, err := e.backend(p, rt)
+	if err != nil {
+		return nil, err
+	}
+	return deploy.NewRuntimes(be, pinned, deploy.New(p, nil).Store.Dir), nil
+}
+
+// located loads the project for a verb on deployed profiles (down, status,
+// logs): each profile is found where up recorded it, unless the command was
+// given --runtime or --compose.
+func (e *env) located(c *cobra.Command, rt runtimeFlags) (*project.Project, *deploy.Deployer, error) {
 	p, err := e.load(project.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
-	be, err := e.backend(p, rt)
+	rts, err := e.runtimes(p, rt, pinnedRuntime(c))
 	if err != nil {
 		return nil, nil, err
 	}
-	return p, deploy.New(p, be), nil
+	return p, deploy.NewLocated(p, rts), nil
+}
+
+// pinnedRuntime: the command line names the runtime.
+func pinnedRuntime(c *cobra.Command) bool {
+	return c.Flags().Changed("runtime") || c.Flags().Changed("compose")
+}
+
+// stateErr gives a damaged state file exit status 2 (a project that cannot
+// be read as it is), a missing record 1; other errors pass.
+func stateErr(err error) error {
+	var ee *exitError
+	switch {
+	case err == nil || errors.As(err, &ee):
+		return err
+	case errors.Is(err, state.ErrCorrupt):
+		return &exitError{code: ExitUsage, err: err}
+	case errors.Is(err, deploy.ErrNoRecord):
+		return &exitError{code: ExitFindings, err: err}
+	}
+	return err
+}
+
+// terminal reports whether r is an interactive terminal.
+func terminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// confirm asks a yes/no question on stderr and reads the answer from stdin;
+// nil when stdin is not a terminal (nobody to ask).
+func (e *env) confirm() func(string) (bool, error) {
+	if !terminal(e.stdin) {
+		return nil
+	}
+	in := bufio.NewReader(e.stdin)
+	return func(q string) (bool, error) {
+		fmt.Fprint(e.stderr, q)
+		if f, ok := e.stderr.(interface{ Flush() error }); ok {
+			_ = f.Flush()
+		}
+		line, err := in.ReadString('\n')
+		if err != nil && line == "" {
+			return false, fmt.Errorf("no answer: %w", err)
+		}
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+			return true, nil
+		}
+		return false, nil
+	}
 }
 
 type upFlags struct {
@@ -81,6 +152,8 @@ type upFlags struct {
 	gpu        gpuFlags
 	dryRun     bool
 	rollback   bool
+	replace    bool
+	force      bool
 	noComplete bool
 	skipPlan   bool
 	stall      time.Duration
@@ -104,12 +177,31 @@ name must be listed), then one tiny completion. Ready means it answered.
 A fatal line or an exit fails at once with the diagnosis, the fix and the last
 30 log lines. Stall timeouts restart at every phase; there is no fixed total.
 
-Exit status: 0 ready, 1 engine failure, 2 usage, 3 config errors (nothing
-deployed), 4 startup stalled.`,
+Before anything changes, up compares the profile with what runs now: a host
+port bound by anything else, a GPU whose running engines' memory shares plus
+this profile's exceed 1.0, a container_name held by a container this project
+did not start. Each is reported like check (file:line, what, the fix) and up
+refuses unless --force.
+
+Alternatives (profiles sharing a container_name or an x-vllmctl.group, or
+naming each other in x-vllmctl.alternatives) run one at a time: up of one
+while another runs replaces it, after asking on a terminal, or at once with
+--replace; without a terminal and without --replace it refuses. If the new
+profile does not become ready, it is removed and the one it replaced is
+deployed again as recorded. Both are kept in the history.
+
+Up records where each deploy runs (runtime, Compose CLI, simulator): down,
+status, logs and restart find the profile there without --runtime.
+
+Exit status: 0 ready, 1 engine failure (or the replacement declined), 2 usage
+(an alternative runs and there is neither --replace nor a terminal; a damaged
+state file), 3 config errors or clashes with what runs now (nothing deployed),
+4 startup stalled.`,
 		Example: `  vllmctl up medium
   vllmctl up --simulate                       # rehearse every profile on vllm-sim
   vllmctl up medium --dry-run                 # print the compose command
-  vllmctl up medium --rollback-on-failure`,
+  vllmctl up medium --rollback-on-failure
+  vllmctl up medium-long --replace            # stop the running alternative (medium) first`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUp(e, f, args)
 		},
@@ -124,6 +216,8 @@ func (f *upFlags) register(c *cobra.Command, e *env) {
 	f.gpu.register(c)
 	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would run and the resolved file, change nothing")
 	c.Flags().BoolVar(&f.rollback, "rollback-on-failure", false, "redeploy the previous good resolved file of the profile when this one fails")
+	c.Flags().BoolVar(&f.replace, "replace", false, "stop the running alternatives of the profile without asking (they come back if it fails)")
+	c.Flags().BoolVar(&f.force, "force", false, "deploy past clashes with what runs now (ports, GPU memory, container names)")
 	c.Flags().BoolVar(&f.noComplete, "no-completion-probe", false, "declare ready after /v1/models, without a tiny completion")
 	c.Flags().BoolVar(&f.skipPlan, "skip-plan", false, "deploy even when the memory plan predicts a failure (when the model facts are off)")
 	c.Flags().DurationVar(&f.stall, "stall-timeout", 10*time.Minute, "fail when no startup progress comes for this long")
@@ -167,13 +261,13 @@ func runUp(e *env, f upFlags, args []string) error {
 		return usageErr("%v", err)
 	}
 	red := redactorFor(p)
-	dep := deploy.New(p, be)
+	dep := deploy.NewLocated(p, deploy.NewRuntimes(be, false, deploy.New(p, nil).Store.Dir))
 	var results []deploy.UpResult
 	var firstErr error
 	for _, name := range args {
 		res, err := dep.Up(e.ctx, name, deploy.UpOptions{Version: Version, Simulate: f.rt.simulate, SimBinary: f.rt.simBin, Inventory: inv,
 			DryRun: f.dryRun, RollbackOnFailure: f.rollback, SkipPlan: f.skipPlan, Completion: !f.noComplete, StallOther: f.stall, StallLoading: f.stallLoad,
-			OnEvent: rend.Event, Redact: red})
+			OnEvent: rend.Event, Redact: red, Replace: f.replace, Force: f.force, Confirm: e.confirm()})
 		rend.Close()
 		results = append(results, res)
 		if f.dryRun {
@@ -203,8 +297,10 @@ func upExit(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, deploy.ErrConfig):
+	case errors.Is(err, deploy.ErrConfig), errors.Is(err, deploy.ErrClash):
 		return &exitError{code: ExitConfig, err: err}
+	case errors.Is(err, deploy.ErrAlternativeRunning), errors.Is(err, state.ErrCorrupt):
+		return &exitError{code: ExitUsage, err: err}
 	case errors.Is(err, deploy.ErrTimeout):
 		return &exitError{code: ExitTimeout, err: err}
 	case errors.Is(err, context.Canceled):
@@ -231,10 +327,11 @@ func summarize(e *env, res deploy.UpResult, err error, red func(string) string) 
 	w := e.stdout
 	m := res.Monitor
 	if m == nil {
-		if err != nil {
-			return // reported by Main
-		}
+		printRestored(w, res) // the error itself is reported by Main
 		return
+	}
+	for _, a := range res.Replaced {
+		fmt.Fprintf(w, "%s replaced %s (%s)\n", res.Profile, a.Profile, a.Reason)
 	}
 	if m.Outcome == "ready" {
 		fmt.Fprintf(w, "%s ready in %.1fs (deploy %s, config %s)\n", res.Profile, m.Elapsed.Seconds(), res.Record.ID, res.Record.Hash)
@@ -280,10 +377,29 @@ func summarize(e *env, res deploy.UpResult, err error, red func(string) string) 
 	if res.RolledBack != nil {
 		fmt.Fprintf(w, "  rolled back to config %s: %s\n", res.RolledBack.Hash, res.RolledBack.Outcome)
 	}
+	printRestored(w, res)
 	fmt.Fprintf(w, "  last %d log lines:\n", len(m.Tail))
 	for _, l := range m.Tail {
 		fmt.Fprintf(w, "    %s\n", red(l))
 	}
+}
+
+// printRestored says which replaced alternatives were brought back.
+func printRestored(w io.Writer, res deploy.UpResult) {
+	for _, r := range res.Restored {
+		if r.Outcome == "ready" {
+			fmt.Fprintf(w, "  brought %s back (its deploy %s, config %s): ready\n", r.Profile, r.ReplayOf, r.Hash)
+		} else {
+			fmt.Fprintf(w, "  %s could NOT be brought back (%s): vllmctl up %s\n", r.Profile, orDash(r.Diagnosis), r.Profile)
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // fixFor makes the generic fix concrete with the numbers vLLM printed.
@@ -313,17 +429,22 @@ func newDownCmd(e *env) *cobra.Command {
 		Long: `Down stops and removes the containers of each profile (compose down
 --remove-orphans with the resolved file of its last deploy), or the engine
 process, then waits until nvidia-smi shows no process on the profile's GPUs
-(where nvidia-smi exists): a leftover worker makes the next start run out of memory.`,
+(where nvidia-smi exists): a leftover worker makes the next start run out of memory.
+Each profile is removed where up recorded it (runtime, Compose CLI), unless
+--runtime or --compose is given.`,
 		Example: "  vllmctl down medium\n  vllmctl down            # every profile",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, dep, err := e.deployer(rt)
+			_, dep, err := e.located(cmd, rt)
 			if err != nil {
 				return err
 			}
 			if len(args) == 0 {
-				insts, err := dep.Backend.List(e.ctx, p.Config.ProjectName, "")
+				insts, unreachable, err := dep.Instances(e.ctx)
 				if err != nil {
-					return err
+					return stateErr(err)
+				}
+				for n, err := range unreachable {
+					fmt.Fprintf(e.stderr, "%s: %v\n", n, err)
 				}
 				seen := map[string]bool{}
 				for _, in := range insts {
@@ -340,7 +461,7 @@ process, then waits until nvidia-smi shows no process on the profile's GPUs
 			}
 			for _, name := range args {
 				if err := dep.Down(e.ctx, name, deploy.DownOptions{}); err != nil {
-					return err
+					return stateErr(err)
 				}
 				fmt.Fprintf(e.stdout, "%s: removed\n", name)
 			}
@@ -355,12 +476,57 @@ func newRestartCmd(e *env) *cobra.Command {
 	var f upFlags
 	c := &cobra.Command{
 		Use:   "restart PROFILE...",
-		Short: "Redeploy profiles and follow them until ready (same as up)",
-		Args:  cobra.MinimumNArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return runUp(e, f, args) },
+		Short: "Redeploy profiles where they run and follow them until ready",
+		Long: `Restart deploys each profile again from its files, as up does, on the runtime
+its last deploy was recorded on: the same runtime, Compose CLI, --simulate and
+simulator binary, unless given on the command line. A profile with no recorded
+deploy is an error: deploy it with up.`,
+		Example: "  vllmctl restart medium\n  vllmctl restart medium --runtime docker   # move it to docker",
+		Args:    cobra.MinimumNArgs(1),
+		RunE:    func(cmd *cobra.Command, args []string) error { return runRestart(e, cmd, f, args) },
 	}
 	f.register(c, e)
 	return c
+}
+
+// runRestart redeploys each profile with the runtime flags its last record
+// holds, where the command line does not give them.
+func runRestart(e *env, c *cobra.Command, f upFlags, args []string) error {
+	p, err := e.load(project.Options{})
+	if err != nil {
+		return err
+	}
+	store := deploy.New(p, nil).Store
+	for _, name := range args {
+		if _, err := p.Profile(name); err != nil {
+			return &exitError{code: ExitUsage, err: err}
+		}
+		rec, ok, err := store.Latest(name)
+		if err != nil {
+			return stateErr(err)
+		}
+		if !ok {
+			return stateErr(fmt.Errorf("%w: no deploy of %s is recorded in %s: deploy it with 'vllmctl up %s'", deploy.ErrNoRecord, name, store.HistoryPath(), name))
+		}
+		ff := f
+		w := rec.Where()
+		if !c.Flags().Changed("runtime") && w.Kind != "" {
+			ff.rt.runtime = string(w.Kind)
+		}
+		if !c.Flags().Changed("compose") && w.Compose != "" && !c.Flags().Changed("runtime") {
+			ff.rt.compose = string(w.Compose)
+		}
+		if !c.Flags().Changed("simulate") {
+			ff.rt.simulate = rec.Simulated
+		}
+		if !c.Flags().Changed("sim-binary") && rec.SimBinary != "" && ff.rt.simulate {
+			ff.rt.simBin = rec.SimBinary
+		}
+		if err := runUp(e, ff, []string{name}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newLogsCmd(e *env) *cobra.Command {
@@ -373,7 +539,7 @@ func newLogsCmd(e *env) *cobra.Command {
 		Example: "  vllmctl logs medium\n  vllmctl logs medium -f --since 10m",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, dep, err := e.deployer(rt)
+			p, dep, err := e.located(cmd, rt)
 			if err != nil {
 				return err
 			}
@@ -382,7 +548,7 @@ func newLogsCmd(e *env) *cobra.Command {
 				from = time.Now().Add(-since)
 			}
 			red := redactorFor(p)
-			return dep.Logs(e.ctx, args[0], follow, from, func(l string) {
+			return stateErr(dep.Logs(e.ctx, args[0], follow, from, func(l string) {
 				info := vllm.ClassifyLine(l)
 				mark := "   "
 				switch info.Kind {
@@ -394,7 +560,7 @@ func newLogsCmd(e *env) *cobra.Command {
 					mark = "!  "
 				}
 				fmt.Fprintln(e.stdout, mark+red.String(l))
-			})
+			}))
 		},
 	}
 	rt.register(c)
@@ -413,13 +579,14 @@ func newStatusCmd(e *env) *cobra.Command {
 ready since, restart count, served names, host port, config drift (the files now
 against the config hash on the running engine), and from the engine's /metrics
 the running and waiting requests, KV cache usage and generation tokens/s
-(with --watch, between refreshes).`,
+(with --watch, between refreshes). Each profile is looked for where up
+recorded it (runtime, Compose CLI), unless --runtime or --compose is given.`,
 		Example: "  vllmctl status\n  vllmctl status --watch 2s\n  vllmctl status -o json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := e.checkOutput(); err != nil {
 				return err
 			}
-			_, dep, err := e.deployer(rt)
+			_, dep, err := e.located(cmd, rt)
 			if err != nil {
 				return err
 			}
@@ -427,7 +594,7 @@ the running and waiting requests, KV cache usage and generation tokens/s
 			for {
 				sts, err := dep.Status(e.ctx, args, prev, watch)
 				if err != nil {
-					return err
+					return stateErr(err)
 				}
 				if watch > 0 && e.output == "table" {
 					fmt.Fprint(e.stdout, "\033[H\033[2J")
@@ -489,6 +656,9 @@ func printStatus(e *env, sts []deploy.ProfileStatus) {
 	for _, s := range sts {
 		if s.Drift {
 			fmt.Fprintf(e.stdout, "%s: %s\n", s.Profile, s.DriftReason)
+		}
+		if s.State == "unknown" && s.Error != "" {
+			fmt.Fprintf(e.stdout, "%s: %s\n", s.Profile, s.Error)
 		}
 	}
 }

@@ -187,9 +187,7 @@ func (d *Deployer) statusOne(ctx context.Context, name string, insts []runtime.I
 	if perr == nil && len(pr.Engines()) > 0 {
 		eng = pr.Engines()[0]
 		st.Served = eng.Args.ServedNames()
-		for _, id := range eng.GPUs.IDs {
-			st.GPUs = append(st.GPUs, id)
-		}
+		st.GPUs = append(st.GPUs, eng.GPUs.IDs...)
 	}
 	if inst == nil {
 		return st

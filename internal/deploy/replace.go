@@ -210,21 +210,19 @@ func (d *Deployer) liveClashes(ctx context.Context, pr *project.Profile, alts []
 			d.emit(o, pr.Name, "check", fmt.Sprintf("cannot tell whether %s runs: %v", n, e))
 		}
 	}
-	held := map[int]bool{} // ports the profile itself or a replaced alternative holds
-	for n := range skip {
-		if other, err := d.P.Profile(n); err == nil {
-			for _, s := range other.Services {
-				for _, p := range s.Ports {
-					held[p.Published] = true
-				}
-			}
-		}
-	}
+	held := map[int]bool{} // ports the running profile itself or a replaced alternative holds
 	var others []runtime.Instance
 	for _, in := range insts {
 		if skip[in.Profile] {
 			if in.HostPort != 0 {
 				held[in.HostPort] = true
+			}
+			if other, err := d.P.Profile(in.Profile); err == nil && in.State == "running" {
+				for _, s := range other.Services {
+					for _, p := range s.Ports {
+						held[p.Published] = true
+					}
+				}
 			}
 			continue
 		}

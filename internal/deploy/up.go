@@ -309,6 +309,12 @@ func (d *Deployer) restore(ctx context.Context, profile, id string, a Alternativ
 	ro.Trigger = fmt.Sprintf("brought back: %s (deploy %s) did not become ready", profile, id)
 	rr, err := d.replay(ctx, a.loc.be, a.loc.rec, ro, id)
 	if err != nil {
+		if rr.Record.Profile == "" { // it failed before a record was written
+			rr.Record = state.Record{Profile: a.Profile, Hash: a.loc.rec.Hash, ReplayOf: a.loc.rec.ID, RollbackOf: id, Outcome: "failed"}
+		}
+		if rr.Record.Diagnosis == "" {
+			rr.Record.Diagnosis = o.Redact.String(err.Error())
+		}
 		d.emit(o, profile, "rollback", fmt.Sprintf("%s could not be brought back: %v (vllmctl up %s)", a.Profile, err, a.Profile))
 	} else {
 		d.emit(o, profile, "rollback", fmt.Sprintf("%s is back: %s", a.Profile, rr.Record.Outcome))

@@ -28,7 +28,7 @@ func NewDocker(ctx context.Context, prefer string) (*Docker, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: %w", err)
 	}
