@@ -96,6 +96,9 @@ inside a process that sees all GPUs (CUDA_DEVICE_ORDER is honoured).`,
 				return err
 			}
 			p, _ := project.Load(e.ctx, project.Options{Root: e.root, Environ: e.environ})
+			if p != nil {
+				e.learn(p)
+			}
 			gpus, src, err := e.inventory(p, f)
 			if err != nil {
 				return err

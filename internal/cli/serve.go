@@ -61,6 +61,7 @@ func (s *server) refresh(ctx context.Context) {
 		s.log.Warn("reload project", "err", err)
 		return
 	}
+	s.e.learn(p) // a key added to .env while serve runs is masked from now on
 	insts, err := s.be.List(ctx, p.Config.ProjectName, "")
 	if err != nil {
 		s.log.Warn("list engines", "err", err)

@@ -288,10 +288,12 @@ func (s *Service) CommandIndex(argvIndex int) int {
 }
 
 // IsSecretName reports whether a variable or flag name holds a secret:
-// HF_TOKEN, HUGGING_FACE_HUB_TOKEN, *_API_KEY, *_TOKEN, *_SECRET, *_PASSWORD, api-key.
+// HF_TOKEN, HUGGING_FACE_HUB_TOKEN, *_API_KEY, *_TOKEN, *_SECRET, *_PASSWORD,
+// VLLMCTL_GATEWAY_KEY_*, api-key.
 func IsSecretName(name string) bool {
 	n := strings.ToUpper(strings.ReplaceAll(strings.TrimLeft(name, "-"), "-", "_"))
 	return n == "API_KEY" || strings.HasSuffix(n, "_API_KEY") || strings.HasPrefix(n, "VLLM_API_KEY") ||
+		strings.HasPrefix(n, "VLLMCTL_GATEWAY_KEY_") ||
 		n == "HF_TOKEN" || n == "HUGGING_FACE_HUB_TOKEN" || strings.HasSuffix(n, "_TOKEN") ||
 		strings.HasSuffix(n, "_SECRET") || strings.HasSuffix(n, "_PASSWORD")
 }

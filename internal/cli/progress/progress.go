@@ -24,7 +24,16 @@ type Renderer interface {
 func New(mode string, w io.Writer) (Renderer, error) {
 	switch mode {
 	case "auto", "":
-		if f, ok := w.(*os.File); ok {
+		// A masking writer (internal/redact) wraps the terminal: look through it.
+		term := w
+		for {
+			u, ok := term.(interface{ Unwrap() io.Writer })
+			if !ok {
+				break
+			}
+			term = u.Unwrap()
+		}
+		if f, ok := term.(*os.File); ok {
 			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 				return newTTY(w), nil
 			}
