@@ -18,7 +18,6 @@ type gpuFlags struct {
 	card   string
 	count  int
 	memory string
-	live   bool
 }
 
 func (f *gpuFlags) register(c *cobra.Command) {

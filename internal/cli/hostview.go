@@ -16,7 +16,7 @@ import (
 func dockerHost(ctx context.Context) check.HostView {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv)
 	if err != nil {
 		return check.HostView{}
 	}

@@ -383,7 +383,7 @@ Clients authenticate with gateway keys from the root .env:
   VLLMCTL_GATEWAY_KEY_<NAME>=<key>[|model1,model2]      (or sha256:<hex of the key>)
 Without any key the gateway is open: keep it on 127.0.0.1.
 
-The watchdog probes every engine each interval (/health and a timed 1-token
+The watchdog probes every engine each interval (/health and a timed 4-token
 completion) and restarts wedged, hung or vanished engines with backoff, reports
 crash loops, stalled boots and lost port forwards (x-vllmctl.watchdog tunes it).
 Prometheus metrics are on /metrics of the same address.`,
