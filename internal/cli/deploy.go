@@ -113,14 +113,21 @@ func stateErr(err error) error {
 	return err
 }
 
-// terminal reports whether r is an interactive terminal.
+// terminal reports whether r is an interactive terminal: a character device
+// other than the null device (stdin of a service or a CI job).
 func terminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false
 	}
 	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(st, null) {
+		return false
+	}
+	return true
 }
 
 // confirm asks a yes/no question on stderr and reads the answer from stdin;
@@ -264,19 +271,18 @@ func runUp(e *env, f upFlags, args []string) error {
 	dep := deploy.NewLocated(p, deploy.NewRuntimes(be, false, deploy.New(p, nil).Store.Dir))
 	var results []deploy.UpResult
 	var firstErr error
+	confirm := e.confirm()
 	for _, name := range args {
 		res, err := dep.Up(e.ctx, name, deploy.UpOptions{Version: Version, Simulate: f.rt.simulate, SimBinary: f.rt.simBin, Inventory: inv,
 			DryRun: f.dryRun, RollbackOnFailure: f.rollback, SkipPlan: f.skipPlan, Completion: !f.noComplete, StallOther: f.stall, StallLoading: f.stallLoad,
-			OnEvent: rend.Event, Redact: red, Replace: f.replace, Force: f.force, Confirm: e.confirm()})
+			OnEvent: rend.Event, Redact: red, Replace: f.replace, Force: f.force, Confirm: confirm})
 		rend.Close()
 		results = append(results, res)
 		if f.dryRun {
 			for _, c := range res.Commands {
 				fmt.Fprintln(e.stdout, red.String(shellJoin(c)))
 			}
-			continue
-		}
-		if e.output != "json" {
+		} else if e.output != "json" {
 			summarize(e, res, err, red.String)
 		}
 		if err != nil && firstErr == nil {
