@@ -13,7 +13,9 @@ import (
 	"sync"
 )
 
-// Model holds the architecture numbers the estimator needs.
+// Model holds the architecture numbers the estimator needs. The fields after
+// Source describe layer kinds beyond full attention; they are empty for dense
+// full-attention models.
 type Model struct {
 	ID           string  `json:"id"`
 	Layers       int     `json:"num_hidden_layers"`
@@ -30,6 +32,39 @@ type Model struct {
 	WeightBytes  int64   `json:"weight_bytes,omitempty"` // exact checkpoint size when known (safetensors)
 	CheckpointQ  string  `json:"checkpoint_quantization,omitempty"`
 	Source       string  `json:"source"` // catalog, config.json path
+
+	// LayerTypes gives each decoder layer's kind when they differ or are not
+	// full attention (layer_types, hybrid_override_pattern, full_attention_interval,
+	// sliding_window_pattern of config.json).
+	LayerTypes    []LayerKind `json:"layer_types,omitempty"`
+	SlidingWindow int         `json:"sliding_window,omitempty"`
+	KVLoraRank    int         `json:"kv_lora_rank,omitempty"`     // MLA
+	QKRopeHeadDim int         `json:"qk_rope_head_dim,omitempty"` // MLA
+	// Gated DeltaNet (linear attention) state.
+	LinearKHeads     int `json:"linear_num_key_heads,omitempty"`
+	LinearVHeads     int `json:"linear_num_value_heads,omitempty"`
+	LinearKHeadDim   int `json:"linear_key_head_dim,omitempty"`
+	LinearVHeadDim   int `json:"linear_value_head_dim,omitempty"`
+	LinearConvKernel int `json:"linear_conv_kernel_dim,omitempty"`
+	// Mamba2 state.
+	MambaHeads        int `json:"mamba_num_heads,omitempty"`
+	MambaHeadDim      int `json:"mamba_head_dim,omitempty"`
+	SSMStateSize      int `json:"ssm_state_size,omitempty"`
+	MambaGroups       int `json:"n_groups,omitempty"`
+	MambaConvKernel   int `json:"conv_kernel,omitempty"`
+	MambaIntermediate int `json:"mamba_intermediate_size,omitempty"`
+	// SSMDType is the recurrent state's dtype when the config fixes it
+	// (Qwen3.5 mamba_ssm_dtype "float32"); "" means the model dtype.
+	SSMDType string `json:"mamba_ssm_dtype,omitempty"`
+	// MoE: experts are all resident.
+	Experts       int `json:"num_experts,omitempty"`
+	ExpertsPerTok int `json:"num_experts_per_tok,omitempty"`
+	// MTPLayers are the multi-token-prediction layers (num_nextn_predict_layers,
+	// mtp_num_hidden_layers) vLLM loads with --speculative-config method mtp.
+	MTPLayers int `json:"mtp_layers,omitempty"`
+	// VisionParamsB is the vision/audio tower's share of ParamsB, when known.
+	VisionParamsB float64 `json:"vision_params_billion,omitempty"`
+	Multimodal    bool    `json:"multimodal,omitempty"`
 }
 
 //go:embed catalog.csv
@@ -52,7 +87,7 @@ var catalog = sync.OnceValue(func() []Model {
 		pb, _ := strconv.ParseFloat(r[10], 64)
 		m := Model{ID: r[0], Layers: atoi(r[2]), Heads: atoi(r[3]), KVHeads: atoi(r[4]), HeadDim: atoi(r[5]),
 			Hidden: atoi(r[6]), Intermediate: atoi(r[7]), Vocab: atoi(r[8]), MaxPositions: atoi(r[9]),
-			ParamsB: pb, Tie: r[11] == "true", Kind: r[12], Source: "catalog"}
+			ParamsB: pb, Tie: r[11] == "true", Kind: r[12], Source: "catalog", Multimodal: r[12] == "multimodal"}
 		out = append(out, m)
 		for _, a := range strings.Split(r[1], ";") {
 			if a != "" {
@@ -62,7 +97,7 @@ var catalog = sync.OnceValue(func() []Model {
 			}
 		}
 	}
-	return out
+	return append(out, jsonCatalog()...)
 })
 
 // Catalog returns the embedded model table.
@@ -104,7 +139,7 @@ func LookupModel(id string) (Model, bool) {
 	for {
 		for _, m := range catalog() {
 			if strings.EqualFold(m.ID, base) {
-				m.CheckpointQ = CheckpointQuant(id)
+				m.CheckpointQ = firstNonEmpty(CheckpointQuant(id), m.CheckpointQ)
 				return m, true
 			}
 		}
@@ -117,7 +152,7 @@ func LookupModel(id string) (Model, bool) {
 	name := strings.ToLower(base[strings.LastIndex(base, "/")+1:])
 	for _, m := range catalog() {
 		if strings.ToLower(m.ID[strings.LastIndex(m.ID, "/")+1:]) == name {
-			m.CheckpointQ = CheckpointQuant(id)
+			m.CheckpointQ = firstNonEmpty(CheckpointQuant(id), m.CheckpointQ)
 			return m, true
 		}
 	}
@@ -126,24 +161,218 @@ func LookupModel(id string) (Model, bool) {
 
 // hfConfig is the part of a Hugging Face config.json the estimator reads.
 type hfConfig struct {
-	Architectures []string       `json:"architectures"`
-	Layers        int            `json:"num_hidden_layers"`
-	Heads         int            `json:"num_attention_heads"`
-	KVHeads       int            `json:"num_key_value_heads"`
-	HeadDim       int            `json:"head_dim"`
-	Hidden        int            `json:"hidden_size"`
-	Intermediate  int            `json:"intermediate_size"`
-	Vocab         int            `json:"vocab_size"`
-	MaxPositions  int            `json:"max_position_embeddings"`
-	Tie           bool           `json:"tie_word_embeddings"`
-	SlidingWindow *int           `json:"sliding_window"`
-	UseSliding    *bool          `json:"use_sliding_window"`
-	KVLoraRank    int            `json:"kv_lora_rank"`
-	LayerTypes    []string       `json:"layer_types"`
-	NumExperts    int            `json:"num_experts"`
-	NumLocalExp   int            `json:"num_local_experts"`
-	QuantConfig   map[string]any `json:"quantization_config"`
-	TextConfig    *hfConfig      `json:"text_config"`
+	Architectures  []string       `json:"architectures"`
+	Layers         int            `json:"num_hidden_layers"`
+	Heads          int            `json:"num_attention_heads"`
+	KVHeads        int            `json:"num_key_value_heads"`
+	HeadDim        int            `json:"head_dim"`
+	Hidden         int            `json:"hidden_size"`
+	Intermediate   int            `json:"intermediate_size"`
+	Vocab          int            `json:"vocab_size"`
+	MaxPositions   int            `json:"max_position_embeddings"`
+	Tie            bool           `json:"tie_word_embeddings"`
+	SlidingWindow  *int           `json:"sliding_window"`
+	UseSliding     *bool          `json:"use_sliding_window"`
+	SlidingPattern int            `json:"sliding_window_pattern"`
+	KVLoraRank     int            `json:"kv_lora_rank"`
+	QKRopeHeadDim  int            `json:"qk_rope_head_dim"`
+	LayerTypes     []string       `json:"layer_types"`
+	LayersBlock    []string       `json:"layers_block_type"`
+	HybridPattern  string         `json:"hybrid_override_pattern"`
+	FullInterval   int            `json:"full_attention_interval"`
+	NumExperts     int            `json:"num_experts"`
+	NumLocalExp    int            `json:"num_local_experts"`
+	NRouted        int            `json:"n_routed_experts"`
+	ExpertsPerTok  int            `json:"num_experts_per_tok"`
+	QuantConfig    map[string]any `json:"quantization_config"`
+	TextConfig     *hfConfig      `json:"text_config"`
+	VisionConfig   map[string]any `json:"vision_config"`
+	AudioConfig    map[string]any `json:"audio_config"`
+	LinKHeads      int            `json:"linear_num_key_heads"`
+	LinVHeads      int            `json:"linear_num_value_heads"`
+	LinKDim        int            `json:"linear_key_head_dim"`
+	LinVDim        int            `json:"linear_value_head_dim"`
+	LinConv        int            `json:"linear_conv_kernel_dim"`
+	MambaHeads     int            `json:"mamba_num_heads"`
+	MambaNHeads    int            `json:"mamba_n_heads"`
+	MambaHeadDim   int            `json:"mamba_head_dim"`
+	MambaDHead     int            `json:"mamba_d_head"`
+	SSMState       int            `json:"ssm_state_size"`
+	MambaDState    int            `json:"mamba_d_state"`
+	NGroups        int            `json:"n_groups"`
+	MambaNGroups   int            `json:"mamba_n_groups"`
+	ConvKernel     int            `json:"conv_kernel"`
+	MambaDConv     int            `json:"mamba_d_conv"`
+	MambaExpand    int            `json:"mamba_expand"`
+	Expand         int            `json:"expand"`
+	SSMDType       string         `json:"mamba_ssm_dtype"`
+	NextN          int            `json:"num_nextn_predict_layers"`
+	MTPLayers      int            `json:"mtp_num_hidden_layers"`
+}
+
+// catalogEntry is one row of catalog_models.json: config.json values of a
+// model with where they were read.
+type catalogEntry struct {
+	ID      string   `json:"id"`
+	Aliases []string `json:"aliases"`
+	Source  string   `json:"source"`
+	ParamsB float64  `json:"params_b"`
+	VisionB float64  `json:"vision_params_b"`
+	Config  hfConfig `json:"config"`
+}
+
+//go:embed catalog_models.json
+var catalogJSON []byte
+
+func jsonCatalog() []Model {
+	var entries []catalogEntry
+	if err := json.Unmarshal(catalogJSON, &entries); err != nil {
+		panic("plan: embedded catalog_models.json: " + err.Error())
+	}
+	var out []Model
+	for _, e := range entries {
+		m, err := fromHF(e.Config, e.ID)
+		if err != nil {
+			panic("plan: embedded catalog_models.json: " + e.ID + ": " + err.Error())
+		}
+		m.ParamsB, m.VisionParamsB, m.Source = e.ParamsB, e.VisionB, "catalog: "+e.Source
+		out = append(out, m)
+		for _, a := range e.Aliases {
+			alias := m
+			alias.ID = a
+			out = append(out, alias)
+		}
+	}
+	return out
+}
+
+// fromHF turns config.json values into a Model.
+func fromHF(c hfConfig, id string) (Model, error) {
+	multimodal := c.VisionConfig != nil || c.AudioConfig != nil
+	if c.TextConfig != nil && c.Layers == 0 {
+		tc := *c.TextConfig
+		if tc.Tie == false && c.Tie {
+			tc.Tie = true
+		}
+		c, multimodal = tc, true
+	}
+	if c.Layers == 0 || c.Heads == 0 || c.Hidden == 0 {
+		return Model{}, fmt.Errorf("num_hidden_layers, num_attention_heads and hidden_size are required")
+	}
+	m := Model{ID: id, Layers: c.Layers, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
+		Hidden: c.Hidden, Intermediate: c.Intermediate, Vocab: c.Vocab, MaxPositions: c.MaxPositions, Tie: c.Tie,
+		Kind: "dense", Multimodal: multimodal, KVLoraRank: c.KVLoraRank, QKRopeHeadDim: c.QKRopeHeadDim,
+		LinearKHeads: c.LinKHeads, LinearVHeads: c.LinVHeads, LinearKHeadDim: c.LinKDim, LinearVHeadDim: c.LinVDim,
+		LinearConvKernel: c.LinConv, SSMDType: c.SSMDType, ExpertsPerTok: c.ExpertsPerTok,
+		MambaHeads: first(c.MambaHeads, c.MambaNHeads), MambaHeadDim: first(c.MambaHeadDim, c.MambaDHead),
+		SSMStateSize: first(c.SSMState, c.MambaDState), MambaGroups: first(c.NGroups, c.MambaNGroups),
+		MambaConvKernel: first(c.ConvKernel, c.MambaDConv), MTPLayers: first(c.NextN, c.MTPLayers),
+		Experts: first(c.NumExperts, c.NumLocalExp, c.NRouted)}
+	if m.KVHeads == 0 {
+		m.KVHeads = m.Heads
+	}
+	if m.HeadDim == 0 {
+		m.HeadDim = m.Hidden / m.Heads
+	}
+	if m.MambaGroups == 0 && m.MambaHeads > 0 {
+		m.MambaGroups = 1
+	}
+	if e := first(c.MambaExpand, c.Expand); e > 0 && m.MambaHeads > 0 {
+		m.MambaIntermediate = e * m.Hidden
+	}
+	sliding := c.SlidingWindow != nil && *c.SlidingWindow > 0 && (c.UseSliding == nil || *c.UseSliding)
+	if sliding {
+		m.SlidingWindow = *c.SlidingWindow
+	}
+	kinds, err := layerKindsOf(c, sliding)
+	if err != nil {
+		return Model{}, err
+	}
+	m.LayerTypes = kinds
+	switch {
+	case m.KVLoraRank > 0:
+		m.Kind = "mla"
+	case m.Hybrid():
+		m.Kind = "hybrid"
+	case sliding:
+		m.Kind = "sliding"
+	case m.Experts > 0:
+		m.Kind = "moe"
+	}
+	if multimodal && m.Kind == "dense" {
+		m.Kind = "multimodal"
+	}
+	if q, ok := c.QuantConfig["quant_method"].(string); ok {
+		m.CheckpointQ = q
+	}
+	return m, nil
+}
+
+// layerKindsOf reads the per-layer kinds from the ways configs write them.
+func layerKindsOf(c hfConfig, sliding bool) ([]LayerKind, error) {
+	var out []LayerKind
+	switch {
+	case len(c.LayerTypes) > 0:
+		for _, t := range c.LayerTypes {
+			k, ok := map[string]LayerKind{"full_attention": LayerFull, "attention": LayerFull, "sliding_attention": LayerSliding,
+				"linear_attention": LayerGDN, "mamba": LayerMamba, "mamba2": LayerMamba}[t]
+			if !ok {
+				return nil, fmt.Errorf("layer type %q is not modelled", t)
+			}
+			out = append(out, k)
+		}
+	case len(c.LayersBlock) > 0:
+		for _, t := range c.LayersBlock {
+			k, ok := map[string]LayerKind{"attention": LayerFull, "mamba": LayerMamba}[t]
+			if !ok {
+				return nil, fmt.Errorf("layers_block_type %q is not modelled", t)
+			}
+			out = append(out, k)
+		}
+	case c.HybridPattern != "":
+		for _, r := range c.HybridPattern {
+			switch r {
+			case 'M':
+				out = append(out, LayerMamba)
+			case '*':
+				out = append(out, LayerFull)
+			case '-', 'E':
+				out = append(out, LayerNone)
+			default:
+				return nil, fmt.Errorf("hybrid_override_pattern character %q is not modelled", r)
+			}
+		}
+	case c.FullInterval > 0 && c.LinKHeads > 0:
+		for i := range c.Layers {
+			out = append(out, map[bool]LayerKind{true: LayerFull, false: LayerGDN}[(i+1)%c.FullInterval == 0])
+		}
+	case sliding && c.SlidingPattern > 1:
+		for i := range c.Layers {
+			out = append(out, map[bool]LayerKind{true: LayerFull, false: LayerSliding}[(i+1)%c.SlidingPattern == 0])
+		}
+	default:
+		return nil, nil
+	}
+	if len(out) != c.Layers {
+		return nil, fmt.Errorf("%d layer kinds for %d layers", len(out), c.Layers)
+	}
+	if !sliding {
+		for _, k := range out {
+			if k == LayerSliding {
+				return nil, fmt.Errorf("sliding_attention layers without a sliding_window")
+			}
+		}
+	}
+	return out, nil
+}
+
+func first(v ...int) int {
+	for _, x := range v {
+		if x != 0 {
+			return x
+		}
+	}
+	return 0
 }
 
 // LoadConfigJSON reads a model's config.json (a file, or a folder holding it)
@@ -165,35 +394,11 @@ func LoadConfigJSON(path string) (Model, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return Model{}, fmt.Errorf("model config %s: %w", path, err)
 	}
-	kind := "dense"
-	if c.TextConfig != nil && c.Layers == 0 {
-		c, kind = *c.TextConfig, "multimodal"
+	m, err := fromHF(c, filepath.Base(dir))
+	if err != nil {
+		return Model{}, fmt.Errorf("model config %s: %w", path, err)
 	}
-	if c.Layers == 0 || c.Heads == 0 || c.Hidden == 0 {
-		return Model{}, fmt.Errorf("model config %s: num_hidden_layers, num_attention_heads and hidden_size are required", path)
-	}
-	m := Model{ID: filepath.Base(dir), Layers: c.Layers, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
-		Hidden: c.Hidden, Intermediate: c.Intermediate, Vocab: c.Vocab, MaxPositions: c.MaxPositions, Tie: c.Tie,
-		Kind: kind, Source: path}
-	if m.KVHeads == 0 {
-		m.KVHeads = m.Heads
-	}
-	if m.HeadDim == 0 {
-		m.HeadDim = m.Hidden / m.Heads
-	}
-	switch {
-	case c.KVLoraRank > 0:
-		m.Kind = "mla"
-	case len(c.LayerTypes) > 0 && distinct(c.LayerTypes) > 1:
-		m.Kind = "hybrid"
-	case c.SlidingWindow != nil && *c.SlidingWindow > 0 && (c.UseSliding == nil || *c.UseSliding):
-		m.Kind = "sliding"
-	case c.NumExperts > 0 || c.NumLocalExp > 0:
-		m.Kind = "moe"
-	}
-	if q, ok := c.QuantConfig["quant_method"].(string); ok {
-		m.CheckpointQ = q
-	}
+	m.Source = path
 	if idx, err := os.ReadFile(filepath.Join(dir, "model.safetensors.index.json")); err == nil {
 		var ix struct {
 			Metadata struct {
@@ -209,17 +414,10 @@ func LoadConfigJSON(path string) (Model, error) {
 			m.WeightBytes = st.Size()
 		}
 	}
-	// Parameters from the layout when the size is not known otherwise.
+	// Parameters from the layout when the size is not known otherwise (dense
+	// estimate: attention 4·h² + FFN 3·h·i per layer, embeddings twice).
 	emb := float64(m.Vocab) * float64(m.Hidden)
 	perLayer := 4*float64(m.Hidden)*float64(m.Hidden) + 3*float64(m.Hidden)*float64(m.Intermediate)
 	m.ParamsB = (float64(m.Layers)*perLayer + emb*2) / 1e9
 	return m, nil
-}
-
-func distinct(s []string) int {
-	m := map[string]bool{}
-	for _, x := range s {
-		m[x] = true
-	}
-	return len(m)
 }

@@ -7,8 +7,10 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,6 +36,7 @@ const (
 	TooLong         Verdict = "max-model-len-above-model"
 	FreeMemory      Verdict = "not-enough-free-memory"
 	NotCovered      Verdict = "not-covered"
+	BootOOMRisk     Verdict = "boot-oom-risk" // the budget fits, the boot peak beyond it may not
 	Unknown         Verdict = "unknown"
 )
 
@@ -91,6 +94,13 @@ type Result struct {
 	WeightBits    float64  `json:"weight_bits"`
 	BatchedTokens int      `json:"max_num_batched_tokens"`
 	BytesPerToken int      `json:"kv_bytes_per_token_per_rank"`
+	KVDType       string   `json:"kv_cache_dtype,omitempty"`                // the dtype assumed for the KV cache
+	Layout        *Layout  `json:"kv_layout,omitempty"`                     // vLLM's KV cache groups on one rank
+	LayerMix      string   `json:"layer_mix,omitempty"`                     // "12 full_attention + 36 linear_attention"
+	TokensFormula string   `json:"kv_tokens_formula,omitempty"`             // how vLLM of this release prints "GPU KV cache size"
+	TokensBlocks  int      `json:"kv_tokens_blocks_formula,omitempty"`      // num_blocks ÷ groups × block (vLLM ≤ 0.19)
+	TokensConc    int      `json:"kv_tokens_concurrency_formula,omitempty"` // concurrency × max_model_len (vLLM ≥ 0.20)
+	OutsideGiB    float64  `json:"outside_budget_gib,omitempty"`            // memory used beyond total × utilization at boot
 	Ranks         []Rank   `json:"ranks"`
 	KVBlocks      int      `json:"kv_blocks"`
 	KVTokens      int      `json:"kv_cache_tokens"`
@@ -115,6 +125,7 @@ func Estimate(in Input) Result {
 	expl := func(name string, v float64, f string, args ...any) {
 		r.Explain = append(r.Explain, Line{Name: name, GiB: round2(v), Formula: fmt.Sprintf(f, args...)})
 	}
+	version := parseVersion(in.Version)
 	// Context length: the flag, else what the model config allows.
 	maxPos := m.MaxPositions
 	factor := ropeFactor(a.RopeScaling)
@@ -122,65 +133,108 @@ func Estimate(in Input) Result {
 	if r.MaxModelLen == 0 {
 		r.MaxModelLen, r.Derived = allowed, true
 	}
+	if r.MaxModelLen <= 0 {
+		r.Verdict = Unknown
+		r.Notes = append(r.Notes, "the model's max_position_embeddings is not known here: pass --max-model-len, or --model-config with the model's config.json")
+		return r
+	}
 	if maxPos > 0 && r.MaxModelLen > allowed && in.Environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] != "1" {
 		r.Verdict = TooLong
-		r.Reasons = append(r.Reasons, fmt.Sprintf("--max-model-len %d is above the model's %d positions%s: vLLM stops with `User-specified max_model_len (%d) is greater than the derived max_model_len`",
-			r.MaxModelLen, allowed, ropeNote(factor), r.MaxModelLen))
+		r.Reasons = append(r.Reasons, fmt.Sprintf("--max-model-len %s is above the model's %s positions%s: vLLM stops with `User-specified max_model_len (%d) is greater than the derived max_model_len`",
+			vllm.Commas(r.MaxModelLen), vllm.Commas(allowed), ropeNote(factor), r.MaxModelLen))
 		r.Fixes = append(r.Fixes, fmt.Sprintf("lower --max-model-len to %d", allowed))
 		if factor == 1 {
 			r.Fixes = append(r.Fixes, fmt.Sprintf(`or declare RoPE scaling: --rope-scaling '{"rope_type":"yarn","factor":%g,"original_max_position_embeddings":%d}'`, math.Ceil(float64(r.MaxModelLen)/float64(maxPos)), maxPos))
 		}
 	}
-	switch m.Kind {
-	case "sliding", "hybrid", "mla", "multimodal":
-		r.Verdict = NotCovered
-		r.Notes = append(r.Notes, map[string]string{
-			"sliding":    "sliding-window layers are sized differently (FACTS §5.5): the dense formula would under-count KV tokens",
-			"hybrid":     "hybrid attention (linear or Mamba layers) keeps per-request state: the dense formula does not apply",
-			"mla":        "MLA models store one latent head per token and layer, not split across ranks: not modelled",
-			"multimodal": "the vision encoder's profile-run memory is not modelled",
-		}[m.Kind])
-		return r
+	// The KV cache layout on one rank (vllm/v1/core/kv_cache_utils.py).
+	kvb, kvName, kvNote := kvDTypeBytes(a.KVCacheDType, a.DType, m)
+	r.KVDType = kvName
+	if kvNote != "" {
+		r.Notes = append(r.Notes, kvNote)
 	}
-	// KV bytes per token on one rank.
-	r.KVDTypeBytes = kvBytes(a.KVCacheDType, a.DType)
-	kvh := max(1, m.KVHeads/r.TP)
-	layers := int(math.Ceil(float64(m.Layers) / float64(r.PP)))
-	page := BlockSize * 2 * kvh * m.HeadDim * r.KVDTypeBytes
-	r.BytesPerToken = 2 * layers * kvh * m.HeadDim * r.KVDTypeBytes
-	blocksPerReq := (r.MaxModelLen + BlockSize - 1) / BlockSize
-	r.NeedGiB = float64(layers*blocksPerReq*page) / gib
-	if len(in.GPUs) == 0 {
-		if r.Verdict == "" {
-			r.Verdict = Unknown
-		}
-		r.Notes = append(r.Notes, "no GPU inventory: pass --gpu \"RTX 4090\" --gpus N, declare gpus: in vllmctl.yaml, or run where nvidia-smi works")
-		return r
-	}
-	// Weights per rank.
-	quant := a.Quantization
-	if quant == "" {
-		quant = m.CheckpointQ
-	}
-	wBytes, bits := weightBytes(m, quant, a.DType)
-	r.WeightBits = bits
-	weights := wBytes / float64(r.TP*r.PP) / gib
-	version := parseVersion(in.Version)
+	r.KVDTypeBytes = int(math.Ceil(kvb))
+	spec := speculative(a, m)
+	r.Notes = append(r.Notes, spec.notes...)
 	r.BatchedTokens = a.MaxNumBatchedTokens
 	minTotal := math.Inf(1)
 	for _, g := range in.GPUs {
-		minTotal = math.Min(minTotal, g.TotalGiB())
+		minTotal = math.Min(minTotal, cudaTotalGiB(g))
 	}
 	if r.BatchedTokens == 0 {
 		r.BatchedTokens = 2048
-		if minTotal >= Overheads.LargeGPUGiB {
+		if len(in.GPUs) > 0 && minTotal >= Overheads.LargeGPUGiB {
 			r.BatchedTokens = 8192
 		}
 		if version < 0.08 { // V0 without chunked prefill profiled a whole max_model_len
 			r.BatchedTokens = max(r.MaxModelLen, 2048)
 		}
 	}
+	li := layoutInput{TP: r.TP, PP: r.PP, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
+		MaxModelLen: r.MaxModelLen, BatchedTokens: r.BatchedTokens, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers}
+	if a.IsSet("block-size") {
+		li.BlockSize = a.BlockSize
+	}
+	if m.SSMDType == "float32" || flagValue(a, "mamba-ssm-cache-dtype") == "float32" {
+		li.SSMBytes = 4
+	}
+	hybridFlag := a.IsSet("disable-hybrid-kv-cache-manager")
+	if arg, ok := a.Lookup("disable-hybrid-kv-cache-manager"); ok && arg.Negated {
+		hybridFlag = false
+	}
+	li.NoHybrid = hybridFlag || version < HybridAllocatorSince
+	prefix := true
+	if arg, ok := a.Lookup("enable-prefix-caching"); ok && arg.Negated {
+		prefix = false
+	}
+	li.MambaAlign = prefix && version >= MambaAlignSince
+	r.LayerMix = m.kindsSummary()
+	lo, err := m.layout(li)
+	if err != nil {
+		r.Verdict = NotCovered
+		r.Notes = append(r.Notes, fmt.Sprintf("%s: %v; no KV figure is given rather than a wrong one", r.LayerMix, err))
+		return r
+	}
+	r.Layout = &lo
+	if li.NoHybrid && m.Hybrid() && slices.ContainsFunc(m.layerKinds(), func(k LayerKind) bool { return k == LayerSliding }) {
+		why := "--disable-hybrid-kv-cache-manager"
+		if !hybridFlag {
+			why = fmt.Sprintf("releases before %.2f have no hybrid allocator", HybridAllocatorSince)
+		}
+		r.Notes = append(r.Notes, "sliding-window layers are sized as full attention ("+why+")")
+	}
+	perTok := int64(0)
+	for _, g := range lo.Groups {
+		if g.BlockSize > 0 && g.Window == 0 {
+			perTok += int64(g.Layers) * g.RealPage / int64(g.BlockSize)
+		}
+	}
+	r.BytesPerToken = int(perTok)
+	if len(in.GPUs) == 0 {
+		f := lo.figures(0, li)
+		r.NeedGiB = round2(float64(f.NeedBytes) / gib)
+		if r.Verdict == "" {
+			r.Verdict = Unknown
+		}
+		r.Notes = append(r.Notes, "no GPU inventory: pass --gpu \"RTX 4090\" --gpus N, declare gpus: in vllmctl.yaml, or run where nvidia-smi works")
+		return r
+	}
+	// Weights per rank: every expert is resident; TP (and EP, which spreads the
+	// same experts over the same ranks) divides them, PP splits the layers.
+	quant := a.Quantization
+	if quant == "" {
+		quant = m.CheckpointQ
+	}
+	wBytes, bits := weightBytes(m, quant, a.DType)
+	r.WeightBits = bits
+	wBytes += spec.weightBytes
+	weights := wBytes / float64(r.TP*r.PP) / gib
 	ffn := float64(m.Intermediate) / float64(r.TP)
+	ffnNote := ""
+	if m.Intermediate == 0 {
+		ffn = 4 * float64(m.Hidden) / float64(r.TP)
+		ffnNote = " (intermediate_size not in the config: 4 × hidden assumed)"
+	}
 	act := float64(r.BatchedTokens) * ffn * Overheads.ActivationBytesPerTokenPerFFN / gib
 	if quant == "bitsandbytes" {
 		act += Overheads.BnBWorkspaceGiB
@@ -189,16 +243,18 @@ func Estimate(in Input) Result {
 	if r.TP*r.PP > 1 {
 		nonTorch += Overheads.NonTorchTPGiB
 	}
+	layersPerRank := int(math.Ceil(float64(m.Layers) / float64(r.PP)))
 	graphs := 0.0
 	if !a.EnforceEager {
-		graphs = Overheads.GraphGiBPer28Layers * float64(layers) / 28
+		graphs = Overheads.GraphGiBPer28Layers * float64(layersPerRank) / 28
 	}
-	graphsIn := version >= 0.21
+	graphsIn := version >= 0.21 && in.Environ["VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS"] != "0"
 	minKV := math.Inf(1)
 	for i := 0; i < r.TP*r.PP; i++ {
 		g := in.GPUs[i%len(in.GPUs)]
-		rk := Rank{Rank: i, GPU: fmt.Sprintf("%d %s", g.Index, g.Name), TotalGiB: round2(g.TotalGiB()), FreeGiB: round2(g.FreeGiB()),
-			Budget: g.TotalGiB() * r.Utilization, Weights: weights, Activation: act, NonTorch: nonTorch, Graphs: graphs, GraphsInBudget: graphsIn}
+		total := cudaTotalGiB(g)
+		rk := Rank{Rank: i, GPU: fmt.Sprintf("%d %s", g.Index, g.Name), TotalGiB: round2(total), FreeGiB: round2(g.FreeGiB()),
+			Budget: total * r.Utilization, Weights: weights, Activation: act, NonTorch: nonTorch, Graphs: graphs, GraphsInBudget: graphsIn}
 		rk.KV = rk.Budget - weights - act - nonTorch
 		if graphsIn {
 			rk.KV -= graphs
@@ -208,36 +264,69 @@ func Estimate(in Input) Result {
 		if in.Live && g.FreeGiB() < rk.Budget && r.Verdict == "" {
 			r.Verdict = FreeMemory
 			r.Reasons = append(r.Reasons, fmt.Sprintf("GPU %d has %.2f GiB free now, below %.2f × %.2f = %.2f GiB: vLLM stops with `Free memory on device ... is less than desired GPU memory utilization`",
-				g.Index, g.FreeGiB(), g.TotalGiB(), r.Utilization, rk.Budget))
+				g.Index, g.FreeGiB(), total, r.Utilization, rk.Budget))
 			for _, p := range g.Processes {
-				r.Reasons = append(r.Reasons, fmt.Sprintf("  held by %s (pid %d): %d MiB", p.Name, p.PID, p.UsedMiB))
+				r.Reasons = append(r.Reasons, fmt.Sprintf("  held by %s (pid %d): %s MiB", p.Name, p.PID, vllm.Commas(int(p.UsedMiB))))
 			}
-			r.Fixes = append(r.Fixes, fmt.Sprintf("lower --gpu-memory-utilization to %.2f, or free the GPU", math.Floor(g.FreeGiB()/g.TotalGiB()*100)/100))
+			r.Fixes = append(r.Fixes, fmt.Sprintf("lower --gpu-memory-utilization to %.2f, or free the GPU", math.Floor(g.FreeGiB()/total*100)/100))
 		}
 	}
 	spread := Overheads.RankSpreadGiB * float64(r.TP*r.PP-1)
 	kvAvail := minKV - spread
 	rank0 := r.Ranks[0]
-	expl("budget", rank0.Budget, "total %.2f GiB × gpu_memory_utilization %.2f", rank0.TotalGiB, r.Utilization)
-	expl("weights", weights, "%.2fB params at %.2f bits (embeddings 16-bit) ÷ TP %d × PP %d", m.ParamsB, bits, r.TP, r.PP)
-	expl("activation peak", act, "%d batched tokens × %d FFN/rank × %g B", r.BatchedTokens, int(ffn), Overheads.ActivationBytesPerTokenPerFFN)
+	totalNote := ""
+	if g := in.GPUs[0]; !g.Declared && g.UsedMiB+g.FreeMiB > 0 && g.UsedMiB+g.FreeMiB < g.TotalMiB {
+		totalNote = fmt.Sprintf(" (CUDA's total: nvidia-smi %s MiB less %s MiB the driver reserves)", vllm.Commas(int(g.TotalMiB)), vllm.Commas(int(g.TotalMiB-g.UsedMiB-g.FreeMiB)))
+	}
+	expl("budget", rank0.Budget, "total %.2f GiB%s × gpu_memory_utilization %.2f", rank0.TotalGiB, totalNote, r.Utilization)
+	wf := fmt.Sprintf("%.2fB params at %.2f bits (embeddings 16-bit)", m.ParamsB, bits)
+	if m.Experts > 0 {
+		wf = fmt.Sprintf("%.2fB params, all %d experts resident, at %.2f bits (embeddings 16-bit)", m.ParamsB, m.Experts, bits)
+	}
+	if spec.weightBytes > 0 {
+		wf += fmt.Sprintf(" + %.2f GiB %s", spec.weightBytes/gib, spec.weightWhat)
+	}
+	expl("weights", weights, "%s ÷ TP %d × PP %d", wf, r.TP, r.PP)
+	expl("activation peak", act, "%d batched tokens × %d FFN/rank × %g B%s", r.BatchedTokens, int(ffn), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
 	expl("non-torch", nonTorch, "CUDA context, cuBLAS%s", map[bool]string{true: ", NCCL buffers", false: ""}[r.TP*r.PP > 1])
 	if graphsIn {
-		expl("CUDA graphs", graphs, "%.2f GiB per 28 layers × %d layers, subtracted since v0.21", Overheads.GraphGiBPer28Layers, layers)
+		expl("CUDA graphs", graphs, "%.2f GiB per 28 layers × %d layers, subtracted since v0.21", Overheads.GraphGiBPer28Layers, layersPerRank)
 	} else {
-		expl("CUDA graphs (outside budget)", graphs, "%.2f GiB per 28 layers × %d layers; before v0.21 they must fit in (1 − util) × total", Overheads.GraphGiBPer28Layers, layers)
+		expl("CUDA graphs (outside budget)", graphs, "%.2f GiB per 28 layers × %d layers; not counted by the profiler (before v0.21, or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0): must fit in (1 − util) × total", Overheads.GraphGiBPer28Layers, layersPerRank)
 	}
 	expl("KV cache", kvAvail, "budget − weights − activation − non-torch%s − rank spread %.2f (min over ranks)", map[bool]string{true: " − graphs", false: ""}[graphsIn], spread)
+	availBytes := int64(0)
 	if kvAvail > 0 {
-		r.KVBlocks = int(kvAvail * gib / float64(page) / float64(layers))
+		availBytes = int64(kvAvail * gib)
 	}
-	r.KVTokens = r.KVBlocks * BlockSize
-	r.Concurrency = float64(r.KVBlocks) / float64(blocksPerReq)
-	r.MaxFittingLen = r.KVTokens
+	f := lo.figures(availBytes, li)
+	r.KVBlocks = f.Blocks
+	r.TokensBlocks, r.TokensConc = f.TokensOld, f.TokensNew
+	if version >= ConcurrencyTokensSince {
+		r.KVTokens = f.TokensNew
+		r.TokensFormula = fmt.Sprintf("int(concurrency × max_model_len), as vLLM prints it from %.2f (PR #41069)", ConcurrencyTokensSince)
+	} else {
+		r.KVTokens = f.TokensOld
+		r.TokensFormula = "num_blocks ÷ KV cache groups × block size, as vLLM prints it up to 0.19"
+	}
+	if !lo.Hybrid && len(lo.Groups) == 1 && lo.Groups[0].Kind != LayerSliding {
+		r.TokensFormula = "num_blocks × block size"
+	}
+	r.Concurrency = f.Concurrency
+	r.NeedGiB = float64(f.NeedBytes) / gib
+	r.MaxFittingLen = f.MaxLen
 	nonKV := rank0.Budget - rank0.KV + spread
 	r.UtilToFit = math.Ceil((nonKV+r.NeedGiB)/minTotal*100) / 100
-	expl("KV bytes per token", float64(r.BytesPerToken)/gib, "2 × %d layers × %d KV heads/rank × head_dim %d × %d B = %d B", layers, kvh, m.HeadDim, r.KVDTypeBytes, r.BytesPerToken)
-	expl("one request of max_model_len", r.NeedGiB, "%d layers × ceil(%d/16) blocks × %d B page", layers, r.MaxModelLen, page)
+	for _, d := range lo.describe() {
+		expl("KV group", 0, "%s", d)
+	}
+	for _, n := range lo.Notes {
+		expl("KV page", 0, "%s", n)
+	}
+	expl("KV blocks", 0, "floor(%s B available ÷ %s B page ÷ %d tensors) = %s blocks; a request of %s tokens holds %d blocks",
+		vllm.Commas(int(availBytes)), vllm.Commas(int(lo.PageBytes)), lo.GroupSize, vllm.Commas(f.Blocks), vllm.Commas(r.MaxModelLen), lo.PerRequest)
+	expl("KV bytes per token", float64(r.BytesPerToken)/gib, "%s B per token over the full-attention layers of one rank (%s KV, %g B per element)", vllm.Commas(r.BytesPerToken), kvName, kvb)
+	expl("one request of max_model_len", r.NeedGiB, "%d blocks × %s B page × %d tensors", lo.PerRequest, vllm.Commas(int(lo.PageBytes)), lo.GroupSize)
 	if r.Verdict == "" {
 		switch {
 		case weights+act+nonTorch > rank0.Budget && weights > rank0.Budget:
@@ -250,31 +339,58 @@ func Estimate(in Input) Result {
 			r.Fixes = append(r.Fixes, fmt.Sprintf("raise --gpu-memory-utilization to %.2f if the GPU has the room, quantize, or raise --tensor-parallel-size", math.Min(0.95, r.UtilToFit)))
 		case r.NeedGiB > kvAvail:
 			r.Verdict = KVTooSmall
-			r.Reasons = append(r.Reasons, fmt.Sprintf("one request of %d tokens needs %.2f GiB of KV cache; %.2f GiB is available: vLLM stops with `To serve at least one request with the models's max seq len (%d)...`",
-				r.MaxModelLen, r.NeedGiB, kvAvail, r.MaxModelLen))
+			r.Reasons = append(r.Reasons, fmt.Sprintf("one request of %s tokens needs %.2f GiB of KV cache; %.2f GiB is available: vLLM stops with `To serve at least one request with the models's max seq len (%d)...`",
+				vllm.Commas(r.MaxModelLen), r.NeedGiB, kvAvail, r.MaxModelLen))
 			fix := fmt.Sprintf("lower --max-model-len to %d", r.MaxFittingLen/BlockSize*BlockSize)
 			if r.UtilToFit <= 0.98 {
 				fix += fmt.Sprintf(" or raise --gpu-memory-utilization to %.2f", r.UtilToFit)
 			}
-			if r.KVDTypeBytes > 1 {
+			if kvb > 1 {
 				fix += ", or use --kv-cache-dtype fp8 (halves KV bytes)"
 			}
 			r.Fixes = append(r.Fixes, fix)
 		case (kvAvail-r.NeedGiB)/kvAvail < Overheads.HeadroomWarn || r.Concurrency < 1.1:
 			r.Verdict = FitsTight
-			r.Reasons = append(r.Reasons, fmt.Sprintf("fits with %.0f%% KV headroom (%.2fx concurrency at %d tokens)", 100*(kvAvail-r.NeedGiB)/kvAvail, r.Concurrency, r.MaxModelLen))
+			r.Reasons = append(r.Reasons, fmt.Sprintf("fits with %.0f%% KV headroom (%.2fx concurrency at %s tokens)", 100*(kvAvail-r.NeedGiB)/kvAvail, r.Concurrency, vllm.Commas(r.MaxModelLen)))
 		default:
 			r.Verdict = Fits
 		}
 	}
-	if !graphsIn && !a.EnforceEager {
-		outside := minTotal * (1 - r.Utilization)
-		if graphs > outside {
-			r.Notes = append(r.Notes, fmt.Sprintf("CUDA graphs (~%.2f GiB) may not fit outside the budget (%.2f GiB): graph capture can run out of memory; --enforce-eager or a lower utilization avoids it", graphs, outside))
+	// What lives outside total × utilization at boot: graphs the profiler does
+	// not count, MoE kernel scratch buffers. The peak must fit in free memory.
+	outside := 0.0
+	var outsideParts []string
+	if !graphsIn && graphs > 0 {
+		outside += graphs
+		outsideParts = append(outsideParts, fmt.Sprintf("CUDA graphs %.2f", graphs))
+	}
+	if (m.Experts > 0 || m.Kind == "moe") && outside < Overheads.MoEScratchGiB {
+		// The measured MoE figure includes that deployment's graphs: take the larger.
+		outsideParts = append(outsideParts, fmt.Sprintf("MoE kernel buffers %.2f", Overheads.MoEScratchGiB-outside))
+		outside = Overheads.MoEScratchGiB
+	}
+	r.OutsideGiB = round2(outside)
+	if outside > 0 {
+		expl("outside the budget", outside, "%s GiB: allocated after the KV cache is sized", strings.Join(outsideParts, " + "))
+		room := minTotal * (1 - r.Utilization)
+		if in.Live {
+			for _, g := range in.GPUs[:min(len(in.GPUs), r.TP*r.PP)] {
+				room = math.Min(room, g.FreeGiB()-cudaTotalGiB(g)*r.Utilization)
+			}
+		}
+		if outside > room && !r.Verdict.Failing() {
+			where := "(1 − util) × total"
+			if in.Live {
+				where = "the free memory left after the budget"
+			}
+			r.Verdict = BootOOMRisk
+			r.Reasons = append(r.Reasons, fmt.Sprintf("about %.2f GiB is allocated outside the budget (%s), more than %s (%.2f GiB): vLLM can die with CUDA out of memory at boot although the budget fits",
+				outside, strings.Join(outsideParts, ", "), where, room))
+			r.Fixes = append(r.Fixes, fmt.Sprintf("lower --gpu-memory-utilization to %.2f, or use --enforce-eager", math.Floor((minTotal-outside-0.5)/minTotal*100)/100))
 		}
 	}
-	if m.Kind == "moe" {
-		r.Notes = append(r.Notes, "MoE kernels allocate buffers outside the budget (about 2.6 GiB seen in one deployment): keep headroom")
+	if m.Multimodal {
+		r.Notes = append(r.Notes, multimodalNote(a, m))
 	}
 	for i := range r.Ranks {
 		rk := &r.Ranks[i]
@@ -283,6 +399,117 @@ func Estimate(in Input) Result {
 	r.NeedGiB = round2(r.NeedGiB)
 	r.Concurrency = math.Floor(r.Concurrency*100) / 100
 	return r
+}
+
+// Release boundaries of the rules above (vLLM minor versions as parseVersion returns them).
+const (
+	// HybridAllocatorSince: the hybrid KV cache manager (per-type groups, sliding
+	// windows sized by their window) is on by default (vLLM PR #17996, 0.10.0).
+	HybridAllocatorSince = 0.10
+	// MambaAlignSince: prefix caching of hybrid models keeps mamba state in
+	// mamba_cache_mode "align" (two state blocks per request).
+	MambaAlignSince = 0.14
+	// ConcurrencyTokensSince: "GPU KV cache size" is int(max concurrency ×
+	// max_model_len) (vLLM PR #41069, April 2026); before, num_blocks ÷ groups × block.
+	ConcurrencyTokensSince = 0.20
+)
+
+// cudaTotalGiB is the total vLLM sees (torch.cuda.mem_get_info): nvidia-smi's
+// total less what the driver reserves, which nvidia-smi shows as total − used
+// − free. Declared GPUs carry the card table's CUDA total already.
+func cudaTotalGiB(g gpu.GPU) float64 {
+	if !g.Declared && g.UsedMiB+g.FreeMiB > 0 && g.UsedMiB+g.FreeMiB < g.TotalMiB {
+		return float64(g.UsedMiB+g.FreeMiB) / 1024
+	}
+	return g.TotalGiB()
+}
+
+// specDecode is what --speculative-config adds.
+type specDecode struct {
+	tokens      int
+	mtpLayers   int
+	weightBytes float64
+	weightWhat  string
+	notes       []string
+}
+
+func flagValue(a vllm.Args, name string) string {
+	if arg, ok := a.Lookup(name); ok && len(arg.Values) > 0 {
+		return arg.Values[0]
+	}
+	return ""
+}
+
+// speculative reads --speculative-config: MTP layers of the model itself
+// (their weights and one attention layer each in the KV cache) or a draft
+// model from the catalog; num_speculative_tokens adds conv-state rows and
+// state blocks to linear-attention and Mamba layers.
+func speculative(a vllm.Args, m Model) specDecode {
+	var s specDecode
+	v := flagValue(a, "speculative-config")
+	if v == "" {
+		return s
+	}
+	var c struct {
+		Method string `json:"method"`
+		Model  string `json:"model"`
+		N      int    `json:"num_speculative_tokens"`
+	}
+	if err := json.Unmarshal([]byte(v), &c); err != nil {
+		s.notes = append(s.notes, "--speculative-config is not JSON: its memory is not counted")
+		return s
+	}
+	s.tokens = c.N
+	method := strings.ToLower(c.Method)
+	switch {
+	case strings.Contains(method, "mtp"):
+		if m.MTPLayers == 0 {
+			s.notes = append(s.notes, "speculative method "+c.Method+": the model's MTP layer count is not known here; their weights and KV are not counted")
+			return s
+		}
+		s.mtpLayers = m.MTPLayers
+		perLayer := (m.ParamsB*1e9 - 2*float64(m.Vocab)*float64(m.Hidden)) / float64(m.Layers)
+		s.weightBytes = float64(m.MTPLayers) * perLayer * 2
+		s.weightWhat = fmt.Sprintf("MTP (%d layer of ~%.2fB params at 16 bits)", m.MTPLayers, perLayer/1e9)
+		s.notes = append(s.notes, fmt.Sprintf("speculative decoding (%s, %d tokens): %d MTP layer(s) add weights and one attention layer each to the KV cache", c.Method, c.N, m.MTPLayers))
+	case c.Model != "":
+		d, ok := LookupModel(c.Model)
+		if !ok {
+			s.notes = append(s.notes, "draft model "+c.Model+" is not in the catalog: its weights and KV cache are not counted")
+			return s
+		}
+		db, _ := weightBytes(d, d.CheckpointQ, a.DType)
+		s.weightBytes = db
+		s.weightWhat = "draft " + d.ID
+		s.notes = append(s.notes, fmt.Sprintf("draft model %s: %.2f GiB of weights counted; its KV cache (%d layers) shares the pool and is not yet counted", d.ID, db/gib, d.Layers))
+	default:
+		s.notes = append(s.notes, fmt.Sprintf("speculative method %q: no weights counted (n-gram and suffix methods need none)", c.Method))
+	}
+	return s
+}
+
+// multimodalNote says what the planner assumes about the vision/audio tower.
+func multimodalNote(a vllm.Args, m Model) string {
+	limits := flagValue(a, "limit-mm-per-prompt")
+	if limits != "" {
+		var l map[string]any
+		if json.Unmarshal([]byte(limits), &l) == nil {
+			zero := len(l) > 0
+			for _, v := range l {
+				if n, ok := v.(float64); !ok || n != 0 {
+					zero = false
+				}
+			}
+			if zero {
+				return "multimodal model with --limit-mm-per-prompt all 0: text-only; the encoder is not profiled (its weights are still counted in the parameters)"
+			}
+		}
+	}
+	tower := "its share of the parameters is not known here"
+	if m.VisionParamsB > 0 {
+		tower = fmt.Sprintf("%.2fB params", m.VisionParamsB)
+	}
+	return "multimodal model: the vision/audio tower is counted in the weights (" + tower + "); the encoder's profile run and encoder cache (sized by --limit-mm-per-prompt and max_num_batched_tokens) are not modelled: keep headroom or pass --limit-mm-per-prompt"
 }
 
 // weightBytes estimates the checkpoint size and the stored bits per quantized weight.
@@ -327,11 +554,38 @@ func weightFixes(m Model, a vllm.Args, quant string, wBytes, total, util float64
 	return out
 }
 
-func kvBytes(kvDType, dtype string) int {
-	switch strings.ToLower(kvDType) {
-	case "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc":
-		return 1
+// kvDTypeBytes is the bytes per KV cache element for --kv-cache-dtype, its
+// name, and a note when the dtype is not in the table (then 2 bytes are assumed).
+func kvDTypeBytes(kvDType, dtype string, m Model) (float64, string, string) {
+	k := strings.ToLower(kvDType)
+	switch {
+	case k == "" || k == "auto":
+		if dtype == "float32" || dtype == "float" {
+			return 4, "float32 (auto: the model dtype)", ""
+		}
+		return 2, "bf16/fp16 (auto: the model dtype)", ""
+	case k == "fp8" || k == "fp8_e4m3" || k == "fp8_e5m2" || k == "fp8_inc":
+		return 1, k, ""
+	case k == "fp8_ds_mla":
+		if m.KVLoraRank > 0 {
+			// MLAAttentionSpec: 656 B per token for the latent of 576 values.
+			return 656.0 / float64(m.KVLoraRank+m.QKRopeHeadDim), k, ""
+		}
+		return 1, k, ""
+	case k == "fp8_per_token_head" || k == "int8_per_token_head":
+		return 1, k, k + ": per-token-head float32 scales (8 B per token and head) are not counted"
+	case k == "nvfp4":
+		// fp4 data (½ B) plus one fp8 scale per 16 values.
+		return 0.5 + 1.0/16, k, ""
+	case k == "bfloat16" || k == "float16" || k == "half":
+		return 2, k, ""
+	case k == "float32":
+		return 4, k, ""
 	}
+	return 2, kvDType + " (assumed 2 B)", fmt.Sprintf("--kv-cache-dtype %s is not in the planner's table: 2 bytes per element assumed", kvDType)
+}
+
+func modelDTypeBytes(dtype string) int {
 	if dtype == "float32" || dtype == "float" {
 		return 4
 	}
@@ -370,16 +624,54 @@ func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 // KVTokens is vLLM's block arithmetic alone: the KV blocks and tokens that
 // availGiB of KV memory holds on the worst rank, with the rank spread of
-// Overheads applied for TP × PP > 1.
-func KVTokens(m Model, a vllm.Args, availGiB float64) (blocks, tokens int) {
-	tp, pp := max(1, a.TensorParallelSize), max(1, a.PipelineParallelSize)
-	kvh := max(1, m.KVHeads/tp)
-	layers := int(math.Ceil(float64(m.Layers) / float64(pp)))
-	page := BlockSize * 2 * kvh * m.HeadDim * kvBytes(a.KVCacheDType, a.DType)
-	avail := availGiB - Overheads.RankSpreadGiB*float64(tp*pp-1)
-	if avail <= 0 {
+// Overheads applied for TP × PP > 1. The token count is the one vLLM of
+// version prints ("" for the default release).
+func KVTokens(m Model, a vllm.Args, availGiB float64, version ...string) (blocks, tokens int) {
+	r, err := KVFigures(m, a, availGiB, strings.Join(version, ""))
+	if err != nil {
 		return 0, 0
 	}
-	blocks = int(avail * gib / float64(page) / float64(layers))
-	return blocks, blocks * BlockSize
+	return r.KVBlocks, r.KVTokens
+}
+
+// KVFigures is KVTokens with the whole layout: blocks, both token formulas,
+// concurrency and the layout, for the available KV memory of the worst rank.
+func KVFigures(m Model, a vllm.Args, availGiB float64, version string) (Result, error) {
+	tp, pp := max(1, a.TensorParallelSize), max(1, a.PipelineParallelSize)
+	ver := parseVersion(version)
+	mml := a.MaxModelLen
+	if mml == 0 {
+		mml = int(float64(m.MaxPositions) * ropeFactor(a.RopeScaling))
+	}
+	kvb, _, _ := kvDTypeBytes(a.KVCacheDType, a.DType, m)
+	spec := speculative(a, m)
+	bt := a.MaxNumBatchedTokens
+	if bt == 0 {
+		bt = 2048
+	}
+	li := layoutInput{TP: tp, PP: pp, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
+		MaxModelLen: max(1, mml), BatchedTokens: bt, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers,
+		NoHybrid: a.IsSet("disable-hybrid-kv-cache-manager") || ver < HybridAllocatorSince, MambaAlign: ver >= MambaAlignSince}
+	if arg, ok := a.Lookup("enable-prefix-caching"); ok && arg.Negated {
+		li.MambaAlign = false
+	}
+	if m.SSMDType == "float32" {
+		li.SSMBytes = 4
+	}
+	lo, err := m.layout(li)
+	if err != nil {
+		return Result{}, err
+	}
+	avail := availGiB - Overheads.RankSpreadGiB*float64(tp*pp-1)
+	var availBytes int64
+	if avail > 0 {
+		availBytes = int64(avail * gib)
+	}
+	f := lo.figures(availBytes, li)
+	r := Result{KVBlocks: f.Blocks, TokensBlocks: f.TokensOld, TokensConc: f.TokensNew, Concurrency: f.Concurrency, Layout: &lo, MaxModelLen: mml}
+	r.KVTokens = f.TokensOld
+	if ver >= ConcurrencyTokensSince {
+		r.KVTokens = f.TokensNew
+	}
+	return r, nil
 }

@@ -82,7 +82,8 @@ func TestEstimateVerdicts(t *testing.T) {
 				`--rope-scaling={"rope_type":"yarn","factor":4.0,"original_max_position_embeddings":32768}`}, h(2, "RTX 4090"), KVTooSmall, "lower --max-model-len to"},
 		{"32B bf16 does not fit one 4090", "Qwen/Qwen3-32B", []string{"--max-model-len=8192"}, h(1, "RTX 4090"), WeightsTooLarge, "--tensor-parallel-size 4"},
 		{"above the model's positions", "Qwen/Qwen3-8B", []string{"--max-model-len=131072"}, h(1, "H100"), TooLong, "rope-scaling"},
-		{"gpt-oss is not covered", "openai/gpt-oss-20b", nil, h(1, "H100"), NotCovered, ""},
+		{"gpt-oss-20b fits an H100 (sliding + full groups)", "openai/gpt-oss-20b", nil, h(1, "H100"), Fits, ""},
+		{"Qwen3-30B-A3B at 0.92 on a 4090: MoE buffers beyond the budget", "Qwen/Qwen3-30B-A3B-AWQ", []string{"--gpu-memory-utilization=0.92", "--max-model-len=8192"}, h(1, "RTX 4090"), BootOOMRisk, "lower --gpu-memory-utilization"},
 		{"bnb row of vllm#13882 has no KV memory", "unsloth/Qwen2.5-7B-Instruct-bnb-4bit", []string{"--gpu-memory-utilization=0.7", "--max-model-len=4096"}, h(1, "RTX 4060"), NoKVMemory, "raise --gpu-memory-utilization"},
 	}
 	for _, tt := range tests {

@@ -34,6 +34,11 @@ var Overheads = struct {
 	LargeGPUGiB float64
 	// HeadroomWarn is the KV headroom below which a fit is called tight.
 	HeadroomWarn float64
+	// MoEScratchGiB is the boot peak above total × utilization of a MoE model
+	// (fused-MoE buffers, CUDA graphs included): 2.1–2.8 GiB measured on a 24 GB
+	// card at utilization 0.70–0.78 (issue 13; FACTS §5.1 and §7 item 2: about
+	// 2.6 GiB). The planner takes the low end as the least to expect.
+	MoEScratchGiB float64
 }{
 	ActivationBytesPerTokenPerFFN: 8,
 	NonTorchGiB:                   0.35,
@@ -43,9 +48,10 @@ var Overheads = struct {
 	QuantBits: map[string]float64{
 		"awq": 4.16, "awq_marlin": 4.16, "gptq": 4.16, "gptq_marlin": 4.16, "marlin": 4.16, "bitsandbytes": 4.16,
 		"gguf": 4.5, "fp8": 8.06, "fbgemm_fp8": 8.06, "ptpc_fp8": 8.06, "compressed-tensors": 8.06, "mxfp4": 4.25,
-		"modelopt_fp4": 4.5, "experts_int8": 8.06,
+		"modelopt_fp4": 4.5, "nvfp4": 4.5, "experts_int8": 8.06,
 	},
 	BnBWorkspaceGiB: 0.8,
 	LargeGPUGiB:     70,
 	HeadroomWarn:    0.10,
+	MoEScratchGiB:   2.1,
 }

@@ -1,0 +1,156 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+// One table test per layer kind. Every figure is worked by hand from the
+// config.json numbers in catalog_models.json / catalog.csv, following vLLM's
+// kv_cache_interface.py (page sizes), mamba_utils.py (state shapes),
+// models/config.py (attention block growth) and kv_cache_utils.py (groups,
+// num_blocks, concurrency, the "GPU KV cache size" line).
+func TestLayoutPerLayerKind(t *testing.T) {
+	const GiB = 1 << 30
+	tests := []struct {
+		name      string
+		model     string
+		argv      []string
+		version   string
+		avail     float64 // GiB of KV memory on the worst rank
+		blocks    int
+		tokens    int     // what that release prints as "GPU KV cache size"
+		conc      float64 // "Maximum concurrency"
+		groups    int
+		groupSize int
+	}{
+		{
+			// Full attention: page = 2 × 16 × 8 KV heads × 128 × 2 B = 65,536 B;
+			// 3.81 GiB = 4,090,932,510 B ÷ 65,536 ÷ 32 layers = 1,950 blocks;
+			// tokens 1,950 × 16 = 31,200; concurrency 1,950 ÷ ceil(20,000/16)=1,250 = 1.56.
+			name: "full attention, Llama-3.1-8B", model: "meta-llama/Llama-3.1-8B-Instruct",
+			argv: []string{"--max-model-len=20000"}, version: "0.11.0", avail: 3.81,
+			blocks: 1950, tokens: 31200, conc: 1.56, groups: 1, groupSize: 32,
+		},
+		{
+			// Sliding + full (gpt-oss-20b: 12 sliding of window 128, 12 full; 8 KV heads × 64):
+			// page = 2 × 16 × 8 × 64 × 2 B = 32,768 B; group size 12 (12 < 1.5 × 12), 2 groups;
+			// 10 GiB = 10,737,418,240 B ÷ 32,768 ÷ 12 = 27,306 blocks;
+			// printed up to 0.19: 27,306 // 2 groups × 16 = 218,448 tokens;
+			// per request: full ceil(131,072/16) = 8,192 + sliding ceil(min(127 + 2,048, 131,072)/16) + 1 = 137 → 8,329;
+			// concurrency 27,306 ÷ 8,329 = 3.278.
+			name: "sliding window + full, gpt-oss-20b", model: "openai/gpt-oss-20b",
+			argv: []string{"--max-model-len=131072"}, version: "0.11.0", avail: 10,
+			blocks: 27306, tokens: 218448, conc: 3.278, groups: 2, groupSize: 12,
+		},
+		{
+			// The same without the hybrid allocator: every layer full attention, one group of 24;
+			// 10,737,418,240 ÷ 32,768 ÷ 24 = 13,653 blocks = 218,448 tokens; concurrency 13,653 ÷ 8,192 = 1.667.
+			name: "sliding sized as full, --disable-hybrid-kv-cache-manager", model: "openai/gpt-oss-20b",
+			argv: []string{"--max-model-len=131072", "--disable-hybrid-kv-cache-manager"}, version: "0.11.0", avail: 10,
+			blocks: 13653, tokens: 218448, conc: 1.667, groups: 1, groupSize: 24,
+		},
+		{
+			// MLA (DeepSeek-V3: kv_lora_rank 512 + qk_rope_head_dim 64 = 576 values, bf16, one
+			// latent head not split by TP 8, block 64): page = 64 × 576 × 2 B = 73,728 B;
+			// 20 GiB = 21,474,836,480 ÷ 73,728 ÷ 61 layers = 4,774 blocks = 305,536 tokens;
+			// concurrency 4,774 ÷ ceil(163,840/64) = 2,560 → 1.865.
+			name: "MLA, DeepSeek-V3 TP 8", model: "deepseek-ai/DeepSeek-V3",
+			argv: []string{"--tensor-parallel-size=8"}, version: "0.11.0", avail: 20 + 7*0.03,
+			blocks: 4774, tokens: 305536, conc: 1.865, groups: 1, groupSize: 61,
+		},
+		{
+			// Gated DeltaNet + full (Qwen3.5-9B: 24 linear, 8 full; 4 KV heads × 256; bf16):
+			// attention 2 × 4 × 256 × 2 = 4,096 B per token; state = conv 3 × (2·16·128 + 32·128 = 8,192) × 2 B
+			// = 49,152 + recurrent 32 × 128 × 128 × 4 B (mamba_ssm_dtype float32) = 2,097,152 → 2,146,304 B;
+			// block 16 × ceil(2,146,304 / (16 × 4,096)) = 16 × 33 = 528 tokens, page 528 × 4,096 = 2,162,688 B;
+			// group size 8 (24 ≥ 1.5 × 8), 1 full + 3 linear groups;
+			// 4 GiB = 4,294,967,296 ÷ 2,162,688 ÷ 8 = 248 blocks; printed up to 0.19: 248 // 4 × 528 = 32,736;
+			// per request ceil(32,768/528) = 63 + 3 state blocks (mode none) = 66; concurrency 248 ÷ 66 = 3.758.
+			name: "linear attention (GDN), Qwen3.5-9B on 0.11", model: "Qwen/Qwen3.5-9B",
+			argv: []string{"--max-model-len=32768"}, version: "0.11.0", avail: 4,
+			blocks: 248, tokens: 32736, conc: 3.758, groups: 4, groupSize: 8,
+		},
+		{
+			// The club-3090#612 row (vLLM 0.24.0, Qwen3.6-35B-A3B, fp8 KV, 131,072, 5.98 GiB):
+			// attention 2 × 2 × 256 × 1 B = 1,024 B per token; state = 3 × 8,192 × 2 + 32 × 128 × 128 × 4 = 2,146,304 B;
+			// block 16 × ceil(2,146,304 / 16,384) = 16 × 131 = 2,096 tokens, page 2,146,304 B (no padding);
+			// 10 full, 30 linear: group size 10, 4 groups; 5.98 GiB = 6,420,959,969 ÷ 2,146,304 ÷ 10 = 299 blocks;
+			// per request ceil(131,072/2,096) = 63 + 3 × 2 (prefix caching: mamba_cache_mode align) = 69;
+			// concurrency 299 ÷ 69 = 4.333; printed from 0.20: int(4.3333 × 131,072) = 567,978 — as logged.
+			name: "linear attention (GDN), Qwen3.6-35B-A3B on 0.24", model: "Qwen/Qwen3.6-35B-A3B",
+			argv: []string{"--max-model-len=131072", "--kv-cache-dtype=fp8"}, version: "0.24.0", avail: 5.98,
+			blocks: 299, tokens: 567978, conc: 4.333, groups: 4, groupSize: 10,
+		},
+		{
+			// Mamba2 + full (Nemotron-Nano-9B-v2: 27 mamba, 4 attention, 25 MLP-only of 56 blocks):
+			// state = conv 3 × (128·80 + 2·8·128 = 12,288) × 2 B = 73,728 + SSM 128 × 80 × 128 × 2 B = 2,621,440
+			// → 2,695,168 B; attention 2 × 8 × 128 × 2 = 4,096 B per token;
+			// block 16 × ceil(2,695,168 / 65,536) = 16 × 42 = 672, page 2,752,512 B;
+			// group size 4 (27 ≥ 1.5 × 4): 1 attention + 7 mamba groups (1 padding slot);
+			// 8 GiB = 8,589,934,592 ÷ 2,752,512 ÷ 4 = 780 blocks; printed up to 0.19: 780 // 8 × 672 = 65,184;
+			// per request ceil(32,768/672) = 49 + 7 = 56; concurrency 780 ÷ 56 = 13.929.
+			name: "Mamba2, Nemotron-Nano-9B-v2", model: "nvidia/NVIDIA-Nemotron-Nano-9B-v2",
+			argv: []string{"--max-model-len=32768"}, version: "0.11.0", avail: 8,
+			blocks: 780, tokens: 65184, conc: 13.929, groups: 8, groupSize: 4,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := KVFigures(model(t, tt.model), vllm.Parse(tt.argv), tt.avail, tt.version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.KVBlocks != tt.blocks || r.KVTokens != tt.tokens {
+				t.Errorf("blocks %d tokens %d, want %d and %d (layout %+v)", r.KVBlocks, r.KVTokens, tt.blocks, tt.tokens, r.Layout)
+			}
+			if d := r.Concurrency - tt.conc; d > 0.001 || d < -0.001 {
+				t.Errorf("concurrency %.4f, want %.3f", r.Concurrency, tt.conc)
+			}
+			if len(r.Layout.Groups) != tt.groups || r.Layout.GroupSize != tt.groupSize {
+				t.Errorf("%d groups of %d, want %d of %d", len(r.Layout.Groups), r.Layout.GroupSize, tt.groups, tt.groupSize)
+			}
+		})
+	}
+	_ = GiB
+}
+
+// The KV dtype table: known dtypes exactly, an unknown one assumed 2 B with a note.
+func TestKVDTypeBytes(t *testing.T) {
+	m := model(t, "Qwen/Qwen3-8B")
+	for kv, want := range map[string]float64{"auto": 2, "fp8": 1, "fp8_e5m2": 1, "fp8_e4m3": 1, "nvfp4": 0.5625, "float32": 4} {
+		if got, _, note := kvDTypeBytes(kv, "auto", m); got != want || note != "" {
+			t.Errorf("%s: %g B (note %q), want %g", kv, got, note, want)
+		}
+	}
+	got, name, note := kvDTypeBytes("turboquant_3bit", "auto", m)
+	if got != 2 || !strings.Contains(note, "not in the planner's table") || !strings.Contains(name, "assumed") {
+		t.Errorf("unknown dtype: %g %q %q", got, name, note)
+	}
+}
+
+// MTP speculative decoding adds one full-attention layer to the KV cache,
+// MTP weights, and speculative state blocks to linear-attention layers.
+func TestMTPAddsLayerAndState(t *testing.T) {
+	m := model(t, "Qwen/Qwen3.5-9B")
+	base, err := KVFigures(m, vllm.Parse([]string{"--max-model-len=32768"}), 4, "0.11.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtp, err := KVFigures(m, vllm.Parse([]string{"--max-model-len=32768", `--speculative-config={"method":"mtp","num_speculative_tokens":2}`}), 4, "0.11.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 9 full layers now (8 + MTP): group size 9 (24 ≥ 13.5), 1 full + 3 linear groups;
+	// conv rows 3 + 2: state = 5 × 8,192 × 2 + 2,097,152 = 2,179,072 B → block 16 × 34 = 544, page 2,228,224 B;
+	// 4,294,967,296 ÷ 2,228,224 ÷ 9 = 214 blocks; per request ceil(32,768/544) = 61 + 3 × (1 + 2) = 70.
+	if mtp.KVBlocks != 214 || mtp.Layout.PerRequest != 70 || base.KVBlocks <= mtp.KVBlocks {
+		t.Fatalf("MTP: %d blocks, %d per request (base %d blocks)", mtp.KVBlocks, mtp.Layout.PerRequest, base.KVBlocks)
+	}
+	r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=32768", `--speculative-config={"method":"mtp","num_speculative_tokens":2}`}), GPUs: h(1, "RTX 4090"), Version: "0.11.0"})
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "1 MTP layer(s)") {
+		t.Fatalf("notes %q lack the MTP note", r.Notes)
+	}
+}
