@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -37,10 +39,23 @@ the maximum concurrency at --max-model-len, then a verdict:
   max-model-len-above-model  above the model's positions without RoPE scaling
   not-enough-free-memory     (live GPUs) free memory now is below total × utilization,
                              with the processes holding it
-  not-covered                sliding-window, hybrid, MLA or multimodal models: the simple
-                             formula would print a wrong number, so none is printed
+  boot-oom-risk              the budget fits, but what is allocated outside it at boot
+                             (MoE kernel buffers, CUDA graphs the profiler does not count)
+                             exceeds the memory left: CUDA out of memory at boot
+  not-covered                a layer kind the planner does not model (chunked local
+                             attention, ...): no number rather than a wrong one
 
-GPUs come from --gpu/--gpus/--gpu-memory, else nvidia-smi, else vllmctl.yaml.
+Layer kinds follow vLLM's V1 KV cache manager: full attention, sliding window
+(per-layer windows, the hybrid allocator from 0.10), MLA (one latent per token,
+not split by TP), Gated DeltaNet and Mamba2 (a state per sequence, the attention
+block grown so one page holds a state), grouped and sharing one block pool.
+--explain shows the groups. Hybrid models' "GPU KV cache size" is printed as
+vLLM of the engine's release prints it (blocks ÷ groups × block up to 0.19,
+concurrency × max_model_len from 0.20).
+
+GPUs come from --gpu/--gpus/--gpu-memory (without --gpus, as many as the profiles
+use), else nvidia-smi (CUDA's total: nvidia-smi's less the driver reserve), else
+vllmctl.yaml.
 Model facts come from --model-config, x-vllmctl.model_config, a mounted Hugging
 Face cache, or the built-in catalog. --explain prints each formula and its inputs.`,
 		Example: `  vllmctl plan
@@ -87,7 +102,28 @@ Face cache, or the built-in catalog. --explain prints each formula and its input
 }
 
 func (e *env) planProject(p *project.Project, f planFlags, only []string) (plan.ProjectPlan, error) {
-	gpus, src, err := e.inventory(p, f.gpu)
+	g := f.gpu
+	if (g.card != "" || g.memory != "") && g.count == 0 && p != nil {
+		// --gpu or --gpu-memory alone: as many GPUs as the largest engine uses.
+		g.count = 1
+		for _, pr := range p.Profiles {
+			if len(only) > 0 && !slices.Contains(only, pr.Name) {
+				continue
+			}
+			for _, s := range pr.Engines() {
+				n := s.Args.GPUsNeeded()
+				if len(s.GPUs.IDs) > 0 {
+					for _, id := range s.GPUs.IDs {
+						if k, err := strconv.Atoi(id); err == nil {
+							n = max(n, k+1)
+						}
+					}
+				}
+				g.count = max(g.count, n)
+			}
+		}
+	}
+	gpus, src, err := e.inventory(p, g)
 	if err != nil {
 		return plan.ProjectPlan{}, err
 	}
@@ -116,8 +152,17 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 				t.row(fmt.Sprintf("  %d", r.Rank), r.GPU, gibs(r.TotalGiB), gibs(r.Budget), gibs(r.Weights), gibs(r.Activation), gibs(r.NonTorch), graphs, gibs(r.KV))
 			}
 			_ = t.flush()
-			fmt.Fprintf(w, "  KV cache: %s tokens (%d blocks of 16, min over ranks); max concurrency at %s tokens: %.2fx\n",
-				vllm.Commas(en.KVTokens), en.KVBlocks, vllm.Commas(en.MaxModelLen), en.Concurrency)
+			if en.Layout != nil && en.Layout.Hybrid {
+				fmt.Fprintf(w, "  KV cache: %s blocks shared by %d groups (%s); vLLM prints %s tokens (%s); max concurrency at %s tokens: %.2fx\n",
+					vllm.Commas(en.KVBlocks), len(en.Layout.Groups), en.LayerMix, vllm.Commas(en.KVTokens), en.TokensFormula, vllm.Commas(en.MaxModelLen), en.Concurrency)
+			} else {
+				bs := plan.BlockSize
+				if en.Layout != nil && len(en.Layout.Groups) > 0 {
+					bs = en.Layout.Groups[0].BlockSize
+				}
+				fmt.Fprintf(w, "  KV cache: %s tokens (%s blocks of %d, min over ranks); max concurrency at %s tokens: %.2fx\n",
+					vllm.Commas(en.KVTokens), vllm.Commas(en.KVBlocks), bs, vllm.Commas(en.MaxModelLen), en.Concurrency)
+			}
 		}
 		fmt.Fprintf(w, "  verdict: %s\n", en.Verdict)
 		for _, r := range en.Reasons {
@@ -132,7 +177,7 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 		if explain {
 			fmt.Fprintln(w, "  how:")
 			for _, l := range en.Explain {
-				if strings.Contains(l.Name, "bytes") {
+				if strings.Contains(l.Name, "bytes") || strings.HasPrefix(l.Name, "KV group") || l.Name == "KV page" || l.Name == "KV blocks" {
 					fmt.Fprintf(w, "    %-32s %12s  = %s\n", l.Name, "", l.Formula)
 					continue
 				}

@@ -37,7 +37,7 @@ func BenchmarkPlanFourProfiles(b *testing.B) {
 			b.Fatal(err)
 		}
 		pp := PlanProject(p, ProjectInput{GPUs: gpus, GPUSource: "bench"})
-		if len(pp.Engines) != 4 {
+		if len(pp.Engines) < 4 {
 			b.Fatalf("planned %d engines", len(pp.Engines))
 		}
 	}

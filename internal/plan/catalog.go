@@ -251,7 +251,7 @@ func fromHF(c hfConfig, id string) (Model, error) {
 	multimodal := c.VisionConfig != nil || c.AudioConfig != nil
 	if c.TextConfig != nil && c.Layers == 0 {
 		tc := *c.TextConfig
-		if tc.Tie == false && c.Tie {
+		if !tc.Tie && c.Tie {
 			tc.Tie = true
 		}
 		c, multimodal = tc, true
