@@ -185,8 +185,8 @@ It picks a free host port when --port is not given, lowers
 --gpu-memory-utilization and adds --enforce-eager when the GPUs are shared with
 another profile, and adds the profile's API key variable to .env (a generated
 key, never printed) and .env.example. The result passes 'vllmctl check'.`,
-		Example: `  vllmctl new mini --model Qwen/Qwen3-8B-AWQ --gpus 2
-  vllmctl new medium --model Qwen/Qwen3-32B-AWQ --gpus 0,1 --max-model-len 65536 --quantization awq_marlin`,
+		Example: `  vllmctl new mini --model Qwen/Qwen3-8B-AWQ --gpu-ids 2
+  vllmctl new medium --model Qwen/Qwen3-32B-AWQ --gpu-ids 0,1 --max-model-len 65536 --quantization awq_marlin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.spec.Name = args[0]
@@ -201,7 +201,10 @@ key, never printed) and .env.example. The result passes 'vllmctl check'.`,
 		},
 	}
 	c.Flags().StringVar(&f.spec.Model, "model", "", "Hugging Face repo id or path of the model (required)")
-	c.Flags().StringVar(&f.gpus, "gpus", "", "host GPU ids, comma-separated; the count sets --tensor-parallel-size (default 0)")
+	c.Flags().StringVar(&f.gpus, "gpu-ids", "", "host GPU ids, comma-separated; the count sets --tensor-parallel-size (default 0)")
+	// --gpus is a count on plan, up and gpus; new took ids under that name before.
+	c.Flags().StringVar(&f.gpus, "gpus", "", "deprecated: use --gpu-ids")
+	_ = c.Flags().MarkDeprecated("gpus", "it is a count on other commands; use --gpu-ids 0,1")
 	c.Flags().IntVar(&f.spec.Port, "port", 0, "host port (default: the first free one from 5000)")
 	c.Flags().IntVar(&f.spec.MaxModelLen, "max-model-len", 0, "context length (default: from the size class)")
 	c.Flags().StringVar(&f.spec.Quantization, "quantization", "", "vLLM quantization method, e.g. awq_marlin")
@@ -230,7 +233,7 @@ func runNew(e *env, f newFlags) error {
 		if used > 0 {
 			free := 0.90 - used
 			if free < 0.10 {
-				return &exitError{code: ExitFindings, err: fmt.Errorf("GPU(s) %s are already given %.2f by %s: pick other GPUs with --gpus, or lower their --gpu-memory-utilization",
+				return &exitError{code: ExitFindings, err: fmt.Errorf("GPU(s) %s are already given %.2f by %s: pick other GPUs with --gpu-ids, or lower their --gpu-memory-utilization",
 					strings.Join(spec.GPUs, ","), used, strings.Join(users, ", "))}
 			}
 			spec.Utilization = min(0.85, free)

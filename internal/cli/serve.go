@@ -492,10 +492,17 @@ func newWatchCmd(e *env) *cobra.Command {
 		Short: "Run the watchdog alone: probe every profile, restart wedged or hung engines",
 		Long: `Watch runs the watchdog of 'serve' without the gateway. With --once it takes
 one observation of every profile and prints the state it decides (warmup,
-healthy, wedged, hung, down, crash-loop, stalled-boot, port-forward-lost).`,
-		Example: "  vllmctl watch\n  vllmctl watch --once",
+healthy, unanswered, wedged, hung, down, crash-loop, stalled-boot,
+port-forward-lost); -o json or yaml prints it as data.`,
+		Example: "  vllmctl watch\n  vllmctl watch --once\n  vllmctl watch --once -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			if !once && e.output != "table" {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("-o %s needs --once (the watchdog runs until stopped and logs with --log-format)", e.output)}
+			}
 			s, err := newServer(e, rt, inv, logFormat)
 			if err != nil {
 				return err
@@ -514,10 +521,22 @@ healthy, wedged, hung, down, crash-loop, stalled-boot, port-forward-lost).`,
 				names = append(names, n)
 			}
 			sort.Strings(names)
-			t := newTable(e.stdout, "PROFILE", "STATE", "REASON")
+			type row struct {
+				Profile string `json:"profile"`
+				State   string `json:"state"`
+				Reason  string `json:"reason,omitempty"`
+			}
+			rows := []row{}
 			for _, n := range names {
 				st := wd.Status(n)
-				t.row(n, string(st.State), st.Reason)
+				rows = append(rows, row{n, string(st.State), st.Reason})
+			}
+			if e.output != "table" {
+				return writeData(e.stdout, e.output, rows)
+			}
+			t := newTable(e.stdout, "PROFILE", "STATE", "REASON")
+			for _, r := range rows {
+				t.row(r.Profile, r.State, r.Reason)
 			}
 			return t.flush()
 		},
@@ -526,5 +545,6 @@ healthy, wedged, hung, down, crash-loop, stalled-boot, port-forward-lost).`,
 	inv.register(c)
 	c.Flags().BoolVar(&once, "once", false, "one observation, print the states, exit")
 	c.Flags().StringVar(&logFormat, "log-format", "text", "text or json")
+	addOutput(c, e)
 	return c
 }
