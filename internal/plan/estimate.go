@@ -325,7 +325,12 @@ func Estimate(in Input) Result {
 	}
 	expl("KV blocks", 0, "floor(%s B available ÷ %s B page ÷ %d tensors) = %s blocks; a request of %s tokens holds %d blocks",
 		vllm.Commas(int(availBytes)), vllm.Commas(int(lo.PageBytes)), lo.GroupSize, vllm.Commas(f.Blocks), vllm.Commas(r.MaxModelLen), lo.PerRequest)
-	expl("KV bytes per token", float64(r.BytesPerToken)/gib, "%s B per token over the full-attention layers of one rank (%s KV, %g B per element)", vllm.Commas(r.BytesPerToken), kvName, kvb)
+	if len(lo.Groups) == 1 && lo.Groups[0].Kind == LayerFull {
+		kvh := max(1, m.KVHeads/r.TP)
+		expl("KV bytes per token", float64(r.BytesPerToken)/gib, "2 × %d layers × %d KV heads/rank × head_dim %d × %g B = %d B", lo.Groups[0].Layers, kvh, m.HeadDim, kvb, r.BytesPerToken)
+	} else {
+		expl("KV bytes per token", float64(r.BytesPerToken)/gib, "%s B per token over the full-attention layers of one rank (%s KV, %g B per element)", vllm.Commas(r.BytesPerToken), kvName, kvb)
+	}
 	expl("one request of max_model_len", r.NeedGiB, "%d blocks × %s B page × %d tensors", lo.PerRequest, vllm.Commas(int(lo.PageBytes)), lo.GroupSize)
 	if r.Verdict == "" {
 		switch {
@@ -339,8 +344,8 @@ func Estimate(in Input) Result {
 			r.Fixes = append(r.Fixes, fmt.Sprintf("raise --gpu-memory-utilization to %.2f if the GPU has the room, quantize, or raise --tensor-parallel-size", math.Min(0.95, r.UtilToFit)))
 		case r.NeedGiB > kvAvail:
 			r.Verdict = KVTooSmall
-			r.Reasons = append(r.Reasons, fmt.Sprintf("one request of %s tokens needs %.2f GiB of KV cache; %.2f GiB is available: vLLM stops with `To serve at least one request with the models's max seq len (%d)...`",
-				vllm.Commas(r.MaxModelLen), r.NeedGiB, kvAvail, r.MaxModelLen))
+			r.Reasons = append(r.Reasons, fmt.Sprintf("one request of %d tokens needs %.2f GiB of KV cache; %.2f GiB is available: vLLM stops with `To serve at least one request with the models's max seq len (%d)...`",
+				r.MaxModelLen, r.NeedGiB, kvAvail, r.MaxModelLen))
 			fix := fmt.Sprintf("lower --max-model-len to %d", r.MaxFittingLen/BlockSize*BlockSize)
 			if r.UtilToFit <= 0.98 {
 				fix += fmt.Sprintf(" or raise --gpu-memory-utilization to %.2f", r.UtilToFit)
