@@ -61,7 +61,7 @@ A profile that does not load is listed with status "error"; run 'vllmctl check' 
 				return writeData(e.stdout, e.output, rows)
 			}
 			if len(rows) == 0 {
-				_, err := e.stdout.Write([]byte("no profiles in " + p.Config.ProfilesDir + " (create one with 'vllmctl new NAME --model ID')\n"))
+				_, err := e.stdout.Write([]byte(p.NoProfilesHint() + "\n"))
 				return err
 			}
 			t := newTable(e.stdout, "PROFILE", "FILE", "SERVICE", "MODEL", "GPUS", "TP", "MAX-LEN", "UTIL", "QUANT", "KV", "SEQS", "PORT", "IMAGE")

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"fmt"
 	"io/fs"
 	"path"
 	"path/filepath"
@@ -161,4 +162,28 @@ func ProfileNames(files []string) map[string]string {
 		break
 	}
 	return names
+}
+
+// NoProfilesHint says what to do when the project has no profiles: adopt the
+// compose files found elsewhere in the folder, or create one.
+func (p *Project) NoProfilesHint() string {
+	where := p.Config.ProfilesDir
+	if len(p.Config.Profiles) > 0 {
+		where = "profiles: " + strings.Join(p.Config.Profiles, ", ")
+	}
+	files, _ := GlobFiles(p.Root, []string{"**/*compose*.yml", "**/*compose*.yaml"})
+	var live []string
+	for _, f := range files {
+		if !strings.Contains(strings.ToLower(f), "archive") {
+			live = append(live, f)
+		}
+	}
+	if len(live) > 0 {
+		ex := live[0]
+		if len(live) > 1 {
+			ex += fmt.Sprintf(" and %d more", len(live)-1)
+		}
+		return fmt.Sprintf("no profiles in %s, but the folder has compose files (%s): run 'vllmctl init --adopt' to list those that run vLLM as profiles in vllmctl.yaml, or 'vllmctl check --file FILE' for one", where, ex)
+	}
+	return fmt.Sprintf("no profiles in %s (create one with 'vllmctl new NAME --model ID', or start with 'vllmctl init')", where)
 }
