@@ -1,9 +1,3 @@
-// Package project finds a vllmctl project on disk and loads it: the optional base
-// compose file, one compose overlay per profile, the root .env and vllmctl.yaml.
-// Compose files are loaded with compose-spec/compose-go (merge, extends,
-// interpolation exactly as Compose does it, but with the root .env), while a
-// parallel YAML node tree keeps the file, line and column of every value so that
-// diagnostics point at the file that set it. It owns Diagnostic.
 package project
 
 import (

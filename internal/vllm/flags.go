@@ -1,9 +1,3 @@
-// Package vllm holds pure knowledge about vLLM: its command-line flags and their
-// defaults, how `vllm serve` parses a command line, the parser registries and the
-// flags that changed meaning between versions. It imports nothing from this module.
-//
-// Facts were checked against vLLM 0.10–0.11 `vllm serve --help` and the project's
-// ../shared/vllm/FACTS.md (§6).
 package vllm
 
 import (
