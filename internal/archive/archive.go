@@ -8,6 +8,7 @@
 package archive
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vllmctl/vllmctl/internal/atomicfile"
@@ -59,12 +61,30 @@ type Store struct {
 	Dir  string // archive folder relative to the root (default "archived")
 	// Hook, when set, is called at each step of a move: tests kill the process there.
 	Hook func(step string)
+	// WriteFile writes every file the archive writes (copies, manifests,
+	// restored files): tests inject a full disk there. Default: atomicfile.WriteFile.
+	WriteFile func(path string, data []byte, perm os.FileMode) error
 }
 
 func (s Store) hook(step string) {
 	if s.Hook != nil {
 		s.Hook(step)
 	}
+}
+
+func (s Store) write(path string, data []byte, perm os.FileMode) error {
+	if s.WriteFile != nil {
+		return s.WriteFile(path, data, perm)
+	}
+	return atomicfile.WriteFile(path, data, perm)
+}
+
+// full adds what to do when err is a full disk (or quota), else nothing.
+func full(err error, where string) string {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return "; the disk is full: free space on the disk that holds " + where + " and run the command again"
+	}
+	return ""
 }
 
 func (s Store) abs(rel string) string { return filepath.Join(s.Root, filepath.FromSlash(rel)) }
@@ -122,7 +142,9 @@ func (s Store) Move(reqs []Request, reason, note string, now time.Time, dryRun b
 	return done, nil
 }
 
-// moveOne: copy (temp, fsync, rename) → verify → manifest (temp, fsync, rename) → remove original.
+// moveOne: copy (temp, fsync, rename) → verify → MANIFEST.json (temp, fsync,
+// rename: the move is committed) → MANIFEST.md → remove original. A failure
+// before the commit removes the copy and leaves the original untouched.
 func (s Store) moveOne(folder, src string, e Entry) error {
 	dst := filepath.Join(s.abs(folder), filepath.FromSlash(e.File))
 	s.hook("start")
@@ -130,8 +152,8 @@ func (s Store) moveOne(folder, src string, e Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(dst, data, 0o644); err != nil {
-		return fmt.Errorf("copy %s into the archive: %w", e.Original, err)
+	if err := s.write(dst, data, 0o644); err != nil {
+		return fmt.Errorf("copy %s into the archive: %w; nothing was moved, %s is untouched%s", e.Original, err, e.Original, full(err, folder))
 	}
 	s.hook("copied")
 	if sum, _, err := hashFile(dst); err != nil || sum != e.SHA256 {
@@ -140,17 +162,27 @@ func (s Store) moveOne(folder, src string, e Entry) error {
 	}
 	m, err := s.manifest(folder)
 	if err != nil {
-		return err
+		os.Remove(dst)
+		return fmt.Errorf("%w; nothing was moved, %s is untouched", err, e.Original)
 	}
 	m.Entries = append(m.Entries, e)
-	if err := s.writeManifest(folder, m); err != nil {
-		return err
+	sortEntries(m)
+	if err := s.write(filepath.Join(s.abs(folder), "MANIFEST.json"), manifestJSON(m), 0o644); err != nil {
+		os.Remove(dst) // no manifest lists it: the copy is dropped
+		return fmt.Errorf("write %s/MANIFEST.json: %w; nothing was moved, %s is untouched%s", folder, err, e.Original, full(err, folder))
 	}
 	s.hook("manifest")
+	// Committed: MANIFEST.json lists the copy. MANIFEST.md is its readable
+	// twin; when it cannot be written the move still completes, and Recover
+	// rewrites it.
+	mdErr := s.write(filepath.Join(s.abs(folder), "MANIFEST.md"), []byte(markdown(folder, m)), 0o644)
 	if err := os.Remove(src); err != nil {
 		return fmt.Errorf("remove %s after archiving: %w (the archive copy is complete)", e.Original, err)
 	}
 	s.hook("removed")
+	if mdErr != nil {
+		return fmt.Errorf("%s is archived (MANIFEST.json lists it), but %s/MANIFEST.md could not be written: %w%s; the next archive command writes it again", e.Original, folder, mdErr, full(mdErr, folder))
+	}
 	return nil
 }
 
@@ -197,13 +229,24 @@ func (s Store) manifest(folder string) (Manifest, error) {
 	return m, nil
 }
 
-func (s Store) writeManifest(folder string, m Manifest) error {
+func sortEntries(m Manifest) {
 	sort.SliceStable(m.Entries, func(i, j int) bool { return m.Entries[i].File < m.Entries[j].File })
+}
+
+func manifestJSON(m Manifest) []byte {
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := atomicfile.WriteFile(filepath.Join(s.abs(folder), "MANIFEST.json"), append(b, '\n'), 0o644); err != nil {
-		return err
+	return append(b, '\n')
+}
+
+func (s Store) writeManifest(folder string, m Manifest) error {
+	sortEntries(m)
+	if err := s.write(filepath.Join(s.abs(folder), "MANIFEST.json"), manifestJSON(m), 0o644); err != nil {
+		return fmt.Errorf("write %s/MANIFEST.json: %w%s", folder, err, full(err, folder))
 	}
-	return atomicfile.WriteFile(filepath.Join(s.abs(folder), "MANIFEST.md"), []byte(markdown(folder, m)), 0o644)
+	if err := s.write(filepath.Join(s.abs(folder), "MANIFEST.md"), []byte(markdown(folder, m)), 0o644); err != nil {
+		return fmt.Errorf("write %s/MANIFEST.md: %w%s", folder, err, full(err, folder))
+	}
+	return nil
 }
 
 func markdown(folder string, m Manifest) string {
@@ -240,6 +283,15 @@ func (s Store) Recover() ([]string, error) {
 		m, err := s.manifest(folder)
 		if err != nil {
 			return did, err
+		}
+		if _, err := os.Stat(filepath.Join(f, "MANIFEST.json")); err == nil {
+			md := []byte(markdown(folder, m))
+			if old, err := os.ReadFile(filepath.Join(f, "MANIFEST.md")); err != nil || !bytes.Equal(old, md) {
+				if err := s.write(filepath.Join(f, "MANIFEST.md"), md, 0o644); err != nil {
+					return did, fmt.Errorf("write %s/MANIFEST.md: %w%s", folder, err, full(err, folder))
+				}
+				did = append(did, "rewrote "+folder+"/MANIFEST.md")
+			}
 		}
 		listed := map[string]bool{"MANIFEST.json": true, "MANIFEST.md": true}
 		for _, e := range m.Entries {
@@ -408,7 +460,9 @@ func (s Store) Restore(target string, force bool) ([]Entry, error) {
 			return done, fmt.Errorf("%s/%s has no manifest entry: restore it by hand", p.a.Path, p.e.File)
 		}
 		dst := s.abs(p.e.Original)
-		if _, err := os.Stat(dst); err == nil && !force {
+		_, statErr := os.Stat(dst)
+		existed := statErr == nil
+		if existed && !force {
 			return done, fmt.Errorf("%s exists: pass --force to overwrite it with the archived copy", p.e.Original)
 		}
 		src := filepath.Join(s.abs(p.a.Path), filepath.FromSlash(p.e.File))
@@ -416,8 +470,8 @@ func (s Store) Restore(target string, force bool) ([]Entry, error) {
 		if err != nil {
 			return done, err
 		}
-		if err := atomicfile.WriteFile(dst, data, 0o644); err != nil {
-			return done, err
+		if err := s.write(dst, data, 0o644); err != nil {
+			return done, fmt.Errorf("restore %s: %w; the archived copy is kept in %s%s", p.e.Original, err, p.a.Path, full(err, p.e.Original))
 		}
 		m, _ := s.manifest(p.a.Path)
 		var keep []Entry
@@ -427,9 +481,16 @@ func (s Store) Restore(target string, force bool) ([]Entry, error) {
 			}
 		}
 		m.Entries = keep
-		if err := s.writeManifest(p.a.Path, m); err != nil {
-			return done, err
+		sortEntries(m)
+		if err := s.write(filepath.Join(s.abs(p.a.Path), "MANIFEST.json"), manifestJSON(m), 0o644); err != nil {
+			// The manifest still lists the copy: undo the restore, or the next
+			// Recover would take the restored file for an unfinished move.
+			if !existed {
+				os.Remove(dst)
+			}
+			return done, fmt.Errorf("write %s/MANIFEST.json: %w; %s was not restored, the archived copy is kept%s", p.a.Path, err, p.e.Original, full(err, p.a.Path))
 		}
+		mdErr := s.write(filepath.Join(s.abs(p.a.Path), "MANIFEST.md"), []byte(markdown(p.a.Path, m)), 0o644)
 		os.Remove(src)
 		for d := filepath.Dir(src); d != s.abs(p.a.Path) && strings.HasPrefix(d, s.abs(p.a.Path)); d = filepath.Dir(d) {
 			if os.Remove(d) != nil { // a subfolder the move created, once empty
@@ -437,6 +498,9 @@ func (s Store) Restore(target string, force bool) ([]Entry, error) {
 			}
 		}
 		done = append(done, p.e)
+		if mdErr != nil {
+			return done, fmt.Errorf("%s is restored, but %s/MANIFEST.md could not be written: %w%s; the next archive command writes it again", p.e.Original, p.a.Path, mdErr, full(mdErr, p.a.Path))
+		}
 	}
 	return done, nil
 }
