@@ -238,4 +238,3 @@ func FuzzParseEnv(f *testing.F) {
 		}
 	})
 }
-
