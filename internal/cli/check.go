@@ -2,11 +2,15 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/check"
 	"github.com/vllmctl/vllmctl/internal/plan"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/sarif"
 )
 
 type checkFlags struct {
@@ -33,14 +37,23 @@ container names used twice; API keys and tokens written in compose files;
 unpinned images; no Hugging Face cache; no ipc: host / shm_size; healthcheck
 start periods shorter than the model's load; .env keys nothing reads.
 
+For CI, -o sarif writes a SARIF 2.1.0 log (upload it to GitHub code scanning)
+and -o github writes GitHub Actions workflow commands, which annotate the
+lines of a pull request. Their paths are relative to the repository root (the
+folder above --root that holds .git, or $GITHUB_WORKSPACE), so they point at
+the right files when the project is a subfolder.
+
 Exit status: 0 when there is no error (warnings allowed, unless --strict),
-1 when there are errors, 2 when the project cannot be read.`,
+1 when there are errors, 2 when the project cannot be read; the same with
+every -o.`,
 		Example: `  vllmctl check
   vllmctl check medium
   vllmctl check --file docker-compose-qwen3-micro.yml
-  vllmctl check -o json`,
+  vllmctl check -o json
+  vllmctl check -o sarif > vllmctl.sarif   # for github/codeql-action/upload-sarif
+  vllmctl check -o github                  # annotations in a GitHub Actions step`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
+			if err := checkOutputFormat(e.output); err != nil {
 				return err
 			}
 			p, err := e.load(project.Options{Files: f.files})
@@ -76,14 +89,23 @@ Exit status: 0 when there is no error (warnings allowed, unless --strict),
 			}
 			errs := project.CountErrors(diags)
 			warns := len(diags) - errs - countInfo(diags)
-			if e.output != "table" {
-				if err := writeData(e.stdout, e.output, diags); err != nil {
-					return err
-				}
-			} else {
+			var werr error
+			switch e.output {
+			case "json", "yaml":
+				werr = writeData(e.stdout, e.output, diags)
+			case "sarif":
+				werr = sarif.Write(e.stdout, diags, sarif.Options{ToolVersion: versionInfo().version, Place: placeOf(p, e.environ)})
+			case "github":
+				werr = sarif.WriteGitHub(e.stdout, diags, placeOf(p, e.environ))
+			default:
 				for _, d := range diags {
 					fmt.Fprintln(e.stdout, d.String())
 				}
+			}
+			if werr != nil {
+				return werr
+			}
+			if e.output != "json" && e.output != "yaml" { // the summary goes to stderr, beside the findings or a CI log
 				if len(p.Profiles) == 0 {
 					fmt.Fprintf(e.stderr, "no profiles found in %s (see 'vllmctl init' and 'vllmctl new')\n", p.Config.ProfilesDir)
 				}
@@ -99,8 +121,63 @@ Exit status: 0 when there is no error (warnings allowed, unless --strict),
 	c.Flags().BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	c.Flags().BoolVar(&f.noPlan, "no-plan", false, "skip the memory plan (which needs a GPU inventory: nvidia-smi or gpus: in vllmctl.yaml)")
 	c.Flags().BoolVar(&f.all, "all", false, "also print informational findings (defaults that apply silently)")
-	addOutput(c, e)
+	c.Flags().StringVarP(&e.output, "output", "o", "table", "output format: table, json, yaml, sarif (SARIF 2.1.0, for code scanning) or github (GitHub Actions annotations)")
 	return c
+}
+
+// checkOutputFormat accepts check's output formats: the data formats and the
+// two CI formats.
+func checkOutputFormat(f string) error {
+	switch f {
+	case "table", "json", "yaml", "sarif", "github":
+		return nil
+	}
+	return usageErr("unknown output format %q (use table, json, yaml, sarif or github)", f)
+}
+
+// placeOf says where the project sits in its repository, for the CI formats.
+func placeOf(p *project.Project, environ map[string]string) sarif.Place {
+	return sarif.Place{Root: p.Root, Prefix: repoPrefix(p.Root, environ)}
+}
+
+// repoPrefix is the project root relative to the repository root, with
+// forward slashes ("" when the project is the repository root or no
+// repository is found): $GITHUB_WORKSPACE when it holds the project (a GitHub
+// Actions job), else the nearest folder at or above the root holding .git.
+// SARIF and GitHub annotations need paths from the repository root.
+func repoPrefix(root string, environ map[string]string) string {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return ""
+	}
+	rel := func(base string) (string, bool) {
+		r, err := filepath.Rel(base, abs)
+		if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			return "", false
+		}
+		if r == "." {
+			return "", true
+		}
+		return filepath.ToSlash(r), true
+	}
+	if ws := environ["GITHUB_WORKSPACE"]; ws != "" {
+		if wsAbs, err := filepath.Abs(ws); err == nil {
+			if r, ok := rel(wsAbs); ok {
+				return r
+			}
+		}
+	}
+	for dir := abs; ; {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			r, _ := rel(dir)
+			return r
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 func dropInfo(ds []project.Diagnostic) []project.Diagnostic {

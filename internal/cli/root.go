@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,8 +19,87 @@ import (
 	"github.com/vllmctl/vllmctl/internal/redact"
 )
 
-// Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
-var Version = "dev"
+// Version, Commit and Date describe the build. The Makefile stamps them:
+//
+//	-X github.com/vllmctl/vllmctl/internal/cli.Version=v1.2.3
+//	-X github.com/vllmctl/vllmctl/internal/cli.Commit=0123456789ab
+//	-X github.com/vllmctl/vllmctl/internal/cli.Date=2026-01-02T03:04:05Z
+//
+// Left unstamped (go install github.com/vllmctl/vllmctl/cmd/vllmctl@latest,
+// a plain go build), they come from what the Go toolchain records in the
+// binary: the module's version, and the commit and its time when it was built
+// in a checkout. `vllmctl --version` prints them (versionInfo).
+var (
+	Version = "dev"
+	Commit  = ""
+	Date    = ""
+)
+
+// buildVersion is the version, commit and date of this binary; "" is unknown.
+type buildVersion struct {
+	version, commit, date string
+}
+
+// versionInfo resolves the stamped values against debug.ReadBuildInfo.
+func versionInfo() buildVersion {
+	bi, _ := debug.ReadBuildInfo()
+	return resolveVersion(Version, Commit, Date, bi)
+}
+
+// resolveVersion fills what ldflags left unset from the build info: the main
+// module's version (a tagged release under go install), vcs.revision (12
+// characters, "-dirty" when vcs.modified) and vcs.time.
+func resolveVersion(version, commit, date string, bi *debug.BuildInfo) buildVersion {
+	v := buildVersion{version: version, commit: commit, date: date}
+	if bi != nil {
+		if v.version == "" || v.version == "dev" {
+			if mv := bi.Main.Version; mv != "" && mv != "(devel)" {
+				v.version = mv
+			}
+		}
+		var rev, at string
+		modified := false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if v.commit == "" && rev != "" {
+			v.commit = rev[:min(12, len(rev))]
+			if modified {
+				v.commit += "-dirty"
+			}
+		}
+		if v.date == "" {
+			v.date = at
+		}
+	}
+	if v.version == "" {
+		v.version = "dev"
+	}
+	return v
+}
+
+// String is what --version prints after the name: "v1.2.3 (commit 0123456789ab,
+// built 2026-01-02T03:04:05Z)", leaving out what is unknown.
+func (v buildVersion) String() string {
+	var parts []string
+	if v.commit != "" {
+		parts = append(parts, "commit "+v.commit)
+	}
+	if v.date != "" {
+		parts = append(parts, "built "+v.date)
+	}
+	if len(parts) == 0 {
+		return v.version
+	}
+	return v.version + " (" + strings.Join(parts, ", ") + ")"
+}
 
 // Exit codes.
 const (
@@ -136,11 +216,12 @@ It reports every defect before a deploy (empty variables, unknown or no-op vLLM
 flags, port and GPU clashes, hard-coded secrets) with file:line and a fix.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       versionInfo().String(),
 		// Before any command runs: learn the secrets of --root's .env, so even
 		// a command that fails before loading the project masks them.
 		PersistentPreRun: func(*cobra.Command, []string) { e.learnEnvFile() },
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n") // vllmctl v1.2.3 (commit 0123456789ab, built 2026-01-02T03:04:05Z)
 	root.PersistentFlags().StringVarP(&e.root, "root", "C", ".", "project root `DIR` (holds configs/, .env, vllmctl.yaml)")
 	root.AddCommand(
 		newProfilesCmd(e),

@@ -37,11 +37,12 @@ func githubCommand(s project.Severity) string {
 }
 
 // GitHubAnnotation is the workflow command line of one diagnostic, without
-// the newline; prefix is as in Options.
-func GitHubAnnotation(d project.Diagnostic, prefix string) string {
+// the newline.
+func GitHubAnnotation(d project.Diagnostic, place Place) string {
 	var props []string
 	if d.File != "" {
-		props = append(props, "file="+EscapeProperty(RepoPath(d.File, prefix)))
+		file, _ := place.RepoPath(d.File) // the runner resolves a path outside the repository as given
+		props = append(props, "file="+EscapeProperty(file))
 		if d.Line > 0 {
 			props = append(props, fmt.Sprintf("line=%d", d.Line))
 			if d.Col > 0 {
@@ -65,10 +66,10 @@ func GitHubAnnotation(d project.Diagnostic, prefix string) string {
 }
 
 // WriteGitHub writes one workflow command per diagnostic.
-func WriteGitHub(w io.Writer, diags []project.Diagnostic, prefix string) error {
+func WriteGitHub(w io.Writer, diags []project.Diagnostic, place Place) error {
 	bw := bufio.NewWriter(w)
 	for _, d := range diags {
-		bw.WriteString(GitHubAnnotation(d, prefix))
+		bw.WriteString(GitHubAnnotation(d, place))
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()

@@ -28,22 +28,22 @@ func TestEscape(t *testing.T) {
 
 func TestGitHubAnnotation(t *testing.T) {
 	for _, c := range []struct {
-		d      project.Diagnostic
-		prefix string
-		want   string
+		d     project.Diagnostic
+		place Place
+		want  string
 	}{
 		{project.Diagnostic{Pos: project.Pos{File: "configs/docker/profiles/a.yml", Line: 7, Col: 17}, Severity: project.Error, Code: "unset-variable",
-			Path: "services.a.command", Message: "${KEY_A} is not set", Hint: "add KEY_A=... to .env"}, "",
+			Path: "services.a.command", Message: "${KEY_A} is not set", Hint: "add KEY_A=... to .env"}, Place{},
 			"::error file=configs/docker/profiles/a.yml,line=7,col=17,title=unset-variable::services.a.command: ${KEY_A} is not set (add KEY_A=... to .env)"},
-		{project.Diagnostic{Pos: project.Pos{File: ".env", Line: 3}, Severity: project.Warning, Code: "env-unused", Message: "X is set"}, "examples/project",
+		{project.Diagnostic{Pos: project.Pos{File: ".env", Line: 3}, Severity: project.Warning, Code: "env-unused", Message: "X is set"}, Place{Prefix: "examples/project"},
 			"::warning file=examples/project/.env,line=3,title=env-unused::X is set"},
-		{project.Diagnostic{Pos: project.Pos{File: "odd,name:x.yml"}, Severity: project.Info, Code: "bind-created", Message: "line one\nline two, 50%"}, "",
+		{project.Diagnostic{Pos: project.Pos{File: "odd,name:x.yml"}, Severity: project.Info, Code: "bind-created", Message: "line one\nline two, 50%"}, Place{},
 			"::notice file=odd%2Cname%3Ax.yml,title=bind-created::line one%0Aline two, 50%25"},
-		{project.Diagnostic{Severity: project.Error, Code: "no-profiles", Message: "nothing matched"}, "p",
+		{project.Diagnostic{Severity: project.Error, Code: "no-profiles", Message: "nothing matched"}, Place{Prefix: "p"},
 			"::error title=no-profiles::nothing matched"},
 	} {
-		if got := GitHubAnnotation(c.d, c.prefix); got != c.want {
-			t.Errorf("GitHubAnnotation(%+v, %q)\n got %s\nwant %s", c.d, c.prefix, got, c.want)
+		if got := GitHubAnnotation(c.d, c.place); got != c.want {
+			t.Errorf("GitHubAnnotation(%+v, %+v)\n got %s\nwant %s", c.d, c.place, got, c.want)
 		}
 	}
 }
@@ -51,7 +51,7 @@ func TestGitHubAnnotation(t *testing.T) {
 func TestWriteGitHub(t *testing.T) {
 	ds := checkDiags(t)
 	var buf bytes.Buffer
-	if err := WriteGitHub(&buf, ds, "ci"); err != nil {
+	if err := WriteGitHub(&buf, ds, Place{Prefix: "ci"}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")

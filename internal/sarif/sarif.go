@@ -34,11 +34,19 @@ const InformationURI = "https://github.com/vllmctl/vllmctl"
 type Options struct {
 	// ToolVersion is vllmctl's version (tool.driver.version); "" omits it.
 	ToolVersion string
+	Place
+}
+
+// Place says where the project sits in its repository: diagnostics hold
+// paths relative to the project root (absolute for files outside it), code
+// scanning and annotations want them relative to the repository root.
+type Place struct {
 	// Prefix is the project root relative to the repository root, with
-	// forward slashes ("" when the project is the repository): diagnostics
-	// hold paths relative to the project root, code scanning wants them
-	// relative to the repository.
+	// forward slashes ("" when the project is the repository).
 	Prefix string
+	// Root is the project root, absolute; with it, absolute paths of files
+	// elsewhere in the repository become repository-relative too.
+	Root string
 }
 
 // Log is a SARIF 2.1.0 log with the subset of properties vllmctl writes.
@@ -183,7 +191,7 @@ func Build(diags []project.Diagnostic, opts Options) *Log {
 			index[d.Code] = i
 			descs = append(descs, descriptor(r))
 		}
-		results = append(results, result(d, i, opts.Prefix))
+		results = append(results, result(d, i, opts.Place))
 	}
 	return &Log{
 		Schema:  SchemaURI,
@@ -234,7 +242,7 @@ func ruleName(code string) string {
 	return b.String()
 }
 
-func result(d project.Diagnostic, ruleIndex int, prefix string) Result {
+func result(d project.Diagnostic, ruleIndex int, place Place) Result {
 	r := Result{
 		RuleID:    d.Code,
 		RuleIndex: ruleIndex,
@@ -242,7 +250,7 @@ func result(d project.Diagnostic, ruleIndex int, prefix string) Result {
 		Message:   Text{MessageText(d)},
 	}
 	if d.File != "" {
-		uri, base := fileURI(d.File, prefix)
+		uri, base := fileURI(d.File, place)
 		pl := PhysicalLocation{ArtifactLocation: ArtifactLocation{URI: uri, URIBaseID: base}}
 		if d.Line > 0 {
 			pl.Region = &Region{StartLine: d.Line, StartColumn: max(d.Col, 0)}
@@ -275,28 +283,58 @@ func MessageText(d project.Diagnostic) string {
 }
 
 // fileURI is the URI of a diagnostic's file and its uriBaseId: a path
-// relative to the repository root under SrcRoot, or a file: URI for an
-// absolute path (a file outside the project).
-func fileURI(file, prefix string) (uri, base string) {
-	if filepath.IsAbs(file) || path.IsAbs(filepath.ToSlash(file)) {
-		p := filepath.ToSlash(file)
+// relative to the repository root under SrcRoot, or a file: URI for a file
+// outside the repository.
+func fileURI(file string, place Place) (uri, base string) {
+	p, inRepo := place.RepoPath(file)
+	switch {
+	case !inRepo && !isAbs(p): // ../x above the repository: relative, with no base to resolve it against
+		return (&url.URL{Path: p}).String(), ""
+	case !inRepo:
 		if !strings.HasPrefix(p, "/") {
 			p = "/" + p // C:/x → /C:/x
 		}
 		return (&url.URL{Scheme: "file", Path: p}).String(), ""
 	}
-	return (&url.URL{Path: RepoPath(file, prefix)}).String(), SrcRoot
+	return (&url.URL{Path: p}).String(), SrcRoot
 }
 
-// RepoPath is a project-relative file as a slash-separated path relative to
-// the repository root.
-func RepoPath(file, prefix string) string {
-	p := filepath.ToSlash(file)
-	if filepath.IsAbs(file) {
-		return p
+// RepoPath is a diagnostic's file as a slash-separated path relative to the
+// repository root, and true; or the file's absolute path, slash-separated,
+// and false when it lies outside the repository (or, for an absolute path,
+// Root is unknown).
+func (pl Place) RepoPath(file string) (string, bool) {
+	if isAbs(file) {
+		if pl.Root == "" {
+			return filepath.ToSlash(file), false
+		}
+		r, err := filepath.Rel(pl.Root, file)
+		if err != nil {
+			return filepath.ToSlash(file), false
+		}
+		rp, ok := pl.join(r)
+		if !ok {
+			return filepath.ToSlash(file), false
+		}
+		return rp, true
 	}
-	if prefix != "" && prefix != "." {
-		p = path.Join(prefix, p)
+	if rp, ok := pl.join(file); ok {
+		return rp, true
 	}
-	return path.Clean(p)
+	return path.Clean(filepath.ToSlash(file)), false
+}
+
+// join puts a project-relative path under Prefix; false when it climbs out
+// of the repository.
+func (pl Place) join(rel string) (string, bool) {
+	p := path.Clean(path.Join(pl.Prefix, filepath.ToSlash(rel)))
+	if p == ".." || strings.HasPrefix(p, "../") {
+		return p, false
+	}
+	return p, true
+}
+
+// isAbs is true for an absolute path of this OS or a slash-rooted one.
+func isAbs(file string) bool {
+	return filepath.IsAbs(file) || strings.HasPrefix(filepath.ToSlash(file), "/")
 }

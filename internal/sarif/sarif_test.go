@@ -93,7 +93,7 @@ func TestLogValidatesAgainstSchema(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			for _, prefix := range []string{"", "deploy/vllm"} {
 				var buf bytes.Buffer
-				if err := Write(&buf, ds, Options{ToolVersion: "v1.2.3", Prefix: prefix}); err != nil {
+				if err := Write(&buf, ds, Options{ToolVersion: "v1.2.3", Place: Place{Prefix: prefix}}); err != nil {
 					t.Fatal(err)
 				}
 				if err := validate(t, buf.Bytes()); err != nil {
@@ -152,7 +152,7 @@ func clip(b []byte) string {
 
 func TestBuild(t *testing.T) {
 	ds := append(checkDiags(t), edgeDiags...)
-	l := Build(ds, Options{ToolVersion: "v1.2.3", Prefix: "deploy/vllm"})
+	l := Build(ds, Options{ToolVersion: "v1.2.3", Place: Place{Prefix: "deploy/vllm", Root: "/work/repo/deploy/vllm"}})
 	if len(l.Runs) != 1 {
 		t.Fatalf("%d runs, want 1", len(l.Runs))
 	}
@@ -274,15 +274,27 @@ func TestDeterministicAndFingerprints(t *testing.T) {
 }
 
 func TestRepoPath(t *testing.T) {
-	for _, c := range []struct{ file, prefix, want string }{
-		{"configs/a.yml", "", "configs/a.yml"},
-		{"configs/a.yml", ".", "configs/a.yml"},
-		{"configs/a.yml", "examples/project", "examples/project/configs/a.yml"},
-		{"./configs/../.env", "p", "p/.env"},
-		{filepath.Join("configs", "b.yml"), "p", "p/configs/b.yml"},
+	root := filepath.Join(string(filepath.Separator)+"repo", "deploy", "vllm")
+	for _, c := range []struct {
+		file   string
+		place  Place
+		want   string
+		inRepo bool
+	}{
+		{"configs/a.yml", Place{}, "configs/a.yml", true},
+		{"configs/a.yml", Place{Prefix: "."}, "configs/a.yml", true},
+		{"configs/a.yml", Place{Prefix: "examples/project"}, "examples/project/configs/a.yml", true},
+		{"./configs/../.env", Place{Prefix: "p"}, "p/.env", true},
+		{filepath.Join("configs", "b.yml"), Place{Prefix: "p"}, "p/configs/b.yml", true},
+		{"../x.yml", Place{Prefix: "p/q"}, "p/x.yml", true},
+		{"../x.yml", Place{}, "../x.yml", false},
+		{filepath.Join(root, "..", "shared", "c.yml"), Place{Prefix: "deploy/vllm", Root: root}, "deploy/shared/c.yml", true},
+		{filepath.Join(root, "..", "..", "..", "etc", "c.yml"), Place{Prefix: "deploy/vllm", Root: root}, filepath.ToSlash(filepath.Join(root, "..", "..", "..", "etc", "c.yml")), false},
+		{filepath.Join(root, "c.yml"), Place{Prefix: "deploy/vllm"}, filepath.ToSlash(filepath.Join(root, "c.yml")), false},
 	} {
-		if got := RepoPath(c.file, c.prefix); got != c.want {
-			t.Errorf("RepoPath(%q, %q) = %q, want %q", c.file, c.prefix, got, c.want)
+		got, in := c.place.RepoPath(c.file)
+		if got != c.want || in != c.inRepo {
+			t.Errorf("%+v.RepoPath(%q) = %q, %v; want %q, %v", c.place, c.file, got, in, c.want, c.inRepo)
 		}
 	}
 }
