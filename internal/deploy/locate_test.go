@@ -61,6 +61,17 @@ func TestFoundWhereRecorded(t *testing.T) {
 	if len(*opened) != 1 || (*opened)[0].Kind != state.KindProcess {
 		t.Fatalf("opened %v", *opened)
 	}
+	// serve's Observe reads an instance's log from the backend that lists it
+	insts, _, err := look.Instances(ctx)
+	if err != nil || len(insts) != 2 {
+		t.Fatalf("instances: %v %+v", err, insts)
+	}
+	for _, in := range insts {
+		want := map[string]runtime.Backend{"a": proc, "b": dock}[in.Profile]
+		if be, err := look.Runtimes.ForInstance(ctx, in); err != nil || be != want {
+			t.Errorf("ForInstance(%s on %s): %v, %v", in.Profile, in.Runtime, be, err)
+		}
+	}
 	var lines []string
 	if err := look.Logs(ctx, "a", false, time.Time{}, func(l string) { lines = append(lines, l) }); err != nil || len(lines) != 1 {
 		t.Fatalf("logs: %v %q", err, lines)
