@@ -201,4 +201,3 @@ func (s *started) stop() {
 func upArgs(profiles ...string) []string {
 	return append(append([]string{"up"}, profiles...), "--runtime", "process", "--simulate", "--sim-binary", simBin, "--progress", "plain")
 }
-
