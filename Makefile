@@ -60,11 +60,11 @@ compose-v2:
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	sh scripts/lint-tracked.sh
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) vet -tags acceptance ./...
 	$(GO) run $(STATICCHECK) -tags acceptance ./...
-	$(GO) mod tidy -diff
-	sh scripts/lint-tracked.sh
 
 ## cross: the binary must build for every platform the users have.
 cross:
