@@ -17,8 +17,8 @@ import (
 
 // skipKnown lets a fuzz run look past the findings already recorded under
 // testdata/fuzz (see RELIABILITY.md): FuzzLoad passes over YAML anchors
-// (alias cycles hang Source.index) and null services (compose-go panics on
-// one merged over a base file) and compares compose-go's "additional properties 'a', 'b' not
+// (alias cycles hang Source.index) and null values (compose-go panics on
+// several: a null service over a base file, a null volumes: section) and compares compose-go's "additional properties 'a', 'b' not
 // allowed" in any order (it lists them in map order), FuzzParseEnv over keys without a line (ParseEnv finds lines
 // with its own scanner, which reads fewer forms than compose's parser: a bare
 // name on the last line, "KEY: value", "exportKEY=v"). Off by default: every
@@ -262,18 +262,29 @@ func sortedProps(lines []string) []string {
 	return out
 }
 
-// nullService reports whether a compose file has a service with no body.
+// nullService reports whether a compose file holds a null value anywhere.
 func nullService(data []byte) bool {
-	var doc struct {
-		Services map[string]any `yaml:"services"`
-	}
+	var doc any
 	if yaml.Unmarshal(data, &doc) != nil {
 		return false
 	}
-	for _, v := range doc.Services {
-		if v == nil {
-			return true
+	var hasNull func(v any) bool
+	hasNull = func(v any) bool {
+		switch v := v.(type) {
+		case map[string]any:
+			for _, c := range v {
+				if c == nil || hasNull(c) {
+					return true
+				}
+			}
+		case []any:
+			for _, c := range v {
+				if c == nil || hasNull(c) {
+					return true
+				}
+			}
 		}
+		return false
 	}
-	return false
+	return hasNull(doc)
 }
