@@ -209,7 +209,21 @@ func FuzzParseEnv(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lines := bytes.Count(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\n")) + 1
-		e, diags := ParseEnv(".env", data, lookup)
+		type parsed struct {
+			e     *EnvFile
+			diags []Diagnostic
+		}
+		done := make(chan parsed, 1)
+		go func() { e, d := ParseEnv(".env", data, lookup); done <- parsed{e, d} }()
+		timer := time.NewTimer(loadDeadline)
+		defer timer.Stop()
+		var r parsed
+		select {
+		case r = <-done:
+		case <-timer.C:
+			t.Fatalf("ParseEnv did not return within %s on %d bytes", loadDeadline, len(data))
+		}
+		e, diags := r.e, r.diags
 		if e == nil {
 			t.Fatal("ParseEnv returned no EnvFile")
 		}
