@@ -238,17 +238,6 @@ func manifestJSON(m Manifest) []byte {
 	return append(b, '\n')
 }
 
-func (s Store) writeManifest(folder string, m Manifest) error {
-	sortEntries(m)
-	if err := s.write(filepath.Join(s.abs(folder), "MANIFEST.json"), manifestJSON(m), 0o644); err != nil {
-		return fmt.Errorf("write %s/MANIFEST.json: %w%s", folder, err, full(err, folder))
-	}
-	if err := s.write(filepath.Join(s.abs(folder), "MANIFEST.md"), []byte(markdown(folder, m)), 0o644); err != nil {
-		return fmt.Errorf("write %s/MANIFEST.md: %w%s", folder, err, full(err, folder))
-	}
-	return nil
-}
-
 func markdown(folder string, m Manifest) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Archive %s\n\nWritten by `vllmctl archive`; MANIFEST.json is the machine-readable copy.\n\n", filepath.Base(folder))
