@@ -5,12 +5,15 @@
 GO       ?= go
 BIN      := bin
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/vllmctl/vllmctl/internal/cli.Version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+DATE     ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+CLIPKG   := github.com/vllmctl/vllmctl/internal/cli
+LDFLAGS  := -s -w -X $(CLIPKG).Version=$(VERSION) -X $(CLIPKG).Commit=$(COMMIT) -X $(CLIPKG).Date=$(DATE)
 EXAMPLE  := examples/project
 VLLMCTL  := $(CURDIR)/$(BIN)/vllmctl
 FUZZTIME ?= 60s
 
-.PHONY: build demo-image compose-v2 test test-unit acceptance lint cross demo bench fuzz clean plan-accuracy sim-image
+.PHONY: cli-docs build demo-image compose-v2 test test-unit acceptance lint cross demo bench fuzz clean plan-accuracy sim-image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/vllmctl ./cmd/vllmctl
@@ -105,6 +108,13 @@ fuzz:
 	$(GO) test ./internal/project -run XXX -fuzz FuzzScanRefs -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/vllm -run XXX -fuzz FuzzClassifyLine -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/gateway -run XXX -fuzz FuzzPeekModel -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/shellcmd -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/project -run XXX -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/project -run XXX -fuzz FuzzParseEnv -fuzztime $(FUZZTIME)
+
+## cli-docs: regenerate the CLI reference (docs/cli) from the command tree.
+cli-docs:
+	$(GO) run ./cmd/vllmctl-docs
 
 clean:
 	rm -rf $(BIN)

@@ -204,8 +204,6 @@ type watch struct {
 	lastProgress time.Time
 	phaseStart   time.Time
 	progress     bool
-	probedOK     string
-	ranks        map[vllm.Phase]int
 }
 
 func orStart(p vllm.Phase) vllm.Phase {

@@ -152,7 +152,6 @@ func closeAt(s string, from int) int {
 }
 
 func isNameStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
-func isNameChar(c byte) bool  { return isNameStart(c) || (c >= '0' && c <= '9') }
 
 // foldRunes are the two non-ASCII runes that compose-go's case-insensitive
 // name pattern accepts, because they fold to ASCII letters: ſ (s) and K (k).

@@ -434,10 +434,7 @@ func TestLogShape(t *testing.T) {
 			perRank[string(info.Phase)+"/"+info.Process] = true
 		}
 	}
-	var want []vllm.Phase
-	for _, p := range vllm.Phases {
-		want = append(want, p)
-	}
+	want := append([]vllm.Phase(nil), vllm.Phases...)
 	if fmt.Sprint(order) != fmt.Sprint(want) {
 		t.Errorf("phases %v, want %v", order, want)
 	}
