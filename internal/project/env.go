@@ -43,20 +43,43 @@ func ParseEnv(rel string, data []byte, lookup func(string) (string, bool)) (*Env
 		}
 		return &EnvFile{Path: rel, Values: map[string]string{}, Lines: map[string]int{}}, []Diagnostic{d}
 	}
+	delete(vals, "") // a bare value on a line names nothing that can be interpolated
 	e.Values = vals
-	for i, line := range strings.Split(string(data), "\n") {
+	lines := strings.Split(string(data), "\n")
+	keyOf := func(line string) string {
 		t := strings.TrimSpace(line)
 		if t == "" || strings.HasPrefix(t, "#") {
-			continue
+			return ""
 		}
 		t = strings.TrimPrefix(t, "export ")
 		k, _, ok := strings.Cut(t, "=")
 		if !ok {
+			k, _, ok = strings.Cut(t, ":") // KEY: value, which the parser also reads
+		}
+		if !ok {
+			return ""
+		}
+		return strings.TrimSpace(k)
+	}
+	for i, line := range lines {
+		if k := keyOf(line); k != "" {
+			if _, known := vals[k]; known {
+				e.Lines[k] = i + 1
+			}
+		}
+	}
+	// Keys the parser read in a form the scan above does not know: the last
+	// line that starts with the key.
+	for k := range vals {
+		if _, ok := e.Lines[k]; ok {
 			continue
 		}
-		k = strings.TrimSpace(k)
-		if _, known := vals[k]; known {
-			e.Lines[k] = i + 1
+		e.Lines[k] = 1
+		for i, line := range lines {
+			t := strings.TrimSpace(line)
+			if strings.HasPrefix(t, k) || strings.HasPrefix(strings.TrimPrefix(t, "export"), k) {
+				e.Lines[k] = i + 1
+			}
 		}
 	}
 	return e, nil

@@ -341,7 +341,14 @@ func relaxFor(err error) loadMode {
 	return 0
 }
 
-func (p *Project) compose(ctx context.Context, pr *Profile, mode loadMode) (*types.Project, error) {
+func (p *Project) compose(ctx context.Context, pr *Profile, mode loadMode) (cp *types.Project, err error) {
+	defer func() {
+		// compose-go panics on some malformed files (a null or scalar service
+		// or volumes section): that is a file compose cannot load, not a crash.
+		if r := recover(); r != nil {
+			cp, err = nil, fmt.Errorf("compose cannot read this file's structure (%v): a section that should be a mapping is empty or a single value", r)
+		}
+	}()
 	env := p.environment()
 	if mode&loadAllUnknown != 0 {
 		// compose-go reads the mapping for nested defaults (${A:-${B}}) too:
@@ -565,6 +572,19 @@ func (pr *Profile) reported(err error) bool {
 		(strings.Contains(msg, "empty section between colons") && unsetVolume) // the unset variable is the cause, reported where it is written
 }
 
+var additionalProps = regexp.MustCompile(`additional properties ((?:'[^']*'(?:, )?)+) not allowed`)
+
+// sortedProperties sorts the names of compose-go's "additional properties …
+// not allowed", which it lists in map order: the same file gives the same finding.
+func sortedProperties(msg string) string {
+	return additionalProps.ReplaceAllStringFunc(msg, func(m string) string {
+		names := additionalProps.FindStringSubmatch(m)[1]
+		parts := strings.Split(names, ", ")
+		sort.Strings(parts)
+		return "additional properties " + strings.Join(parts, ", ") + " not allowed"
+	})
+}
+
 // unset reports whether a variable is set nowhere (environment, .env).
 func (pr *Profile) unset(name string) bool {
 	if pr.lookup == nil {
@@ -584,6 +604,7 @@ func (pr *Profile) composeError(err error) Diagnostic {
 		msg = strings.ReplaceAll(msg, pr.root+string(filepath.Separator), "")
 	}
 	msg = strings.Join(strings.Fields(msg), " ")
+	msg = sortedProperties(msg)
 	d := Diagnostic{Pos: Pos{File: pr.File, Line: 1}, Severity: Error, Code: "compose-invalid",
 		Message: "compose cannot load this profile: " + msg,
 		Hint:    "fix the file so that `docker compose config` accepts it"}

@@ -12,6 +12,9 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
+// maxIndexed bounds the values indexed in one file (aliases can multiply them).
+const maxIndexed = 200000
+
 // Source is one compose file as read from disk, with its YAML node tree and
 // every variable reference it contains, located.
 type Source struct {
@@ -82,8 +85,23 @@ func cleanYAMLError(msg string) string {
 }
 
 func (s *Source) index(n *yaml.Node, path string) {
+	s.indexed(n, path, map[*yaml.Node]bool{})
+}
+
+// indexed indexes n under path; onPath holds the alias targets being expanded,
+// so that an anchor that contains an alias to itself ends instead of recursing
+// forever (compose rejects such a file; the diagnostic comes from its load).
+func (s *Source) indexed(n *yaml.Node, path string, onPath map[*yaml.Node]bool) {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if onPath[n.Alias] || len(s.nodes) > maxIndexed {
+			return
+		}
+		onPath[n.Alias] = true
+		defer delete(onPath, n.Alias)
 		n = n.Alias
+	}
+	if len(s.nodes) > maxIndexed {
+		return // an alias bomb: positions beyond this many values are not kept
 	}
 	s.nodes[path] = n
 	switch n.Kind {
@@ -95,15 +113,15 @@ func (s *Source) index(n *yaml.Node, path string) {
 				p = path + "." + k.Value
 			}
 			if k.Value == "<<" { // merge key: index the merged mapping under the same path
-				s.index(v, path)
+				s.indexed(v, path, onPath)
 				continue
 			}
 			s.keys[p] = k
-			s.index(v, p)
+			s.indexed(v, p, onPath)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			s.index(c, fmt.Sprintf("%s.%d", path, i))
+			s.indexed(c, fmt.Sprintf("%s.%d", path, i), onPath)
 		}
 	case yaml.ScalarNode:
 		if strings.Contains(n.Value, "$") {
