@@ -613,6 +613,11 @@ recorded it (runtime, Compose CLI), unless --runtime or --compose is given.`,
 					printStatus(e, sts)
 				}
 				if watch <= 0 {
+					for _, st := range sts {
+						if errors.Is(st.Err, state.ErrCorrupt) {
+							return &exitError{code: ExitUsage, err: st.Err} // a damaged record: the engine may run, unseen
+						}
+					}
 					return nil
 				}
 				for _, s := range sts {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,7 +31,8 @@ import (
 type server struct {
 	e   *env
 	rt  runtimeFlags
-	be  runtime.Backend
+	be  runtime.Backend  // the runtime of new deploys (the flags')
+	rts *deploy.Runtimes // where each deployed profile runs (its record)
 	log *slog.Logger
 	m   *metrics.Metrics
 	inv gpuFlags
@@ -62,7 +64,7 @@ func (s *server) refresh(ctx context.Context) {
 		return
 	}
 	s.e.learn(p) // a key added to .env while serve runs is masked from now on
-	insts, err := s.be.List(ctx, p.Config.ProjectName, "")
+	insts, unreachable, err := deploy.NewLocated(p, s.rts).Instances(ctx)
 	if err != nil {
 		s.log.Warn("list engines", "err", err)
 	}
@@ -71,6 +73,17 @@ func (s *server) refresh(ctx context.Context) {
 		byProfile[in.Profile] = in
 	}
 	s.mu.Lock()
+	// A runtime that cannot be reached (the Docker API restarting) says
+	// nothing about its engines: keep what was last seen of them, and let the
+	// health probe decide whether they answer.
+	for name, in := range s.insts {
+		if _, listed := byProfile[name]; listed {
+			continue
+		}
+		if _, lost := unreachable[name]; lost || err != nil {
+			byProfile[name] = in
+		}
+	}
 	s.p, s.insts = p, byProfile
 	s.mu.Unlock()
 	prev := map[string]*gateway.Upstream{}
@@ -175,7 +188,11 @@ func (s *server) Observe(ctx context.Context, profile string, probe watchdog.Pro
 		o.CompletionTime = time.Since(start)
 	}
 	// Boot progress and the cause of failures, from the log.
-	if rc, err := s.be.Logs(ctx, in, false, time.Time{}); err == nil {
+	be, berr := s.rts.ForInstance(ctx, in)
+	if berr != nil {
+		be = s.be
+	}
+	if rc, err := be.Logs(ctx, in, false, time.Time{}); err == nil {
 		phases := 0
 		_ = deploy.ReadLines(rc, func(l string) {
 			info := vllm.ClassifyLine(l)
@@ -215,12 +232,18 @@ func emptyCacheCause(eng *project.Service) string {
 	return ""
 }
 
-// Restart implements watchdog.Restarter by redeploying the profile.
+// Restart implements watchdog.Restarter by replaying the profile's last
+// recorded deploy (its runtime, Compose CLI, simulator binary and resolved
+// file); a profile never deployed through vllmctl is deployed with serve's flags.
 func (s *server) Restart(ctx context.Context, profile, reason string) error {
 	p := s.project()
-	inv, _, _ := s.e.inventory(p, s.inv)
-	_, err := deploy.New(p, s.be).Up(ctx, profile, deploy.UpOptions{Version: Version, Simulate: s.rt.simulate, SimBinary: s.rt.simBin,
-		Inventory: inv, Completion: true, Trigger: "watchdog: " + reason, Redact: redactorFor(p)})
+	o := deploy.UpOptions{Version: Version, Completion: true, Trigger: "watchdog: " + reason, Redact: redactorFor(p)}
+	_, err := deploy.NewLocated(p, s.rts).Replay(ctx, profile, o)
+	if errors.Is(err, deploy.ErrNoRecord) {
+		inv, _, _ := s.e.inventory(p, s.inv)
+		o.Simulate, o.SimBinary, o.Inventory = s.rt.simulate, s.rt.simBin, inv
+		_, err = deploy.New(p, s.be).Up(ctx, profile, o)
+	}
 	s.refresh(ctx)
 	return err
 }
@@ -255,7 +278,7 @@ func (s *server) Start(ctx context.Context, model string) error {
 	s.mu.Lock()
 	insts := s.insts
 	s.mu.Unlock()
-	dep := deploy.New(p, s.be)
+	dep := deploy.NewLocated(p, s.rts) // evicted profiles are found where they run
 	for _, pr := range p.Profiles {
 		if pr.Name == target.Name {
 			continue
@@ -276,8 +299,9 @@ func (s *server) Start(ctx context.Context, model string) error {
 		}
 	}
 	inv, _, _ := s.e.inventory(p, s.inv)
-	_, err := dep.Up(ctx, target.Name, deploy.UpOptions{Version: Version, Simulate: s.rt.simulate, SimBinary: s.rt.simBin, Inventory: inv,
-		Completion: true, Trigger: "on-demand: first request for " + model, Redact: redactorFor(p)})
+	// Replace: serve has nobody to ask, and the group's members were stopped above.
+	_, err := deploy.New(p, s.be).Up(ctx, target.Name, deploy.UpOptions{Version: Version, Simulate: s.rt.simulate, SimBinary: s.rt.simBin, Inventory: inv,
+		Completion: true, Replace: true, Trigger: "on-demand: first request for " + model, Redact: redactorFor(p)})
 	s.refresh(ctx)
 	return err
 }
@@ -328,20 +352,21 @@ func watchdogConfigs(p *project.Project) map[string]watchdog.Config {
 	return out
 }
 
-func newServer(e *env, rt runtimeFlags, inv gpuFlags, logFormat string) (*server, error) {
+func newServer(e *env, rt runtimeFlags, inv gpuFlags, logFormat string, pinned bool) (*server, error) {
 	p, err := e.load(project.Options{})
 	if err != nil {
 		return nil, err
 	}
-	be, err := e.backend(p, rt)
+	rts, err := e.runtimes(p, rt, pinned)
 	if err != nil {
 		return nil, err
 	}
+	be := rts.Default
 	var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
 	if logFormat == "json" {
 		h = slog.NewJSONHandler(e.stderr, nil)
 	}
-	s := &server{e: e, rt: rt, be: be, log: slog.New(h), p: p, inv: inv, phases: map[string]int{}, phaseAt: map[string]time.Time{}}
+	s := &server{e: e, rt: rt, be: be, rts: rts, log: slog.New(h), p: p, inv: inv, phases: map[string]int{}, phaseAt: map[string]time.Time{}}
 	return s, nil
 }
 
@@ -393,7 +418,7 @@ Prometheus metrics are on /metrics of the same address.`,
     -d '{"model":"medium","messages":[{"role":"user","content":"hi"}]}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := newServer(e, rt, inv, logFormat)
+			s, err := newServer(e, rt, inv, logFormat, pinnedRuntime(cmd))
 			if err != nil {
 				return err
 			}
@@ -503,7 +528,7 @@ port-forward-lost); -o json or yaml prints it as data.`,
 			if !once && e.output != "table" {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("-o %s needs --once (the watchdog runs until stopped and logs with --log-format)", e.output)}
 			}
-			s, err := newServer(e, rt, inv, logFormat)
+			s, err := newServer(e, rt, inv, logFormat, pinnedRuntime(cmd))
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vllmctl/vllmctl/internal/deploy"
 	"github.com/vllmctl/vllmctl/internal/gateway"
 	"github.com/vllmctl/vllmctl/internal/runtime"
 	"github.com/vllmctl/vllmctl/internal/sim"
@@ -110,7 +111,7 @@ func TestServeRefreshRace(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	s := &server{e: &env{ctx: ctx, root: root, environ: map[string]string{}, stdout: io.Discard, stderr: io.Discard},
-		be: be, log: slog.New(slog.DiscardHandler), phases: map[string]int{}, phaseAt: map[string]time.Time{}}
+		be: be, rts: deploy.NewRuntimes(be, true, filepath.Join(root, ".vllmctl")), log: slog.New(slog.DiscardHandler), phases: map[string]int{}, phaseAt: map[string]time.Time{}}
 	s.refresh(ctx)
 	if ups := s.routes.Table()["m"]; len(ups) != 2 {
 		t.Fatalf("routes for m after the first refresh: %+v", ups)

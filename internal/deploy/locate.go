@@ -166,7 +166,9 @@ func (d *Deployer) locate(ctx context.Context, profile string) (located, error) 
 // on the runtime of its last recorded deploy, profiles without a record (and
 // engines of profiles no longer in the files) on the Deployer's backend.
 // Profiles whose runtime cannot be reached are returned in unreachable with
-// the reason; a damaged history is an error.
+// the reason; a damaged history is an error. When the Deployer's own backend
+// cannot be reached, the engines of the other runtimes are still returned,
+// with that error.
 func (d *Deployer) Instances(ctx context.Context) (insts []runtime.Instance, unreachable map[string]error, err error) {
 	if d.Runtimes == nil || d.Runtimes.Pinned {
 		insts, err := d.Backend.List(ctx, d.P.Config.ProjectName, "")
@@ -204,6 +206,7 @@ func (d *Deployer) Instances(ctx context.Context) (insts []runtime.Instance, unr
 			backends = append(backends, be)
 		}
 	}
+	var defaultErr error
 	for _, be := range backends {
 		list, err := be.List(ctx, d.P.Config.ProjectName, "")
 		if err != nil {
@@ -213,7 +216,7 @@ func (d *Deployer) Instances(ctx context.Context) (insts []runtime.Instance, unr
 				}
 			}
 			if be == d.Backend {
-				return nil, unreachable, err
+				defaultErr = err // the other runtimes' engines are still listed
 			}
 			continue
 		}
@@ -226,7 +229,7 @@ func (d *Deployer) Instances(ctx context.Context) (insts []runtime.Instance, unr
 		}
 	}
 	sort.SliceStable(insts, func(i, j int) bool { return insts[i].Profile < insts[j].Profile })
-	return insts, unreachable, nil
+	return insts, unreachable, defaultErr
 }
 
 // specFile returns a record's resolved compose file, or an error naming it

@@ -129,6 +129,8 @@ type ProfileStatus struct {
 	GenPerSec   *float64 `json:"generation_tokens_per_second,omitempty"`
 	GPUs        []string `json:"gpus,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	// Err is Error as an error (state.ErrCorrupt for a damaged runtime record).
+	Err error `json:"-"`
 }
 
 // Status reports profiles, probing them concurrently.
@@ -166,7 +168,7 @@ func (d *Deployer) Status(ctx context.Context, profiles []string, prev map[strin
 			defer wg.Done()
 			out[i] = d.statusOne(ctx, name, insts, client, prev[name], interval)
 			if err := unreachable[name]; err != nil {
-				out[i].State, out[i].Health, out[i].Error = "unknown", "-", err.Error()
+				out[i].State, out[i].Health, out[i].Error, out[i].Err = "unknown", "-", err.Error(), err
 			}
 		}()
 	}

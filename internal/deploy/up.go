@@ -283,7 +283,16 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	back := spec
 	back.File, back.Hash, back.DeployID = d.Store.Abs(good.File), good.Hash, good.ID
 	if where.Kind == state.KindProcess {
-		back.Services, _ = d.loadProcessSpec(good.SpecPath()) // the process runtime re-runs the old record's command
+		// The process runtime re-runs the old record's command.
+		svcs, lerr := d.loadProcessSpec(good.SpecPath())
+		if lerr != nil {
+			d.emit(o, profile, "rollback", "cannot roll back: "+lerr.Error())
+			_ = d.Store.Put(state.Record{ID: state.NewID(timeNow(), good.Hash), Profile: profile, Time: timeNow().UTC(), Hash: good.Hash,
+				File: good.File, Runtime: d.Backend.Name(), Outcome: "failed", RollbackOf: id, Kind: where.Kind, ReplayOf: good.ID,
+				Diagnosis: "rollback impossible: " + lerr.Error()})
+			return res, fmt.Errorf("%w; rolling back to deploy %s is impossible: %v", err, good.ID, lerr)
+		}
+		back.Services = svcs
 	}
 	rb, rerr := d.applyAndWatch(ctx, d.Backend, back, eng, o)
 	rbRec := state.Record{ID: state.NewID(timeNow(), good.Hash), Profile: profile, Time: timeNow().UTC(), Hash: good.Hash, File: good.File,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vllmctl/vllmctl/internal/atomicfile"
+	"github.com/vllmctl/vllmctl/internal/state"
 )
 
 // Process runs engines as child processes, for hosts without Docker. State
@@ -62,7 +64,9 @@ func (p *Process) Commands(spec Spec) [][]string {
 // Apply implements Backend: stops the profile's previous process, then starts
 // the new one in its own process group, its output appended to the log.
 func (p *Process) Apply(ctx context.Context, spec Spec) error {
-	_ = p.Remove(ctx, spec)
+	if err := p.Remove(ctx, spec); errors.Is(err, state.ErrCorrupt) {
+		return err // a second engine beside one nothing lists would be lost
+	}
 	if len(spec.Services) == 0 {
 		return errors.New("process runtime: the profile has no engine to run")
 	}
@@ -110,18 +114,34 @@ func (p *Process) Apply(ctx context.Context, spec Spec) error {
 	return nil
 }
 
-func (p *Process) read(profile string) (procState, bool) {
-	b, err := os.ReadFile(p.statePath(profile))
-	if err != nil {
-		return procState{}, false
+// read returns the record of a profile's process: ok false when there is none;
+// an error (wrapping state.ErrCorrupt) when it cannot be read, which callers
+// must not take for "no engine": the engine may run.
+func (p *Process) read(profile string) (procState, bool, error) {
+	path := p.statePath(profile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return procState{}, false, nil
 	}
 	var st procState
-	return st, json.Unmarshal(b, &st) == nil
+	if err == nil {
+		err = json.Unmarshal(b, &st)
+		if err == nil && st.PID <= 0 {
+			err = errors.New("no pid in it")
+		}
+	}
+	if err != nil {
+		return procState{}, false, fmt.Errorf("%s: %w: %v (the process runtime's record of %s: if its engine still runs, stop it by its pid, then move the file away and deploy again; nothing was deleted)", path, state.ErrCorrupt, err, profile)
+	}
+	return st, true, nil
 }
 
 // Remove implements Backend: SIGTERM to the process group, SIGKILL after 10 s.
 func (p *Process) Remove(ctx context.Context, spec Spec) error {
-	st, ok := p.read(spec.Profile)
+	st, ok, err := p.read(spec.Profile)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return nil
 	}
@@ -176,7 +196,10 @@ func (p *Process) List(ctx context.Context, project, profile string) ([]Instance
 		if profile != "" && name != profile {
 			continue
 		}
-		st, ok := p.read(name)
+		st, ok, err := p.read(name)
+		if err != nil {
+			return nil, err
+		}
 		if !ok || (project != "" && st.Project != project) {
 			continue
 		}

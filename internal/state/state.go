@@ -266,11 +266,21 @@ func (s Store) Lock() (func(), error) {
 			return func() { os.Remove(path) }, nil
 		}
 		b, _ := os.ReadFile(path)
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if pid > 0 && processAlive(pid) {
+		text := strings.TrimSpace(string(b))
+		pid, perr := strconv.Atoi(text)
+		switch {
+		case text == "":
+			// Created and not yet written: a vllmctl writing it now, or one
+			// killed between the two steps. Taken over once it is old.
+			if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) < 2*time.Second {
+				return nil, fmt.Errorf("%w (%s is being taken)", ErrLocked, path)
+			}
+		case perr != nil || pid <= 0:
+			return nil, fmt.Errorf("%w: the lock %s is damaged (it holds %q, not a pid): if no vllmctl is running, remove it and run the command again", ErrCorrupt, path, truncateText(text, 40))
+		case processAlive(pid):
 			return nil, fmt.Errorf("%w (pid %d holds %s)", ErrLocked, pid, path)
 		}
-		os.Remove(path) // stale
+		os.Remove(path) // stale: its process is gone
 	}
 	return nil, fmt.Errorf("%w (%s)", ErrLocked, path)
 }
@@ -298,3 +308,10 @@ func (s Store) ProcessSpec(id string) ([]byte, error) {
 
 // processSpecRel is where SaveProcessSpec writes, relative to the state folder.
 func processSpecRel(id string) string { return "deploys/process/" + id + ".json" }
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
