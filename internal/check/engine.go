@@ -133,6 +133,7 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		return pr.ArgPos(svc, idx, text)
 	}
 	ver := svc.Version
+	c.splitScript(pr, svc)
 	commented := c.commandComments(pr, svc)
 	if svc.LauncherTwice {
 		c.diag(argPos(svc.ArgvOffset, ""), project.Error, "launcher-twice", cmdPath,
@@ -758,4 +759,31 @@ func hasProblem(a *vllm.Args, flag string) bool {
 		}
 	}
 	return false
+}
+
+// splitScript reports a shell entrypoint ending in -c whose script is given as
+// a command: string: compose splits a string command into words, so the shell
+// runs only the first word as its script and the rest become $0, $1….
+func (c *checker) splitScript(pr *project.Profile, svc *project.Service) {
+	ep := svc.Config.Entrypoint
+	if len(ep) < 2 || len(svc.Config.Command) < 2 || !strings.HasPrefix(ep[len(ep)-1], "-") || !strings.HasSuffix(ep[len(ep)-1], "c") {
+		return
+	}
+	if _, _, shell := shellcmd.IsShell(append(slices.Clone([]string(ep)), "true")); !shell {
+		return
+	}
+	path := "services." + svc.Name + ".command"
+	for i := len(pr.Sources) - 1; i >= 0; i-- {
+		n, ok := pr.Sources[i].Node(path)
+		if !ok {
+			continue
+		}
+		if n.Kind == yaml.ScalarNode {
+			pos, _ := pr.PosOf(path)
+			c.diag(pos, project.Error, "shell-script-split", path,
+				fmt.Sprintf("the entrypoint %q runs only the first word of this command (%q) as its script: compose splits a command: string into words, and the rest become the script's $0, $1…", strings.Join(ep, " "), svc.Config.Command[0]),
+				"write the script as one list item: command: [\"...\"], or command: then \"- |\" and the script below it")
+		}
+		return
+	}
 }

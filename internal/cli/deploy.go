@@ -259,11 +259,16 @@ func runUp(e *env, f upFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	mode := f.progress
-	if e.output == "json" {
-		mode = "json"
+	// With -o json or yaml, stdout carries one document (every profile's
+	// result); progress goes to stderr (JSON lines with --progress json).
+	mode, progressOut := f.progress, e.stdout
+	if e.output != "table" {
+		progressOut = e.stderr
+		if mode == "auto" || mode == "" {
+			mode = "plain"
+		}
 	}
-	rend, err := progress.New(mode, e.stdout)
+	rend, err := progress.New(mode, progressOut)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -271,6 +276,7 @@ func runUp(e *env, f upFlags, args []string) error {
 	dep := deploy.NewLocated(p, deploy.NewRuntimes(be, false, deploy.New(p, nil).Store.Dir))
 	var results []deploy.UpResult
 	var firstErr error
+	var failed []string
 	confirm := e.confirm()
 	for _, name := range args {
 		res, err := dep.Up(e.ctx, name, deploy.UpOptions{Version: Version, Simulate: f.rt.simulate, SimBinary: f.rt.simBin, Inventory: inv,
@@ -278,23 +284,37 @@ func runUp(e *env, f upFlags, args []string) error {
 			OnEvent: rend.Event, Redact: red, Replace: f.replace, Force: f.force, Confirm: confirm})
 		rend.Close()
 		results = append(results, res)
-		if f.dryRun {
+		switch {
+		case e.output != "table":
+			if err != nil {
+				fmt.Fprintf(e.stderr, "%s: %s\n", name, red.String(err.Error()))
+			}
+		case f.dryRun:
 			for _, c := range res.Commands {
 				fmt.Fprintln(e.stdout, red.String(shellJoin(c)))
 			}
-		} else if e.output != "json" {
+		default:
 			summarize(e, res, err, red.String)
 		}
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
 		if err != nil {
-			break
+			failed = append(failed, name)
 		}
-		rend, _ = progress.New(mode, e.stdout)
+		if errors.Is(err, context.Canceled) || e.ctx.Err() != nil {
+			break // interrupted: the remaining profiles are not tried
+		}
+		// A failure does not stop the others: each profile is tried and reported.
+		rend, _ = progress.New(mode, progressOut)
 	}
-	if e.output == "json" {
-		_ = writeData(e.stdout, "json", results)
+	if e.output != "table" {
+		if err := writeData(e.stdout, e.output, results); err != nil {
+			return err
+		}
+	}
+	if len(failed) > 0 && len(args) > 1 {
+		fmt.Fprintf(e.stderr, "%d of %d profile(s) failed: %s\n", len(failed), len(args), strings.Join(failed, ", "))
 	}
 	return upExit(firstErr)
 }

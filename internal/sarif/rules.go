@@ -71,6 +71,8 @@ var rules = []Rule{
 		"Its vLLM flags are unknown and not checked. Mount the script from the project (a bind or the build context), or put the flags in command:.", false},
 	{"launcher-twice", project.Error, "The command starts vLLM although the image's entrypoint already does",
 		"The command's words reach vLLM as arguments and it exits with `unrecognized arguments`. Drop the launcher and keep the flags, or set the entrypoint explicitly.", false},
+	{"shell-script-split", project.Error, "A script for sh -c is given as a command: string",
+		"Compose splits a command: string into words, so the shell runs only the first word as its script and the rest become $0, $1…: vLLM never starts as written. Give the script as one list item.", false},
 	{"command-comment", project.Error, "A # line inside a folded command: is not a comment",
 		"Inside a YAML string the # line is text: compose passes its words to vLLM, which exits with `unrecognized arguments` (and a quote in it makes compose refuse the file). Move the comment above command:, or write command: as a list.", false},
 	{"flag-missing-value", project.Error, "A vLLM flag has no value",

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 const usageText = `vllm-sim: a vLLM engine simulator.
@@ -78,11 +79,14 @@ func Main(ctx context.Context, args []string, environ map[string]string, stdout,
 	addr := net.JoinHostPort(host, strconv.Itoa(e.args.Port))
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	code := 0
+	var died atomic.Bool // set by the watcher goroutine, read after Serve returns
 	go func() {
-		<-s.Died()
-		code = 1
-		cancel()
+		select {
+		case <-s.Died():
+			died.Store(true)
+			cancel()
+		case <-sctx.Done():
+		}
 	}()
 	err = s.Serve(sctx, addr, func(a net.Addr) {
 		e.logf("APIServer", "INFO", "api_server.py:1880", "Starting vLLM API server 0 on http://%s", displayAddr(host, a))
@@ -100,7 +104,10 @@ func Main(ctx context.Context, args []string, environ map[string]string, stdout,
 		fmt.Fprintln(stderr, "vllm-sim:", err)
 		return 1
 	}
-	return code
+	if died.Load() {
+		return 1
+	}
+	return 0
 }
 
 func displayAddr(host string, a net.Addr) string {
