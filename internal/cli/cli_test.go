@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs testdata/script/*.txtar. Each script starts with a comment
 // saying what it checks; $WORK/example holds a copy of examples/project.
-// Scripts that need the real operator's folder (../shared) live in
+// Scripts that need the corpora kept beside the checkout live in
 // testdata/acceptance and run under `make acceptance` (acceptance_test.go).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{

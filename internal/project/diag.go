@@ -60,6 +60,13 @@ func (d Diagnostic) String() string {
 	}
 	b.WriteString(string(d.Severity))
 	b.WriteString(": ")
+	b.WriteString(d.Text())
+	return b.String()
+}
+
+// Text is the finding without its place and severity: "path: message (hint)".
+func (d Diagnostic) Text() string {
+	var b strings.Builder
 	if d.Path != "" {
 		b.WriteString(d.Path)
 		b.WriteString(": ")

@@ -61,7 +61,7 @@ func GitHubAnnotation(d project.Diagnostic, place Place) string {
 		b.WriteString(strings.Join(props, ","))
 	}
 	b.WriteString("::")
-	b.WriteString(EscapeData(MessageText(d)))
+	b.WriteString(EscapeData(d.Text()))
 	return b.String()
 }
 

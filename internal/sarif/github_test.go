@@ -65,8 +65,8 @@ func TestWriteGitHub(t *testing.T) {
 		}
 		// the message part holds no raw newline and round-trips
 		_, msg, _ := strings.Cut(l[2:], "::")
-		if strings.ContainsAny(msg, "\r\n") || unescapeData(msg) != MessageText(ds[i]) {
-			t.Errorf("line %d: message %q does not unescape to %q", i, msg, MessageText(ds[i]))
+		if strings.ContainsAny(msg, "\r\n") || unescapeData(msg) != ds[i].Text() {
+			t.Errorf("line %d: message %q does not unescape to %q", i, msg, ds[i].Text())
 		}
 	}
 }

@@ -247,7 +247,7 @@ func result(d project.Diagnostic, ruleIndex int, place Place) Result {
 		RuleID:    d.Code,
 		RuleIndex: ruleIndex,
 		Level:     LevelOf(d.Severity),
-		Message:   Text{MessageText(d)},
+		Message:   Text{d.Text()},
 	}
 	if d.File != "" {
 		uri, base := fileURI(d.File, place)
@@ -263,23 +263,6 @@ func result(d project.Diagnostic, ruleIndex int, place Place) Result {
 		r.Properties = &ResultProperties{Path: d.Path, Hint: d.Hint}
 	}
 	return r
-}
-
-// MessageText is a diagnostic's text without its place and severity, which
-// SARIF and GitHub carry apart: "path: message (hint)", as check prints it.
-func MessageText(d project.Diagnostic) string {
-	var b strings.Builder
-	if d.Path != "" {
-		b.WriteString(d.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(d.Message)
-	if d.Hint != "" {
-		b.WriteString(" (")
-		b.WriteString(d.Hint)
-		b.WriteString(")")
-	}
-	return b.String()
 }
 
 // fileURI is the URI of a diagnostic's file and its uriBaseId: a path

@@ -196,7 +196,7 @@ func TestBuild(t *testing.T) {
 		if r.Level != levels[d.Severity] {
 			t.Errorf("result %d (%s): level %s, want %s", i, d.Severity, r.Level, levels[d.Severity])
 		}
-		if r.Message.Text != MessageText(d) || !strings.Contains(r.Message.Text, d.Message) || (d.Hint != "" && !strings.Contains(r.Message.Text, "("+d.Hint+")")) {
+		if r.Message.Text != d.Text() || !strings.Contains(r.Message.Text, d.Message) || (d.Hint != "" && !strings.Contains(r.Message.Text, "("+d.Hint+")")) {
 			t.Errorf("result %d: message %q lacks the message or hint of %+v", i, r.Message.Text, d)
 		}
 		if d.File == "" {
@@ -288,7 +288,7 @@ func TestRepoPath(t *testing.T) {
 		{filepath.Join("configs", "b.yml"), Place{Prefix: "p"}, "p/configs/b.yml", true},
 		{"../x.yml", Place{Prefix: "p/q"}, "p/x.yml", true},
 		{"../x.yml", Place{}, "../x.yml", false},
-		{filepath.Join(root, "..", "shared", "c.yml"), Place{Prefix: "deploy/vllm", Root: root}, "deploy/shared/c.yml", true},
+		{filepath.Join(root, "..", "outside", "c.yml"), Place{Prefix: "deploy/vllm", Root: root}, "deploy/outside/c.yml", true},
 		{filepath.Join(root, "..", "..", "..", "etc", "c.yml"), Place{Prefix: "deploy/vllm", Root: root}, filepath.ToSlash(filepath.Join(root, "..", "..", "..", "etc", "c.yml")), false},
 		{filepath.Join(root, "c.yml"), Place{Prefix: "deploy/vllm"}, filepath.ToSlash(filepath.Join(root, "c.yml")), false},
 	} {
