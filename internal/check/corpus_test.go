@@ -4,8 +4,8 @@ package check
 
 import (
 	"context"
+	"github.com/vllmctl/vllmctl/internal/acceptance"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,23 +13,10 @@ import (
 	"github.com/vllmctl/vllmctl/internal/project"
 )
 
-// sharedPath is ../shared/<elem...> beside the checkout (from this package:
-// ../../../shared). Acceptance tests need it: its absence is a failure that
-// names the missing path, never a skip.
-func sharedPath(t testing.TB, elem ...string) string {
-	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		abs, _ := filepath.Abs(p)
-		t.Fatalf("acceptance: %s is missing (%v): run from a checkout with ../shared beside it (`make test` needs no ../shared)", abs, err)
-	}
-	return p
-}
-
 // corpus is a real operator's folder, shared read-only beside the checkout.
 func corpus(t testing.TB) string {
 	t.Helper()
-	return sharedPath(t, "corpus", "myia_vllm_2025-10")
+	return acceptance.Shared(t, "corpus", "myia_vllm_2025-10")
 }
 
 // TestCorpus checks every compose file of the real corpus as a stand-alone

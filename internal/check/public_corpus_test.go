@@ -5,6 +5,7 @@ package check
 import (
 	"bufio"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/acceptance"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,7 +22,7 @@ import (
 // expect them. It returns the compose files, relative to dir.
 func publicLayout(t *testing.T, dir string) []string {
 	t.Helper()
-	src := sharedPath(t, "corpus", "public_compose_2026")
+	src := acceptance.Shared(t, "corpus", "public_compose_2026")
 	f, err := os.Open(filepath.Join(src, "SOURCES.md"))
 	if err != nil {
 		t.Fatal(err)

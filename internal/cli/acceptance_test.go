@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"github.com/vllmctl/vllmctl/internal/acceptance"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,24 +11,11 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// sharedPath is ../shared/<elem...> beside the checkout (from this package:
-// ../../../shared). Acceptance tests need it: its absence is a failure that
-// names the missing path, never a skip.
-func sharedPath(t testing.TB, elem ...string) string {
-	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		abs, _ := filepath.Abs(p)
-		t.Fatalf("acceptance: %s is missing (%v): run from a checkout with ../shared beside it (`make test` needs no ../shared)", abs, err)
-	}
-	return p
-}
-
 // TestAcceptanceScripts runs testdata/acceptance/*.txtar, the scripts on the
 // real operator's folder: $WORK/corpus is a writable copy of
 // ../shared/corpus/myia_vllm_2025-10 and $WORK/example one of examples/project.
 func TestAcceptanceScripts(t *testing.T) {
-	corpus := sharedPath(t, "corpus", "myia_vllm_2025-10")
+	corpus := acceptance.Shared(t, "corpus", "myia_vllm_2025-10")
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/acceptance",
 		RequireExplicitExec: true,

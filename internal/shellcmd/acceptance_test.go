@@ -5,6 +5,7 @@ package shellcmd
 import (
 	"context"
 	"flag"
+	"github.com/vllmctl/vllmctl/internal/acceptance"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite testdata/corpus.golden")
 // checkout (../shared/corpus) and lists, per shell wrapper, the vLLM command it
 // starts. The list is golden: testdata/corpus.golden, rewritten with -update.
 func TestCorpus(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "shared", "corpus")
+	root := acceptance.Shared(t, "corpus")
 	var lines []string
 
 	scripts, _ := filepath.Glob(filepath.Join(root, "*", "*.sh"))
