@@ -7,6 +7,8 @@ package check
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -94,13 +96,27 @@ func (c *checker) source(s *project.Source) {
 			if c.p.Env == nil {
 				hint = fmt.Sprintf("create %s at the project root with %s=... (Compose would look beside the compose file; vllmctl passes --env-file)", c.envName(), u)
 			}
+			sev := project.Error
+			if c.p.Env == nil && c.p.EnvExample == nil && !envBeside(s) {
+				// No .env and no template here: the value comes from wherever the
+				// operator runs compose, which check cannot see.
+				sev = project.Warning
+				msg = fmt.Sprintf("${%s} is not set here (the project has no .env or .env.example): unless the environment compose runs in sets it, it interpolates to an empty string", u)
+			}
 			if r.Required() {
+				sev = project.Error
 				msg = fmt.Sprintf("${%s} is required (%s) and not set: compose refuses to start", u, strings.TrimSpace(r.Arg))
 			}
-			pos := r.Pos
-			c.diag(pos, project.Error, "unset-variable", r.Path, msg, hint)
+			c.diag(r.Pos, sev, "unset-variable", r.Path, msg, hint)
 		}
 	}
+}
+
+// envBeside reports whether a .env sits beside the compose file (where
+// Compose itself would read it).
+func envBeside(s *project.Source) bool {
+	_, err := os.Stat(filepath.Join(filepath.Dir(s.Abs), ".env"))
+	return err == nil
 }
 
 // balancedWithout reports whether the braces of a scalar balance once its

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/redact"
 	"github.com/vllmctl/vllmctl/internal/shellcmd"
 	"github.com/vllmctl/vllmctl/internal/vllm"
 	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
@@ -593,7 +594,8 @@ func (c *checker) rawSource(s *project.Source) {
 		}
 		refs, _ := project.ScanRefs(n.Value)
 		for _, r := range refs {
-			if project.IsSecretName(r.Name) && r.HasDefault() && strings.TrimSpace(r.Arg) != "" && literalOutsideRefs(r.Arg) {
+			// A placeholder default ("dummy", "EMPTY", "changeme") is not a secret.
+			if project.IsSecretName(r.Name) && r.HasDefault() && strings.TrimSpace(r.Arg) != "" && literalOutsideRefs(r.Arg) && redact.Maskable(strings.TrimSpace(r.Arg)) {
 				c.diag(pos, project.Error, "hardcoded-secret", path,
 					fmt.Sprintf("${%s} has a secret written as its default", r.Name),
 					fmt.Sprintf("remove the default (${%s}) and keep the value in .env only", r.Name))
