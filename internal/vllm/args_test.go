@@ -136,3 +136,13 @@ func TestParseAttachedShortValue(t *testing.T) {
 		t.Errorf("port after -O3 = %d, want 8001", a.Port)
 	}
 }
+
+func TestEffectiveValueFlagWithoutValue(t *testing.T) {
+	a := Parse([]string{"--model", "m", "--gpu-memory-utilization", "--enforce-eager"})
+	if v, src := a.Effective("gpu-memory-utilization"); v != "(no value)" || src != FromWritten {
+		t.Errorf("a value flag given no value shows %q (%s), want (no value) (written)", v, src)
+	}
+	if v, _ := a.Effective("enforce-eager"); v != "true" {
+		t.Errorf("a boolean flag shows %q, want true", v)
+	}
+}

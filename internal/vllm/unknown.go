@@ -105,8 +105,11 @@ func (a *Args) Effective(flag string) (string, Source) {
 		return "***", src
 	}
 	if arg, ok := a.Lookup(name); ok && src == FromWritten {
-		if f.Kind == Bool || len(arg.Values) == 0 {
+		if f.Kind == Bool {
 			return strconv.FormatBool(!arg.Negated), src
+		}
+		if len(arg.Values) == 0 || strings.Join(arg.Values, "") == "" {
+			return "(no value)", src // vLLM refuses it: check reports why
 		}
 		return strings.Join(arg.Values, " "), src
 	}
