@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/cli/progress"
 	"github.com/vllmctl/vllmctl/internal/deploy"
+	"github.com/vllmctl/vllmctl/internal/plan"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/runtime"
 	"github.com/vllmctl/vllmctl/internal/state"
@@ -373,20 +374,8 @@ func summarize(e *env, res deploy.UpResult, err error, red func(string) string) 
 	if len(phases) > 0 {
 		fmt.Fprintf(w, "  phases: %s\n", strings.Join(phases, ", "))
 	}
-	if len(m.Reported) > 0 && res.Planned != nil {
-		pl := res.Planned
-		rep := func(k string) string {
-			if v, ok := m.Reported[k]; ok {
-				return fmt.Sprintf("%g", v)
-			}
-			return "-"
-		}
-		planKV := 0.0
-		if len(pl.Ranks) > 0 {
-			planKV = pl.Ranks[0].KV
-		}
-		fmt.Fprintf(w, "  KV cache: vLLM reported %s GiB, %s tokens, %sx concurrency; plan predicted %.2f GiB, %d tokens, %.2fx\n",
-			rep("kv_gib"), rep("kv_tokens"), rep("concurrency"), planKV, pl.KVTokens, pl.Concurrency)
+	if len(m.Reported) > 0 {
+		fmt.Fprintf(w, "  KV cache: %s\n", plan.CompareReported(res.Planned, m.Reported))
 	}
 	if m.Outcome == "ready" {
 		return

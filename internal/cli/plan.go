@@ -160,8 +160,8 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 				if en.Layout != nil && len(en.Layout.Groups) > 0 {
 					bs = en.Layout.Groups[0].BlockSize
 				}
-				fmt.Fprintf(w, "  KV cache: %s tokens (%d blocks of %d, min over ranks); max concurrency at %s tokens: %.2fx\n",
-					vllm.Commas(en.KVTokens), en.KVBlocks, bs, vllm.Commas(en.MaxModelLen), en.Concurrency)
+				fmt.Fprintf(w, "  KV cache: %s tokens (%s blocks of %d, min over ranks); max concurrency at %s tokens: %.2fx\n",
+					vllm.Commas(en.KVTokens), vllm.Commas(en.KVBlocks), bs, vllm.Commas(en.MaxModelLen), en.Concurrency)
 			}
 		}
 		fmt.Fprintf(w, "  verdict: %s\n", en.Verdict)

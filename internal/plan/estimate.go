@@ -57,6 +57,9 @@ type Input struct {
 	Version string    // vLLM version, e.g. "0.11.0"; decides defaults and graph accounting
 	Environ map[string]string
 	Live    bool // GPUs were measured now: check free memory
+	// NoGPUWhy says why GPUs is empty when an inventory exists but none of
+	// its GPUs could be given to this engine; empty means no inventory.
+	NoGPUWhy string
 }
 
 // Line is one figure of the estimate with how it was computed.
@@ -102,6 +105,7 @@ type Result struct {
 	TokensConc    int      `json:"kv_tokens_concurrency_formula,omitempty"` // concurrency × max_model_len (vLLM ≥ 0.20)
 	OutsideGiB    float64  `json:"outside_budget_gib,omitempty"`            // memory used beyond total × utilization at boot
 	Ranks         []Rank   `json:"ranks"`
+	KVAvailGiB    float64  `json:"kv_available_gib"` // vLLM's "Available KV cache memory" of the worst rank
 	KVBlocks      int      `json:"kv_blocks"`
 	KVTokens      int      `json:"kv_cache_tokens"`
 	Concurrency   float64  `json:"max_concurrency"`
@@ -109,6 +113,7 @@ type Result struct {
 	MaxFittingLen int      `json:"largest_fitting_max_model_len,omitempty"`
 	UtilToFit     float64  `json:"utilization_to_fit,omitempty"`
 	Verdict       Verdict  `json:"verdict"`
+	NoPrediction  string   `json:"no_prediction,omitempty"` // why there is no KV figure, when there is none
 	Reasons       []string `json:"reasons,omitempty"`
 	Fixes         []string `json:"fixes,omitempty"`
 	Notes         []string `json:"notes,omitempty"`
@@ -135,7 +140,8 @@ func Estimate(in Input) Result {
 	}
 	if r.MaxModelLen <= 0 {
 		r.Verdict = Unknown
-		r.Notes = append(r.Notes, "the model's max_position_embeddings is not known here: pass --max-model-len, or --model-config with the model's config.json")
+		r.NoPrediction = "the model's max_position_embeddings is not known here: pass --max-model-len, or --model-config with the model's config.json"
+		r.Notes = append(r.Notes, r.NoPrediction)
 		return r
 	}
 	if maxPos > 0 && r.MaxModelLen > allowed && in.Environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] != "1" {
@@ -192,7 +198,8 @@ func Estimate(in Input) Result {
 	lo, err := m.layout(li)
 	if err != nil {
 		r.Verdict = NotCovered
-		r.Notes = append(r.Notes, fmt.Sprintf("%s: %v; no KV figure is given rather than a wrong one", r.LayerMix, err))
+		r.NoPrediction = fmt.Sprintf("%s: %v; no KV figure is given rather than a wrong one", r.LayerMix, err)
+		r.Notes = append(r.Notes, r.NoPrediction)
 		return r
 	}
 	r.Layout = &lo
@@ -216,7 +223,11 @@ func Estimate(in Input) Result {
 		if r.Verdict == "" {
 			r.Verdict = Unknown
 		}
-		r.Notes = append(r.Notes, "no GPU inventory: pass --gpu \"RTX 4090\" --gpus N, declare gpus: in vllmctl.yaml, or run where nvidia-smi works")
+		r.NoPrediction = in.NoGPUWhy
+		if r.NoPrediction == "" {
+			r.NoPrediction = "no GPU inventory: pass --gpu \"RTX 4090\" --gpus N, declare gpus: in vllmctl.yaml, or run where nvidia-smi works"
+		}
+		r.Notes = append(r.Notes, r.NoPrediction)
 		return r
 	}
 	// Weights per rank: every expert is resident; TP (and EP, which spreads the
@@ -287,7 +298,7 @@ func Estimate(in Input) Result {
 		wf += fmt.Sprintf(" + %.2f GiB %s", spec.weightBytes/gib, spec.weightWhat)
 	}
 	expl("weights", weights, "%s ÷ TP %d × PP %d", wf, r.TP, r.PP)
-	expl("activation peak", act, "%d batched tokens × %d FFN/rank × %g B%s", r.BatchedTokens, int(ffn), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
+	expl("activation peak", act, "%s batched tokens × %s FFN/rank × %g B%s", vllm.Commas(r.BatchedTokens), vllm.Commas(int(ffn)), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
 	expl("non-torch", nonTorch, "CUDA context, cuBLAS%s", map[bool]string{true: ", NCCL buffers", false: ""}[r.TP*r.PP > 1])
 	if graphsIn {
 		expl("CUDA graphs", graphs, "%.2f GiB per 28 layers × %d layers, subtracted since v0.21", Overheads.GraphGiBPer28Layers, layersPerRank)
@@ -295,6 +306,7 @@ func Estimate(in Input) Result {
 		expl("CUDA graphs (outside budget)", graphs, "%.2f GiB per 28 layers × %d layers; not counted by the profiler (before v0.21, or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0): must fit in (1 − util) × total", Overheads.GraphGiBPer28Layers, layersPerRank)
 	}
 	expl("KV cache", kvAvail, "budget − weights − activation − non-torch%s − rank spread %.2f (min over ranks)", map[bool]string{true: " − graphs", false: ""}[graphsIn], spread)
+	r.KVAvailGiB = round2(kvAvail)
 	availBytes := int64(0)
 	if kvAvail > 0 {
 		availBytes = int64(kvAvail * gib)
@@ -323,15 +335,15 @@ func Estimate(in Input) Result {
 	for _, n := range lo.Notes {
 		expl("KV page", 0, "%s", n)
 	}
-	expl("KV blocks", 0, "floor(%s B available ÷ %s B page ÷ %d tensors) = %s blocks; a request of %s tokens holds %d blocks",
-		vllm.Commas(int(availBytes)), vllm.Commas(int(lo.PageBytes)), lo.GroupSize, vllm.Commas(f.Blocks), vllm.Commas(r.MaxModelLen), lo.PerRequest)
+	expl("KV blocks", 0, "floor(%s B available ÷ %s B page ÷ %d tensors) = %s blocks; a request of %s tokens holds %s blocks",
+		vllm.Commas(int(availBytes)), vllm.Commas(int(lo.PageBytes)), lo.GroupSize, vllm.Commas(f.Blocks), vllm.Commas(r.MaxModelLen), vllm.Commas(lo.PerRequest))
 	if len(lo.Groups) == 1 && lo.Groups[0].Kind == LayerFull {
 		kvh := max(1, m.KVHeads/r.TP)
-		expl("KV bytes per token", float64(r.BytesPerToken)/gib, "2 × %d layers × %d KV heads/rank × head_dim %d × %g B = %d B", lo.Groups[0].Layers, kvh, m.HeadDim, kvb, r.BytesPerToken)
+		expl("KV bytes per token", float64(r.BytesPerToken)/gib, "2 × %d layers × %d KV heads/rank × head_dim %d × %g B = %s B", lo.Groups[0].Layers, kvh, m.HeadDim, kvb, vllm.Commas(r.BytesPerToken))
 	} else {
 		expl("KV bytes per token", float64(r.BytesPerToken)/gib, "%s B per token over the full-attention layers of one rank (%s KV, %g B per element)", vllm.Commas(r.BytesPerToken), kvName, kvb)
 	}
-	expl("one request of max_model_len", r.NeedGiB, "%d blocks × %s B page × %d tensors", lo.PerRequest, vllm.Commas(int(lo.PageBytes)), lo.GroupSize)
+	expl("one request of max_model_len", r.NeedGiB, "%s blocks × %s B page × %d tensors", vllm.Commas(lo.PerRequest), vllm.Commas(int(lo.PageBytes)), lo.GroupSize)
 	if r.Verdict == "" {
 		switch {
 		case weights+act+nonTorch > rank0.Budget && weights > rank0.Budget:
@@ -344,8 +356,8 @@ func Estimate(in Input) Result {
 			r.Fixes = append(r.Fixes, fmt.Sprintf("raise --gpu-memory-utilization to %.2f if the GPU has the room, quantize, or raise --tensor-parallel-size", math.Min(0.95, r.UtilToFit)))
 		case r.NeedGiB > kvAvail:
 			r.Verdict = KVTooSmall
-			r.Reasons = append(r.Reasons, fmt.Sprintf("one request of %d tokens needs %.2f GiB of KV cache; %.2f GiB is available: vLLM stops with `To serve at least one request with the models's max seq len (%d)...`",
-				r.MaxModelLen, r.NeedGiB, kvAvail, r.MaxModelLen))
+			r.Reasons = append(r.Reasons, fmt.Sprintf("one request of %s tokens needs %.2f GiB of KV cache; %.2f GiB is available: vLLM stops with `To serve at least one request with the models's max seq len (%d)...`",
+				vllm.Commas(r.MaxModelLen), r.NeedGiB, kvAvail, r.MaxModelLen))
 			fix := fmt.Sprintf("lower --max-model-len to %d", r.MaxFittingLen/BlockSize*BlockSize)
 			if r.UtilToFit <= 0.98 {
 				fix += fmt.Sprintf(" or raise --gpu-memory-utilization to %.2f", r.UtilToFit)

@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"strings"
+
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 // LayerKind is the kind of cache state one decoder layer keeps in vLLM's V1
@@ -234,7 +236,7 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 					specs[i].blockSize = int(bs)
 				}
 			}
-			lo.Notes = append(lo.Notes, fmt.Sprintf("attention block grown to %d tokens so that one page (%d B) holds a %d B state (vLLM: `Setting attention block size to %d tokens`)", bs, page, statePage, bs))
+			lo.Notes = append(lo.Notes, fmt.Sprintf("attention block grown to %d tokens so that one page (%s B) holds a %s B state (vLLM: `Setting attention block size to %d tokens`)", bs, vllm.Commas(int(page)), vllm.Commas(int(statePage)), bs))
 			statePage = page
 		}
 	}
@@ -272,7 +274,7 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 		s := byKey[k][0]
 		if p := s.page(); p != maxPage {
 			if s.kind.isState() || maxPage%p != 0 {
-				return Layout{}, fmt.Errorf("page sizes %d B and %d B cannot be unified: vLLM raises NotImplementedError", p, maxPage)
+				return Layout{}, fmt.Errorf("page sizes %s B and %s B cannot be unified: vLLM raises NotImplementedError", vllm.Commas(int(p)), vllm.Commas(int(maxPage)))
 			}
 			for i := range byKey[k] {
 				byKey[k][i].blockSize *= int(maxPage / p)
@@ -414,11 +416,11 @@ func (lo Layout) describe() []string {
 		what := ""
 		switch k {
 		case LayerFull, LayerMLA:
-			what = fmt.Sprintf("block %d tokens, %d blocks per request", g.BlockSize, g.PerRequest)
+			what = fmt.Sprintf("block %d tokens, %s blocks per request", g.BlockSize, vllm.Commas(g.PerRequest))
 		case LayerSliding:
-			what = fmt.Sprintf("window %d, block %d tokens, %d blocks per request", g.Window, g.BlockSize, g.PerRequest)
+			what = fmt.Sprintf("window %s, block %d tokens, %s blocks per request", vllm.Commas(g.Window), g.BlockSize, vllm.Commas(g.PerRequest))
 		default:
-			what = fmt.Sprintf("state %d B per sequence (page padded to %d B), %d blocks per request", g.RealPage, g.PageBytes, g.PerRequest)
+			what = fmt.Sprintf("state %s B per sequence (page padded to %s B), %d blocks per request", vllm.Commas(int(g.RealPage)), vllm.Commas(int(g.PageBytes)), g.PerRequest)
 		}
 		out = append(out, fmt.Sprintf("%s: %d layers in %d group(s) of %d; %s", k, layers, counts[k], lo.GroupSize, what))
 	}

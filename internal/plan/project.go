@@ -72,13 +72,20 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 			ep.GPUIDs = ids
 			m, src, err := resolveModel(p, s, in.ModelConfig)
 			if unknown := unknownInputs(s); len(unknown) > 0 {
-				ep.Result = Result{Model: s.Args.Model, Verdict: Unknown,
-					Notes: []string{"cannot plan: " + strings.Join(unknown, ", ") + " unknown here (set the variables in .env, or write the flags in the compose file)"}}
+				why := "cannot plan: " + strings.Join(unknown, ", ") + " unknown here (set the variables in .env, or write the flags in the compose file)"
+				ep.Result = Result{Model: s.Args.Model, Verdict: Unknown, NoPrediction: why, Notes: []string{why}}
 			} else if err != nil {
-				ep.Result = Result{Model: s.Args.Model, Verdict: Unknown, Notes: []string{err.Error()}}
+				ep.Result = Result{Model: s.Args.Model, Verdict: Unknown, NoPrediction: err.Error(), Notes: []string{err.Error()}}
 			} else {
-				ep.Result = Estimate(Input{Model: m, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: p.Environ(), Live: in.Live})
+				noGPU := ""
+				if len(gpus) == 0 && len(in.GPUs) > 0 {
+					noGPU = note
+				}
+				ep.Result = Estimate(Input{Model: m, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: p.Environ(), Live: in.Live, NoGPUWhy: noGPU})
 				ep.ModelSource = src
+				if noGPU != "" {
+					note = ""
+				}
 			}
 			if note != "" {
 				ep.Notes = append(ep.Notes, note)
@@ -142,16 +149,31 @@ func assign(s *project.Service, inv []gpu.GPU) ([]gpu.GPU, []string, string) {
 	switch {
 	case len(s.GPUs.IDs) > 0:
 		ids = s.GPUs.IDs
+		used := map[int]bool{}
 		for _, id := range ids {
 			found := false
-			for _, g := range inv {
+			for i, g := range inv {
 				if fmt.Sprint(g.Index) == id || g.UUID == id || (strings.HasPrefix(id, "GPU-") && strings.HasPrefix(g.UUID, id)) {
 					out = append(out, g)
-					found = true
+					used[i], found = true, true
 				}
 			}
+			if !found && len(inv) > 0 && allDeclared(inv) {
+				// Declared cards are interchangeable: a UUID or an index past the
+				// declared count takes the next declared GPU not yet used.
+				for i, g := range inv {
+					if !used[i] {
+						out = append(out, g)
+						used[i], found = true, true
+						break
+					}
+				}
+			}
+			if !found && len(inv) > 0 && allDeclared(inv) {
+				return nil, ids, fmt.Sprintf("the engine needs %d GPUs (device_ids %s) and %d are declared: declare more (--gpus %d)", max(need, len(ids)), strings.Join(ids, ","), len(inv), max(need, len(ids)))
+			}
 			if !found && len(inv) > 0 {
-				return nil, ids, fmt.Sprintf("GPU %s is not in the inventory (%d GPUs)", id, len(inv))
+				return nil, ids, fmt.Sprintf("GPU %s of device_ids is not in the inventory (%d GPUs: %s): plan on the GPUs the service names, or correct device_ids", id, len(inv), indexList(inv))
 			}
 		}
 	case len(inv) > 0:
@@ -164,7 +186,27 @@ func assign(s *project.Service, inv []gpu.GPU) ([]gpu.GPU, []string, string) {
 			ids = append(ids, fmt.Sprint(inv[i].Index))
 		}
 	}
+	if len(out) > 0 && len(out) < need {
+		return nil, ids, fmt.Sprintf("the engine needs %d GPUs (tensor × pipeline parallel) and the inventory gives it %d (%s): declare more (--gpus %d) or lower --tensor-parallel-size", need, len(out), indexList(out), need)
+	}
 	return out, ids, ""
+}
+
+func allDeclared(inv []gpu.GPU) bool {
+	for _, g := range inv {
+		if !g.Declared {
+			return false
+		}
+	}
+	return true
+}
+
+func indexList(gs []gpu.GPU) string {
+	var parts []string
+	for _, g := range gs {
+		parts = append(parts, fmt.Sprint(g.Index))
+	}
+	return strings.Join(parts, ",")
 }
 
 // resolveModel finds the model's architecture: --model-config, then
