@@ -64,6 +64,9 @@ func DefaultTiming() Timing {
 type Config struct {
 	Engines []Engine
 	Gateway string // host:port of `vllmctl serve`; "" to leave it out
+	// GatewayUnknown says why the gateway is not scraped ("" when it is, or
+	// when it was left out on purpose).
+	GatewayUnknown string
 	Timing  Timing
 }
 
@@ -74,6 +77,9 @@ func (c Config) Notes() []string {
 		if e.Address == "" {
 			out = append(out, fmt.Sprintf("profile %s (service %s): not scraped: %s", e.Profile, e.Service, e.Unknown))
 		}
+	}
+	if c.GatewayUnknown != "" {
+		out = append(out, "gateway: not scraped: "+c.GatewayUnknown)
 	}
 	return out
 }
