@@ -23,6 +23,7 @@ and says what it could not map.`,
 // exportTargets lists export's subcommands; each target adds one line.
 func exportTargets(e *env) []*cobra.Command {
 	return []*cobra.Command{
+		newExportKubernetesCmd(e),
 		newExportPrometheusCmd(e),
 		newExportGrafanaCmd(e),
 	}
