@@ -40,8 +40,9 @@ the maximum concurrency at --max-model-len, then a verdict:
   not-enough-free-memory     (live GPUs) free memory now is below total × utilization,
                              with the processes holding it
   boot-oom-risk              the budget fits, but what is allocated outside it at boot
-                             (MoE kernel buffers, CUDA graphs the profiler does not count)
-                             exceeds the memory left: CUDA out of memory at boot
+                             (the CUDA context, MoE kernel buffers, CUDA graphs the profiler
+                             does not count) exceeds the memory left beside it: CUDA out
+                             of memory at boot, a crash loop under a restart policy
   not-covered                a layer kind the planner does not model (chunked local
                              attention, ...): no number rather than a wrong one
 
@@ -55,7 +56,10 @@ concurrency × max_model_len from 0.20).
 
 GPUs come from --gpu/--gpus/--gpu-memory (without --gpus, as many as the profiles
 use), else nvidia-smi (CUDA's total: nvidia-smi's less the driver reserve), else
-vllmctl.yaml.
+vllmctl.yaml. Totals are what CUDA reports, which vLLM multiplies by the
+utilization (an RTX 4090 is 23.99 GiB, an H200 139.80 GiB). In vllmctl.yaml a
+GPU that drives a desktop or another service declares what it holds:
+  gpus: [{name: RTX 4090, count: 1, held: 2.5GiB, held_by: desktop}, {name: RTX 4090, count: 2}]
 Model facts come from --model-config, x-vllmctl.model_config, a mounted Hugging
 Face cache, or the built-in catalog. --explain prints each formula and its inputs.`,
 		Example: `  vllmctl plan
@@ -137,6 +141,15 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 		src = "none (pass --gpu \"RTX 4090\" --gpus N)"
 	}
 	fmt.Fprintf(w, "GPUs: %d from %s\n", len(pp.GPUs), src)
+	for _, g := range pp.GPUs {
+		if g.HeldMiB > 0 {
+			by := g.HeldBy
+			if by == "" {
+				by = "something else"
+			}
+			fmt.Fprintf(w, "  GPU %d: %.2f GiB held by %s (free %.2f of %.2f GiB)\n", g.Index, float64(g.HeldMiB)/1024, by, g.FreeGiB(), g.CUDATotalGiB())
+		}
+	}
 	for _, en := range pp.Engines {
 		fmt.Fprintf(w, "\nprofile %s (%s, service %s, TP %d, GPUs %s)\n", en.Profile, en.Model, en.Service, en.TP, joinOr(en.GPUIDs, "none"))
 		if en.ModelSource != "" {

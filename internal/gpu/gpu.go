@@ -27,7 +27,11 @@ type GPU struct {
 	FreeMiB    int64  `json:"memory_free_mib"`
 	ComputeCap string `json:"compute_cap,omitempty"`
 	Declared   bool   `json:"declared,omitempty"` // from settings or flags, not measured
-	Processes  []Proc `json:"processes,omitempty"`
+	// HeldMiB is memory a declared GPU has in use by something other than
+	// vLLM (a desktop, another service), from vllmctl.yaml's held: setting.
+	HeldMiB   int64  `json:"held_mib,omitempty"`
+	HeldBy    string `json:"held_by,omitempty"`
+	Processes []Proc `json:"processes,omitempty"`
 }
 
 // Proc is a process holding GPU memory.
@@ -42,6 +46,33 @@ func (g GPU) TotalGiB() float64 { return float64(g.TotalMiB) / 1024 }
 
 // FreeGiB is the free memory in GiB.
 func (g GPU) FreeGiB() float64 { return float64(g.FreeMiB) / 1024 }
+
+// ReservedMiB is what the driver reserves: the Reserved line of `nvidia-smi
+// -q` (fb_memory_usage), which equals memory.total − memory.used −
+// memory.free on drivers that report it (R510 and later; 480 MiB on an H100
+// 80GB, 615 MiB on an H200). Older drivers count it in used: then 0.
+func (g GPU) ReservedMiB() int64 {
+	if g.Declared || g.UsedMiB+g.FreeMiB <= 0 || g.UsedMiB+g.FreeMiB >= g.TotalMiB {
+		return 0
+	}
+	return g.TotalMiB - g.UsedMiB - g.FreeMiB
+}
+
+// CUDATotalGiB is the total vLLM sees (torch.cuda.mem_get_info) and
+// multiplies by --gpu-memory-utilization: nvidia-smi's total less the driver
+// reserve for a live GPU (143,771 − 615 = 143,156 MiB on an H200, where torch
+// reports 143,155 MiB); a declared GPU carries the card table's CUDA total.
+func (g GPU) CUDATotalGiB() float64 {
+	return float64(g.TotalMiB-g.ReservedMiB()) / 1024
+}
+
+// Hold records memory held on a declared GPU by something else: it is no
+// longer free.
+func (g *GPU) Hold(mib int64, by string) {
+	g.HeldMiB, g.HeldBy = mib, by
+	g.UsedMiB = mib
+	g.FreeMiB = max(0, g.TotalMiB-mib)
+}
 
 // QueryArgs are the nvidia-smi arguments of an inventory read.
 var QueryArgs = []string{"--query-gpu=index,uuid,name,pci.bus_id,memory.total,memory.used,memory.free,compute_cap", "--format=csv,noheader,nounits"}
@@ -137,18 +168,77 @@ func capValue(s string) float64 {
 
 // Card is a known GPU model and the total memory CUDA reports for it.
 type Card struct {
-	Name     string
+	Name string
+	// TotalGiB is CUDA's total (torch.cuda.mem_get_info), which vLLM multiplies
+	// by --gpu-memory-utilization: nvidia-smi's memory.total less what the
+	// driver reserves.
 	TotalGiB float64
+	// SMITotalMiB is nvidia-smi's memory.total for the card.
+	SMITotalMiB int64
+	// Source says where TotalGiB comes from: a measurement, a vLLM or PyTorch
+	// message, or the derivation DeriveCUDATotal with its assumption.
+	Source string
 }
 
-// cards lists common cards with the total memory the driver reports (a
-// "24 GB" card reports about 23.58 GiB). Sources: FACTS.md §5.1, vLLM logs in
-// kv_datapoints_public.csv, nvidia-smi of an H100 (testdata).
+// Reserve ratios of the driver, measured: what nvidia-smi -q calls Reserved
+// (memory.total − memory.used − memory.free on an idle card) over memory.total.
+const (
+	// HBMReserve: H100 80GB HBM3 480 of 81,559 MiB (0.59 %, nvidia-smi -q,
+	// driver 580) and H200 615 of 143,771 MiB (0.43 %, CUDA total 143,155 MiB
+	// measured with torch); their mean is taken for other data-center cards.
+	HBMReserve = 0.0051
+	// GDDRReserve: RTX 3090, 24,576 MiB in nvidia-smi, 23.58 GiB (24,146 MiB) in
+	// vLLM's total_gpu_memory (vllm#10517): 430 MiB, 1.75 %; taken for other
+	// workstation and consumer cards on Linux.
+	GDDRReserve = 0.0175
+)
+
+// DeriveCUDATotal is nvidia-smi's total less the driver reserve at ratio, in GiB.
+func DeriveCUDATotal(smiMiB int64, ratio float64) float64 {
+	return float64(int64(float64(smiMiB)*(1-ratio))) / 1024
+}
+
+func derived(name string, smiMiB int64, ratio float64) Card {
+	kind := "HBM"
+	if ratio == GDDRReserve {
+		kind = "GDDR"
+	}
+	return Card{Name: name, TotalGiB: float64(int(DeriveCUDATotal(smiMiB, ratio)*100)) / 100, SMITotalMiB: smiMiB,
+		Source: fmt.Sprintf("derived: nvidia-smi total %s MiB less the %s driver reserve (%.2f %%, measured on another card)", commas(smiMiB), kind, ratio*100)}
+}
+
+// cards lists common cards with the total memory CUDA reports. Measured and
+// quoted rows say where from; the others are derived from nvidia-smi's total
+// with the reserve ratio of a measured card of the same memory kind.
 var cards = []Card{
-	{"RTX 3060", 11.76}, {"RTX 3080", 9.77}, {"RTX 3090", 23.58}, {"RTX 4060", 8.00}, {"RTX 4070", 11.72},
-	{"RTX 4080", 15.70}, {"RTX 4090", 23.55}, {"RTX 5090", 31.36}, {"RTX A6000", 47.38}, {"RTX 6000 Ada", 47.38},
-	{"A10", 22.06}, {"L4", 22.06}, {"L40S", 44.39}, {"A100 40GB", 39.38}, {"A100 80GB", 79.15}, {"A800 80GB", 79.15},
-	{"H100 80GB", 79.65}, {"H100 NVL", 93.10}, {"H200", 140.40}, {"B200", 178.36},
+	{"RTX 3090", 23.58, 24576, "vLLM V0 log total_gpu_memory=23.58GiB (vllm#10517, FACTS.md §5.6 A)"},
+	{"RTX 4090", 24564.0 / 1024, 24564, "vLLM message `Free memory on device (22.26/23.99 GiB)` on a desktop RTX 4090 (Windows/WSL driver: no reserve below nvidia-smi's 24,564 MiB; issue 13)"},
+	{"H200", 139.80, 143771, "measured 2026-12-02, driver 580: torch.cuda.mem_get_info total 143,155 MiB; nvidia-smi 143,771 MiB total, 143,156 MiB free at idle"},
+	{"H100 80GB", 79.18, 81559, "measured 2026-11-27, driver 580: nvidia-smi -q Reserved 480 MiB of 81,559 MiB (free at idle 81,079 MiB)"},
+	{"A100 80GB", 79.15, 81920, "PyTorch `GPU 0 has a total capacity of 79.15 GiB` beside nvidia-smi's 81,920 MiB (public OOM reports)"},
+	derived("A800 80GB", 81920, HBMReserve),
+	derived("A100 40GB", 40960, HBMReserve),
+	derived("H100 NVL", 95830, HBMReserve),
+	derived("B200", 183359, HBMReserve),
+	derived("RTX 3060", 12288, GDDRReserve),
+	derived("RTX 3080", 10240, GDDRReserve),
+	derived("RTX 4060", 8188, GDDRReserve),
+	derived("RTX 4070", 12282, GDDRReserve),
+	derived("RTX 4080", 16376, GDDRReserve),
+	derived("RTX 5090", 32607, GDDRReserve),
+	derived("RTX A6000", 49140, GDDRReserve),
+	derived("RTX 6000 Ada", 49140, GDDRReserve),
+	derived("A10", 23028, GDDRReserve),
+	derived("L4", 23034, GDDRReserve),
+	derived("L40S", 46068, GDDRReserve),
+}
+
+func commas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // Cards returns the table of known cards.

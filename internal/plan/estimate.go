@@ -86,38 +86,40 @@ type Rank struct {
 
 // Result is the estimate for one engine.
 type Result struct {
-	Model         string   `json:"model"`
-	ModelSource   string   `json:"model_source"`
-	TP            int      `json:"tensor_parallel_size"`
-	PP            int      `json:"pipeline_parallel_size"`
-	MaxModelLen   int      `json:"max_model_len"`
-	Derived       bool     `json:"max_model_len_derived,omitempty"`
-	Utilization   float64  `json:"gpu_memory_utilization"`
-	KVDTypeBytes  int      `json:"kv_dtype_bytes"`
-	WeightBits    float64  `json:"weight_bits"`
-	BatchedTokens int      `json:"max_num_batched_tokens"`
-	BytesPerToken int      `json:"kv_bytes_per_token_per_rank"`
-	KVDType       string   `json:"kv_cache_dtype,omitempty"`                // the dtype assumed for the KV cache
-	Layout        *Layout  `json:"kv_layout,omitempty"`                     // vLLM's KV cache groups on one rank
-	LayerMix      string   `json:"layer_mix,omitempty"`                     // "12 full_attention + 36 linear_attention"
-	TokensFormula string   `json:"kv_tokens_formula,omitempty"`             // how vLLM of this release prints "GPU KV cache size"
-	TokensBlocks  int      `json:"kv_tokens_blocks_formula,omitempty"`      // num_blocks ÷ groups × block (vLLM ≤ 0.19)
-	TokensConc    int      `json:"kv_tokens_concurrency_formula,omitempty"` // concurrency × max_model_len (vLLM ≥ 0.20)
-	OutsideGiB    float64  `json:"outside_budget_gib,omitempty"`            // memory used beyond total × utilization at boot
-	Ranks         []Rank   `json:"ranks"`
-	KVAvailGiB    float64  `json:"kv_available_gib"` // vLLM's "Available KV cache memory" of the worst rank
-	KVBlocks      int      `json:"kv_blocks"`
-	KVTokens      int      `json:"kv_cache_tokens"`
-	Concurrency   float64  `json:"max_concurrency"`
-	NeedGiB       float64  `json:"kv_needed_for_one_request_gib"`
-	MaxFittingLen int      `json:"largest_fitting_max_model_len,omitempty"`
-	UtilToFit     float64  `json:"utilization_to_fit,omitempty"`
-	Verdict       Verdict  `json:"verdict"`
-	NoPrediction  string   `json:"no_prediction,omitempty"` // why there is no KV figure, when there is none
-	Reasons       []string `json:"reasons,omitempty"`
-	Fixes         []string `json:"fixes,omitempty"`
-	Notes         []string `json:"notes,omitempty"`
-	Explain       []Line   `json:"explain,omitempty"`
+	Model          string   `json:"model"`
+	ModelSource    string   `json:"model_source"`
+	TP             int      `json:"tensor_parallel_size"`
+	PP             int      `json:"pipeline_parallel_size"`
+	MaxModelLen    int      `json:"max_model_len"`
+	Derived        bool     `json:"max_model_len_derived,omitempty"`
+	Utilization    float64  `json:"gpu_memory_utilization"`
+	KVDTypeBytes   int      `json:"kv_dtype_bytes"`
+	WeightBits     float64  `json:"weight_bits"`
+	BatchedTokens  int      `json:"max_num_batched_tokens"`
+	BytesPerToken  int      `json:"kv_bytes_per_token_per_rank"`
+	KVDType        string   `json:"kv_cache_dtype,omitempty"`                // the dtype assumed for the KV cache
+	Layout         *Layout  `json:"kv_layout,omitempty"`                     // vLLM's KV cache groups on one rank
+	LayerMix       string   `json:"layer_mix,omitempty"`                     // "12 full_attention + 36 linear_attention"
+	TokensFormula  string   `json:"kv_tokens_formula,omitempty"`             // how vLLM of this release prints "GPU KV cache size"
+	TokensBlocks   int      `json:"kv_tokens_blocks_formula,omitempty"`      // num_blocks ÷ groups × block (vLLM ≤ 0.19)
+	TokensConc     int      `json:"kv_tokens_concurrency_formula,omitempty"` // concurrency × max_model_len (vLLM ≥ 0.20)
+	OutsideGiB     float64  `json:"outside_budget_gib,omitempty"`            // memory used beyond total × utilization at boot
+	OutsideHighGiB float64  `json:"outside_budget_high_gib,omitempty"`       // the high end of that (MoE scratch is a measured range)
+	BootRoomGiB    float64  `json:"boot_room_gib"`                           // free (or total) memory beside the budget on the worst GPU
+	Ranks          []Rank   `json:"ranks"`
+	KVAvailGiB     float64  `json:"kv_available_gib"` // vLLM's "Available KV cache memory" of the worst rank
+	KVBlocks       int      `json:"kv_blocks"`
+	KVTokens       int      `json:"kv_cache_tokens"`
+	Concurrency    float64  `json:"max_concurrency"`
+	NeedGiB        float64  `json:"kv_needed_for_one_request_gib"`
+	MaxFittingLen  int      `json:"largest_fitting_max_model_len,omitempty"`
+	UtilToFit      float64  `json:"utilization_to_fit,omitempty"`
+	Verdict        Verdict  `json:"verdict"`
+	NoPrediction   string   `json:"no_prediction,omitempty"` // why there is no KV figure, when there is none
+	Reasons        []string `json:"reasons,omitempty"`
+	Fixes          []string `json:"fixes,omitempty"`
+	Notes          []string `json:"notes,omitempty"`
+	Explain        []Line   `json:"explain,omitempty"`
 }
 
 // Estimate computes the plan for one engine. It needs the model's
@@ -165,7 +167,7 @@ func Estimate(in Input) Result {
 	r.BatchedTokens = a.MaxNumBatchedTokens
 	minTotal := math.Inf(1)
 	for _, g := range in.GPUs {
-		minTotal = math.Min(minTotal, cudaTotalGiB(g))
+		minTotal = math.Min(minTotal, g.CUDATotalGiB())
 	}
 	if r.BatchedTokens == 0 {
 		r.BatchedTokens = 2048
@@ -263,7 +265,7 @@ func Estimate(in Input) Result {
 	minKV := math.Inf(1)
 	for i := 0; i < r.TP*r.PP; i++ {
 		g := in.GPUs[i%len(in.GPUs)]
-		total := cudaTotalGiB(g)
+		total := g.CUDATotalGiB()
 		rk := Rank{Rank: i, GPU: fmt.Sprintf("%d %s", g.Index, g.Name), TotalGiB: round2(total), FreeGiB: round2(g.FreeGiB()),
 			Budget: total * r.Utilization, Weights: weights, Activation: act, NonTorch: nonTorch, Graphs: graphs, GraphsInBudget: graphsIn}
 		rk.KV = rk.Budget - weights - act - nonTorch
@@ -272,12 +274,15 @@ func Estimate(in Input) Result {
 		}
 		minKV = math.Min(minKV, rk.KV)
 		r.Ranks = append(r.Ranks, rk)
-		if in.Live && g.FreeGiB() < rk.Budget && r.Verdict == "" {
+		if (in.Live || g.HeldMiB > 0) && g.FreeGiB() < rk.Budget && r.Verdict == "" {
 			r.Verdict = FreeMemory
 			r.Reasons = append(r.Reasons, fmt.Sprintf("GPU %d has %.2f GiB free now, below %.2f × %.2f = %.2f GiB: vLLM stops with `Free memory on device ... is less than desired GPU memory utilization`",
 				g.Index, g.FreeGiB(), total, r.Utilization, rk.Budget))
 			for _, p := range g.Processes {
 				r.Reasons = append(r.Reasons, fmt.Sprintf("  held by %s (pid %d): %s MiB", p.Name, p.PID, vllm.Commas(int(p.UsedMiB))))
+			}
+			if g.HeldMiB > 0 {
+				r.Reasons = append(r.Reasons, fmt.Sprintf("  held by %s: %s MiB (vllmctl.yaml gpus: held)", orWord(g.HeldBy, "something else"), vllm.Commas(int(g.HeldMiB))))
 			}
 			r.Fixes = append(r.Fixes, fmt.Sprintf("lower --gpu-memory-utilization to %.2f, or free the GPU", math.Floor(g.FreeGiB()/total*100)/100))
 		}
@@ -299,7 +304,7 @@ func Estimate(in Input) Result {
 	}
 	expl("weights", weights, "%s ÷ TP %d × PP %d", wf, r.TP, r.PP)
 	expl("activation peak", act, "%s batched tokens × %s FFN/rank × %g B%s", vllm.Commas(r.BatchedTokens), vllm.Commas(int(ffn)), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
-	expl("non-torch", nonTorch, "CUDA context, cuBLAS%s", map[bool]string{true: ", NCCL buffers", false: ""}[r.TP*r.PP > 1])
+	expl("non-torch", nonTorch, "cuBLAS workspace and allocations outside PyTorch since vLLM's first snapshot%s", map[bool]string{true: ", NCCL buffers", false: ""}[r.TP*r.PP > 1])
 	if graphsIn {
 		expl("CUDA graphs", graphs, "%.2f GiB per 28 layers × %d layers, subtracted since v0.21", Overheads.GraphGiBPer28Layers, layersPerRank)
 	} else {
@@ -373,38 +378,68 @@ func Estimate(in Input) Result {
 			r.Verdict = Fits
 		}
 	}
-	// What lives outside total × utilization at boot: graphs the profiler does
-	// not count, MoE kernel scratch buffers. The peak must fit in free memory.
-	outside := 0.0
-	var outsideParts []string
+	// What lives outside total × utilization at boot: this process's CUDA
+	// context (created before vLLM's first memory snapshot, so never in the
+	// budget), CUDA graphs the profiler does not count, MoE kernel scratch
+	// buffers. The peak must fit in the memory that is physically free.
+	outside := Overheads.CUDAContextGiB
+	outsideParts := []string{fmt.Sprintf("CUDA context %.2f", Overheads.CUDAContextGiB)}
 	if !graphsIn && graphs > 0 {
 		outside += graphs
-		outsideParts = append(outsideParts, fmt.Sprintf("CUDA graphs %.2f", graphs))
+		outsideParts = append(outsideParts, fmt.Sprintf("CUDA graphs %.2f (not profiled)", graphs))
 	}
-	if (m.Experts > 0 || m.Kind == "moe") && outside < Overheads.MoEScratchGiB {
-		// The measured MoE figure includes that deployment's graphs: take the larger.
-		outsideParts = append(outsideParts, fmt.Sprintf("MoE kernel buffers %.2f", Overheads.MoEScratchGiB-outside))
-		outside = Overheads.MoEScratchGiB
+	outsideHigh := outside
+	if m.Experts > 0 || m.Kind == "moe" {
+		// Measured as the whole boot peak above the budget (context and graphs
+		// of that deployment included): take it where it is larger.
+		if outside < Overheads.MoEScratchGiB {
+			outsideParts = append(outsideParts, fmt.Sprintf("MoE kernel buffers %.2f–%.2f", Overheads.MoEScratchGiB-outside, Overheads.MoEScratchHighGiB-outside))
+			outside = Overheads.MoEScratchGiB
+		}
+		outsideHigh = max(outside, Overheads.MoEScratchHighGiB)
 	}
 	r.OutsideGiB = round2(outside)
-	if outside > 0 {
-		expl("outside the budget", outside, "%s GiB: allocated after the KV cache is sized", strings.Join(outsideParts, " + "))
-		room := minTotal * (1 - r.Utilization)
-		if in.Live {
-			for _, g := range in.GPUs[:min(len(in.GPUs), r.TP*r.PP)] {
-				room = math.Min(room, g.FreeGiB()-cudaTotalGiB(g)*r.Utilization)
-			}
+	r.OutsideHighGiB = round2(outsideHigh)
+	span := fmt.Sprintf("%.2f", outside)
+	if outsideHigh > outside {
+		span = fmt.Sprintf("%.2f–%.2f", outside, outsideHigh)
+	}
+	expl("outside the budget", outsideHigh, "%s GiB: %s, allocated beside the budget at boot", span, strings.Join(outsideParts, " + "))
+	// Room beyond the budget: free memory (live, or total less what the
+	// settings say something else holds) less the budget, on the worst GPU.
+	room, free, known := math.Inf(1), math.Inf(1), false
+	var heldBy []string
+	for _, g := range in.GPUs[:min(len(in.GPUs), r.TP*r.PP)] {
+		f := g.CUDATotalGiB()
+		if in.Live || g.HeldMiB > 0 {
+			f, known = g.FreeGiB(), true
 		}
-		if outside > room && !r.Verdict.Failing() {
-			where := "(1 − util) × total"
-			if in.Live {
-				where = "the free memory left after the budget"
-			}
-			r.Verdict = BootOOMRisk
-			r.Reasons = append(r.Reasons, fmt.Sprintf("about %.2f GiB is allocated outside the budget (%s), more than %s (%.2f GiB): vLLM can die with CUDA out of memory at boot although the budget fits",
-				outside, strings.Join(outsideParts, ", "), where, room))
-			r.Fixes = append(r.Fixes, fmt.Sprintf("lower --gpu-memory-utilization to %.2f, or use --enforce-eager", math.Floor((minTotal-outside-0.5)/minTotal*100)/100))
+		if g.HeldMiB > 0 {
+			heldBy = append(heldBy, fmt.Sprintf("GPU %d: %.2f GiB held by %s", g.Index, float64(g.HeldMiB)/1024, orWord(g.HeldBy, "something else")))
 		}
+		room = math.Min(room, f-g.CUDATotalGiB()*r.Utilization)
+		free = math.Min(free, f)
+	}
+	r.BootRoomGiB = round2(room)
+	expl("room beside the budget", room, "%s − budget (worst GPU)%s", map[bool]string{true: "free memory", false: "total"}[known], joinPrefixed("; ", heldBy))
+	safeUtil := math.Floor((free-outsideHigh-Overheads.BootMarginGiB)/minTotal*100) / 100
+	if r.Verdict == FreeMemory && len(r.Fixes) > 0 {
+		r.Fixes[len(r.Fixes)-1] = fmt.Sprintf("lower --gpu-memory-utilization to %.2f (the free memory less %s GiB allocated beside the budget at boot), or free the GPU", safeUtil, span)
+	}
+	if outsideHigh > room && !r.Verdict.Failing() {
+		where := "(1 − util) × total"
+		if known {
+			where = "the free memory left beside the budget"
+		}
+		r.Verdict = BootOOMRisk
+		r.Reasons = append(r.Reasons, fmt.Sprintf("about %s GiB is allocated outside the budget (%s), more than %s (%.2f GiB): vLLM can die with CUDA out of memory at boot although the budget fits, and a restart policy turns that into a crash loop",
+			span, strings.Join(outsideParts, ", "), where, room))
+		r.Reasons = append(r.Reasons, heldBy...)
+		fix := fmt.Sprintf("lower --gpu-memory-utilization to %.2f", safeUtil)
+		if !a.EnforceEager && !graphsIn && graphs > 0 {
+			fix += ", or use --enforce-eager"
+		}
+		r.Fixes = append(r.Fixes, fix)
 	}
 	if m.Multimodal {
 		r.Notes = append(r.Notes, multimodalNote(a, m))
@@ -431,14 +466,18 @@ const (
 	ConcurrencyTokensSince = 0.20
 )
 
-// cudaTotalGiB is the total vLLM sees (torch.cuda.mem_get_info): nvidia-smi's
-// total less what the driver reserves, which nvidia-smi shows as total − used
-// − free. Declared GPUs carry the card table's CUDA total already.
-func cudaTotalGiB(g gpu.GPU) float64 {
-	if !g.Declared && g.UsedMiB+g.FreeMiB > 0 && g.UsedMiB+g.FreeMiB < g.TotalMiB {
-		return float64(g.UsedMiB+g.FreeMiB) / 1024
+func orWord(s, def string) string {
+	if s == "" {
+		return def
 	}
-	return g.TotalGiB()
+	return s
+}
+
+func joinPrefixed(sep string, parts []string) string {
+	if len(parts) == 0 {
+		return ""
+	}
+	return sep + strings.Join(parts, sep)
 }
 
 // specDecode is what --speculative-config adds.

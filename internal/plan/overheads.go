@@ -39,6 +39,16 @@ var Overheads = struct {
 	// card at utilization 0.70–0.78 (issue 13; FACTS §5.1 and §7 item 2: about
 	// 2.6 GiB). The planner takes the low end as the least to expect.
 	MoEScratchGiB float64
+	// MoEScratchHighGiB is the high end of that measurement (2.8 GiB): the boot
+	// risk is judged against it, since that deployment crash-looped at boot.
+	MoEScratchHighGiB float64
+	// CUDAContextGiB is this process's CUDA context, created before vLLM's
+	// first memory snapshot and so outside the budget: +621 MiB measured on an
+	// H200 (driver 580, torch 2.11; ../shared/gpu/h200-cuda-vs-smi.md).
+	CUDAContextGiB float64
+	// BootMarginGiB is kept free below the boot peak in the utilization a
+	// boot-oom-risk fix proposes (a desktop's memory moves).
+	BootMarginGiB float64
 }{
 	ActivationBytesPerTokenPerFFN: 8,
 	NonTorchGiB:                   0.35,
@@ -50,8 +60,11 @@ var Overheads = struct {
 		"gguf": 4.5, "fp8": 8.06, "fbgemm_fp8": 8.06, "ptpc_fp8": 8.06, "compressed-tensors": 8.06, "mxfp4": 4.25,
 		"modelopt_fp4": 4.5, "nvfp4": 4.5, "experts_int8": 8.06,
 	},
-	BnBWorkspaceGiB: 0.8,
-	LargeGPUGiB:     70,
-	HeadroomWarn:    0.10,
-	MoEScratchGiB:   2.1,
+	BnBWorkspaceGiB:   0.8,
+	LargeGPUGiB:       70,
+	HeadroomWarn:      0.10,
+	MoEScratchGiB:     2.1,
+	MoEScratchHighGiB: 2.8,
+	CUDAContextGiB:    0.61,
+	BootMarginGiB:     0.25,
 }

@@ -59,6 +59,7 @@ type ProjectPlan struct {
 // PlanProject plans every engine of the project and tells which profiles can
 // run at the same time.
 func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
+	in.GPUs = applyHeld(p.Config.GPUs, in.GPUs)
 	out := ProjectPlan{GPUSource: in.GPUSource, GPUs: in.GPUs}
 	use := map[string]*GPUUse{}
 	perProfile := map[string]map[string]float64{} // profile -> gpu -> util
@@ -272,7 +273,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // Diagnostics turns failing verdicts into check findings at the profile's
 // --max-model-len (or service) position, so a bad profile fails before `up`.
 func Diagnostics(p *project.Project, pp ProjectPlan) []project.Diagnostic {
-	var out []project.Diagnostic
+	out := heldDiagnostics(p)
 	for _, e := range pp.Engines {
 		if !e.Verdict.Failing() && e.Verdict != FitsTight {
 			continue
@@ -312,6 +313,90 @@ func unknownInputs(s *project.Service) []string {
 		if s.Args.SourceOf(f) == vllm.FromUnknown {
 			out = append(out, "--"+f)
 		}
+	}
+	return out
+}
+
+// applyHeld marks the memory vllmctl.yaml says something else holds on its
+// declared GPUs (gpus: [{name, count, held, held_by}]). It applies only to an
+// inventory declared from those settings: the same GPUs, in their order.
+func applyHeld(decls []project.GPUDecl, inv []gpu.GPU) []gpu.GPU {
+	any := false
+	for _, d := range decls {
+		any = any || d.Held != ""
+	}
+	if !any || !allDeclared(inv) {
+		return inv
+	}
+	var held []gpu.GPU
+	for _, d := range decls {
+		g, err := gpu.Declare(d.Name, d.Memory, d.Count)
+		if err != nil {
+			return inv
+		}
+		var mib int64
+		if d.Held != "" {
+			v, err := gpu.ParseSize(d.Held)
+			if err != nil {
+				return inv
+			}
+			mib = int64(v * 1024)
+		}
+		for i := range g {
+			if mib > 0 {
+				g[i].Hold(mib, d.HeldBy)
+			}
+			held = append(held, g[i])
+		}
+	}
+	if len(held) != len(inv) {
+		return inv
+	}
+	out := make([]gpu.GPU, len(inv))
+	for i, g := range inv {
+		if g.Name != held[i].Name || g.TotalMiB != held[i].TotalMiB {
+			return inv
+		}
+		out[i] = g
+		if held[i].HeldMiB > 0 {
+			out[i].Hold(held[i].HeldMiB, held[i].HeldBy)
+		}
+	}
+	return out
+}
+
+// heldDiagnostics checks the held: sizes of vllmctl.yaml's gpus: settings,
+// located at the n-th held: line of the file.
+func heldDiagnostics(p *project.Project) []project.Diagnostic {
+	var out []project.Diagnostic
+	var lines []int
+	if data, err := os.ReadFile(filepath.Join(p.Root, project.ConfigFile)); err == nil {
+		for n, l := range strings.Split(string(data), "\n") {
+			if strings.Contains(l, "held:") {
+				lines = append(lines, n+1)
+			}
+		}
+	}
+	k := 0
+	for i, d := range p.Config.GPUs {
+		if d.Held == "" {
+			continue
+		}
+		line := 1
+		if k < len(lines) {
+			line = lines[k]
+		}
+		k++
+		v, err := gpu.ParseSize(d.Held)
+		if err == nil {
+			g, derr := gpu.Declare(d.Name, d.Memory, 1)
+			if derr != nil || v < g[0].CUDATotalGiB() {
+				continue
+			}
+			err = fmt.Errorf("held %s is not below the GPU's %.2f GiB", d.Held, g[0].CUDATotalGiB())
+		}
+		out = append(out, project.Diagnostic{Pos: project.Pos{File: project.ConfigFile, Line: line}, Severity: project.Error, Code: "bad-setting",
+			Path: fmt.Sprintf("gpus.%d.held", i), Message: err.Error(), Hint: "write the memory something else holds on each of these GPUs, e.g. held: 2.5GiB"})
 	}
 	return out
 }

@@ -56,6 +56,12 @@ type GPUDecl struct {
 	Name   string `yaml:"name" json:"name"`                         // e.g. "RTX 4090"
 	Memory string `yaml:"memory,omitempty" json:"memory,omitempty"` // e.g. "24GiB"; default from the card table
 	Count  int    `yaml:"count,omitempty" json:"count,omitempty"`   // default 1
+	// Held is memory each of these GPUs has in use by something other than
+	// vLLM (a desktop, another service), e.g. "2.5GiB": the plan subtracts it
+	// from the free memory. Declare a GPU that drives a desktop on its own line.
+	Held string `yaml:"held,omitempty" json:"held,omitempty"`
+	// HeldBy names what holds it, for the plan's messages (e.g. "desktop").
+	HeldBy string `yaml:"held_by,omitempty" json:"held_by,omitempty"`
 }
 
 // Defaults returns the settings used when vllmctl.yaml is absent or silent.

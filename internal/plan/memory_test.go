@@ -1,0 +1,150 @@
+package plan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/gpu"
+	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+// The real case of issue 13: a MoE model at TP 2 on two 24 GB cards whose
+// first drives a desktop. The boot peak ran 2.1–2.8 GiB above the budget and
+// 0.82, then 0.78, crash-looped at boot; 0.70 ran. With the desktop holding
+// 2.5 GiB (declared held:), the plan says boot-oom-risk at 0.82 and 0.78 and
+// fits at 0.70; without the desktop all three fit.
+func TestBootPeakDesktopGPU(t *testing.T) {
+	m := model(t, "Qwen/Qwen3-30B-A3B-AWQ")
+	plan := func(util string, held int64) Result {
+		g, err := gpu.Declare("RTX 4090", "", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if held > 0 {
+			g[0].Hold(held, "desktop")
+		}
+		a := vllm.Parse([]string{"--model=Qwen/Qwen3-30B-A3B-AWQ", "--tensor-parallel-size=2", "--max-model-len=32768", "--gpu-memory-utilization=" + util})
+		return Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.11.0"})
+	}
+	for _, tt := range []struct {
+		util string
+		held int64
+		want Verdict
+	}{
+		{"0.82", 2560, BootOOMRisk}, {"0.78", 2560, BootOOMRisk}, {"0.70", 2560, Fits},
+		{"0.82", 0, Fits}, {"0.78", 0, Fits}, {"0.70", 0, Fits},
+		{"0.90", 2560, FreeMemory}, // 21.49 GiB free < 0.90 × 23.99
+	} {
+		r := plan(tt.util, tt.held)
+		if r.Verdict != tt.want {
+			t.Errorf("util %s, desktop %d MiB: got %s, want %s (%v)", tt.util, tt.held, r.Verdict, tt.want, r.Reasons)
+		}
+		if r.OutsideGiB != 2.1 || r.OutsideHighGiB != 2.8 {
+			t.Errorf("outside the budget: %.2f–%.2f GiB, want the measured 2.1–2.8", r.OutsideGiB, r.OutsideHighGiB)
+		}
+	}
+	r := plan("0.78", 2560)
+	text := strings.Join(append(r.Reasons, r.Fixes...), "\n")
+	for _, want := range []string{"2.10–2.80 GiB is allocated outside the budget", "GPU 0: 2.50 GiB held by desktop", "lower --gpu-memory-utilization to 0.76", "crash loop"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in\n%s", want, text)
+		}
+	}
+	// The util the fix proposes fits.
+	if got := plan("0.76", 2560).Verdict; got != Fits {
+		t.Errorf("the proposed 0.76 gives %s", got)
+	}
+	fm := plan("0.90", 2560)
+	if len(fm.Fixes) == 0 || !strings.Contains(fm.Fixes[0], "lower --gpu-memory-utilization to 0.76 (the free memory less 2.10–2.80 GiB") {
+		t.Errorf("free-memory fix: %v", fm.Fixes)
+	}
+}
+
+// A dense model on a release whose profiler does not count CUDA graphs: the
+// context and the graphs must fit beside the budget; from v0.21 the graphs are
+// in the budget and only the context is outside.
+func TestBootPeakGraphs(t *testing.T) {
+	m := model(t, "Qwen/Qwen3-32B-AWQ")
+	g, _ := gpu.Declare("RTX 4090", "", 2)
+	a := vllm.Parse([]string{"--model=Qwen/Qwen3-32B-AWQ", "--tensor-parallel-size=2", "--max-model-len=32768", "--gpu-memory-utilization=0.95"})
+	old := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.11.0"})
+	if old.Verdict != BootOOMRisk || old.OutsideGiB < 1.7 || old.OutsideGiB > 1.8 {
+		t.Errorf("0.11 at 0.95: %s, %.2f GiB outside (0.61 context + 1.14 graphs)", old.Verdict, old.OutsideGiB)
+	}
+	newer := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.21.0"})
+	if newer.Verdict == BootOOMRisk || newer.OutsideGiB != Overheads.CUDAContextGiB {
+		t.Errorf("0.21 at 0.95: %s, %.2f GiB outside", newer.Verdict, newer.OutsideGiB)
+	}
+	env := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.21.0", Environ: map[string]string{"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS": "0"}})
+	if env.Verdict != BootOOMRisk {
+		t.Errorf("0.21 with the graph estimate off: %s", env.Verdict)
+	}
+}
+
+const heldYAML = `gpus:
+  - name: RTX 4090
+    count: 1
+    held: 2.5GiB
+    held_by: Windows desktop
+  - name: RTX 4090
+    count: 1
+`
+
+const heldProfile = `services:
+  vllm-moe:
+    image: vllm/vllm-openai:v0.11.0
+    command: ["--model=Qwen/Qwen3-30B-A3B-AWQ", "--tensor-parallel-size=2", "--max-model-len=32768", "--gpu-memory-utilization=0.95"]
+    deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ["0", "1"], capabilities: [gpu]}]}}}
+`
+
+// vllmctl.yaml's held: is subtracted before any boot: 0.95 of a 23.99 GiB card
+// is more than the 21.49 GiB a desktop leaves, so not-enough-free-memory; a
+// held: that is not a size is a located error.
+func TestHeldFromSettings(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, body string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, rel), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("vllmctl.yaml", heldYAML)
+	write("configs/docker/profiles/moe.yml", heldProfile)
+	p, err := project.Load(context.Background(), project.Options{Root: dir, Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _ := gpu.Declare("RTX 4090", "", 2)
+	pp := PlanProject(p, ProjectInput{GPUs: inv, GPUSource: project.ConfigFile})
+	e := pp.Engines[0]
+	if e.Verdict != FreeMemory || !strings.Contains(strings.Join(e.Reasons, "\n"), "held by Windows desktop: 2,560 MiB") {
+		t.Fatalf("got %s %v", e.Verdict, e.Reasons)
+	}
+	if pp.GPUs[0].HeldMiB != 2560 || pp.GPUs[1].HeldMiB != 0 {
+		t.Errorf("held per GPU: %+v", pp.GPUs)
+	}
+	if d := Diagnostics(p, pp); len(d) == 0 || d[0].Code != "plan-not-enough-free-memory" {
+		t.Errorf("diagnostics: %v", d)
+	}
+	write("vllmctl.yaml", strings.Replace(heldYAML, "2.5GiB", "lots", 1))
+	p, err = project.Load(context.Background(), project.Options{Root: dir, Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, d := range Diagnostics(p, PlanProject(p, ProjectInput{GPUs: inv, GPUSource: project.ConfigFile})) {
+		if d.Code == "bad-setting" && d.Pos.File == project.ConfigFile && d.Pos.Line == 4 && strings.Contains(d.Message, `"lots"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no located diagnostic for held: lots")
+	}
+}
