@@ -49,6 +49,7 @@ var allowedDirect = map[string]string{
 	"github.com/rogpeppe/go-internal":          "tests: testscript, txtar",
 	"github.com/openai/openai-go/v3":           "tests: the official OpenAI client against the simulator and gateway",
 	"k8s.io/api":                               "typed Kubernetes objects for export kubernetes (internal/kube)",
+	"k8s.io/client-go":                         "server-side apply and the rollout watch on a cluster (internal/kube)",
 	"k8s.io/apimachinery":                      "Kubernetes quantities, meta and intstr types (internal/kube)",
 	"sigs.k8s.io/yaml":                         "Kubernetes objects as YAML, through their JSON tags (internal/kube)",
 	"mvdan.cc/sh/v3":                           "reading the shell scripts that start engines (parsed, never run)",
