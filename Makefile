@@ -13,7 +13,7 @@ EXAMPLE  := examples/project
 VLLMCTL  := $(CURDIR)/$(BIN)/vllmctl
 FUZZTIME ?= 60s
 
-.PHONY: kube-testbin cli-docs build demo-image compose-v2 test test-unit acceptance lint cross demo bench fuzz clean plan-accuracy sim-image
+.PHONY: tools-prometheus e2e-prometheus kube-testbin cli-docs build demo-image compose-v2 test test-unit acceptance lint cross demo bench fuzz clean plan-accuracy sim-image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/vllmctl ./cmd/vllmctl
@@ -27,16 +27,16 @@ demo-image:
 ## test: lint, unit, script and end-to-end tests (the latter on the local
 ## Docker Engine with Compose v1 and v2), cross-compiles. It needs nothing
 ## beside the checkout: a fresh clone passes it.
-test: lint compose-v2 test-unit cross
+test: lint compose-v2 test-unit e2e-prometheus cross
 
-test-unit:
+test-unit: tools-prometheus
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
 
 ## acceptance: the tests built with `-tags acceptance` as well, those that read
 ## the real operator's corpus in ../shared beside the checkout (CI runs it after
 ## `make test`). Without ../shared it says what is missing and fails.
 SHARED := $(abspath $(CURDIR)/../shared)
-acceptance: kube-testbin
+acceptance: kube-testbin tools-prometheus
 	@for p in $(SHARED) $(SHARED)/corpus/myia_vllm_2025-10; do \
 		if [ ! -d "$$p" ]; then \
 			{ echo "make acceptance: $$p is missing."; \
@@ -151,3 +151,17 @@ $(KUBE_BIN)/.stamp: $(wildcard $(KUBE_SRC)/*/go.mod $(KUBE_SRC)/*/go.sum $(KUBE_
 		   $$kwok/kustomize/stage/pod/fast/*.yaml $(KUBE_BIN)/stages/ && \
 		mkdir -p $(KUBE_BIN)/crds && cp $$kwok/kustomize/crd/bases/*.yaml $(KUBE_BIN)/crds/ && chmod u+w $(KUBE_BIN)/stages/* $(KUBE_BIN)/crds/* && rm -f $(KUBE_BIN)/stages/kustomization.yaml $(KUBE_BIN)/crds/kustomization.yaml
 	touch $@
+
+## tools-prometheus: promtool and prometheus from Debian's prometheus package,
+## which the observability tests run (rule checks, rule unit tests, the
+## end-to-end test with a real Prometheus). Tests fail, never skip, without them.
+tools-prometheus:
+	@if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then promtool --version | head -1; else \
+		apt-get update && apt-get install -y --no-install-recommends prometheus; fi
+
+## e2e-prometheus: Debian's prometheus scrapes vllm-sim engines (process
+## runtime) and `vllmctl serve` with the exported configuration; a wedge, a
+## killed engine and KV pressure must each fire their alert, nothing while healthy.
+e2e-prometheus: tools-prometheus
+	$(GO) vet -tags e2e ./internal/observability/
+	$(GO) test -tags e2e -count=1 -timeout 10m -run TestPrometheusEndToEnd ./internal/observability/
