@@ -1,11 +1,10 @@
-package cli
+package serve
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -110,13 +109,12 @@ func TestServeRefreshRace(t *testing.T) {
 	be := &flipBackend{ports: map[string]int{"a": portA, "b": portB}}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	s := &server{e: &env{ctx: ctx, root: root, environ: map[string]string{}, stdout: io.Discard, stderr: io.Discard},
-		be: be, rts: deploy.NewRuntimes(be, true, filepath.Join(root, ".vllmctl")), log: slog.New(slog.DiscardHandler), phases: map[string]int{}, phaseAt: map[string]time.Time{}}
-	s.refresh(ctx)
-	if ups := s.routes.Table()["m"]; len(ups) != 2 {
+	s := New(Options{Root: root, Environ: map[string]string{}, Runtimes: deploy.NewRuntimes(be, true, filepath.Join(root, ".vllmctl"))})
+	s.Refresh(ctx)
+	if ups := s.Routes().Table()["m"]; len(ups) != 2 {
 		t.Fatalf("routes for m after the first refresh: %+v", ups)
 	}
-	srv := httptest.NewServer(gateway.New(&s.routes, gateway.Options{}).Handler())
+	srv := httptest.NewServer(gateway.New(s.Routes(), gateway.Options{}).Handler())
 	defer srv.Close()
 	var refreshes atomic.Int64
 	stop := make(chan struct{})
@@ -130,7 +128,7 @@ func TestServeRefreshRace(t *testing.T) {
 				return
 			default:
 			}
-			s.refresh(ctx)
+			s.Refresh(ctx)
 			refreshes.Add(1)
 			select {
 			case next <- struct{}{}:
@@ -145,7 +143,7 @@ func TestServeRefreshRace(t *testing.T) {
 			case <-stop:
 				return
 			case <-time.After(5 * time.Millisecond):
-				s.refresh(ctx)
+				s.Refresh(ctx)
 			}
 		}
 	}()
