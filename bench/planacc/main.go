@@ -3,7 +3,11 @@
 // a Markdown report for BENCHMARKS.md and exits 1 when a row with enough
 // information misses its target.
 //
-//	go run ./bench/planacc [-csv ../shared/vllm/kv_datapoints_public.csv]
+//	go run ./bench/planacc [-csv ../shared/vllm/kv_datapoints_public.csv] [-rows bench/planacc/issue13_rows.csv]
+//
+// issue13_rows.csv holds the rows collected for issue 13 (MoE, hybrid linear
+// attention, sliding window, MLA, multimodal, speculative decoding), each with
+// its source and the side of vLLM PR #41069 its token figure comes from.
 package main
 
 import (
@@ -48,35 +52,65 @@ func rowVersion(s string) string {
 }
 
 func main() {
-	path := flag.String("csv", "../shared/vllm/kv_datapoints_public.csv", "datapoints file")
+	path := flag.String("csv", "../shared/vllm/kv_datapoints_public.csv", "datapoints file (skipped when absent)")
+	rowsPath := flag.String("rows", "bench/planacc/issue13_rows.csv", "issue 13's rows")
 	flag.Parse()
-	f, err := os.Open(*path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "planacc:", err)
-		os.Exit(2)
+	failures, n := 0, 0
+	fmt.Println("| # | source | side of PR #41069 | model | GPU | (a) KV tokens from vLLM's available memory | (b) available KV end to end | verdict |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
+	for _, p := range []string{*path, *rowsPath} {
+		f, err := os.Open(p)
+		if err != nil {
+			if p == *path {
+				fmt.Fprintln(os.Stderr, "planacc: skipping", p+":", err)
+				continue
+			}
+			fmt.Fprintln(os.Stderr, "planacc:", err)
+			os.Exit(2)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "planacc:", p+":", err)
+			os.Exit(2)
+		}
+		failures += report(rows, &n)
 	}
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "planacc:", err)
-		os.Exit(2)
+	if failures > 0 {
+		fmt.Printf("\n%d target(s) missed\n", failures)
+		os.Exit(1)
 	}
+	fmt.Println("\nall rows with enough information meet their targets")
+}
+
+// report prints one table row per datapoint and returns the targets missed.
+func report(rows [][]string, n *int) int {
 	col := map[string]int{}
 	for i, h := range rows[0] {
 		col[h] = i
 	}
-	get := func(r []string, k string) string { return strings.TrimSpace(r[col[k]]) }
+	get := func(r []string, k string) string {
+		if i, ok := col[k]; ok && i < len(r) {
+			return strings.TrimSpace(r[i])
+		}
+		return ""
+	}
 	failures := 0
-	fmt.Println("| # | model | GPU | (a) KV tokens from vLLM's available memory | (b) available KV end to end | verdict |")
-	fmt.Println("|---|---|---|---|---|---|")
-	for i, r := range rows[1:] {
+	for _, r := range rows[1:] {
+		*n++
 		model := get(r, "model")
-		m, known := plan.LookupModel(strings.Fields(model)[0])
+		m, known := plan.LookupModel(strings.Fields(model + " -")[0])
 		tp, _ := parseNum(get(r, "tp"))
 		argv := []string{}
 		if tp > 1 {
 			argv = append(argv, fmt.Sprintf("--tensor-parallel-size=%d", int(tp)))
 		}
-		if strings.Contains(strings.ToLower(get(r, "quantization")), "nvfp4") {
+		pp, _ := parseNum(get(r, "pp"))
+		if pp > 1 {
+			argv = append(argv, fmt.Sprintf("--pipeline-parallel-size=%d", int(pp)))
+		}
+		argv = append(argv, splitArgs(get(r, "extra_args"))...)
+		if q := strings.ToLower(get(r, "quantization")); strings.Contains(q, "nvfp4") || strings.Contains(q, "modelopt") {
 			argv = append(argv, "--quantization=modelopt_fp4")
 		}
 		if kv := get(r, "kv_cache_dtype"); kv != "" {
@@ -104,6 +138,16 @@ func main() {
 		tokens, hasTokens := parseNum(get(r, "kv_tokens"))
 		approx := strings.HasPrefix(get(r, "available_kv_gib"), "~") || strings.HasPrefix(get(r, "kv_tokens"), "~")
 		version := rowVersion(get(r, "vllm_version"))
+		side := get(r, "pr41069_side")
+		if side == "after" && parseVersionF(version) < 0.20 {
+			version = "0.21.0" // a 2026 build named by date: after PR #41069
+		}
+		if side == "" {
+			side = "before"
+			if parseVersionF(version) >= 0.20 {
+				side = "after"
+			}
+		}
 		var layoutErr error
 		if known {
 			_, layoutErr = plan.KVFigures(m, args, 1, version)
@@ -152,6 +196,8 @@ func main() {
 			b = "GPU not stated"
 		case !hasUtil:
 			b = "utilization not stated"
+		case strings.Contains(get(r, "gpu"), "+"):
+			b = "mixed GPUs: the row's budget is per GPU and the planner declares one kind"
 		case !hasAvail:
 			b = "vLLM's available KV memory not stated"
 		case m.Multimodal:
@@ -172,6 +218,8 @@ func main() {
 			want := plan.Fits
 			low := strings.ToLower(notes)
 			switch {
+			case get(r, "vllm_verdict") != "":
+				want = plan.Verdict(strings.Fields(get(r, "vllm_verdict"))[0])
 			case avail <= 0 || (hasTokens && tokens == 0):
 				want = plan.NoKVMemory
 			case strings.Contains(low, "error") && strings.Contains(low, "max seq len"):
@@ -184,11 +232,61 @@ func main() {
 			}
 			verdict = fmt.Sprintf("%s: %s (vLLM: %s)", vm, res.Verdict, want)
 		}
-		fmt.Printf("| %d | %s | %s | %s | %s | %s |\n", i+1, model, get(r, "gpu"), a, b, verdict)
+		if verdict == "—" && known && layoutErr == nil && get(r, "vllm_verdict") != "" && total > 0 && hasUtil && !m.Multimodal {
+			verdict = "needs the end-to-end figure"
+		}
+		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", *n, shortURL(get(r, "source_url")), side, model, get(r, "gpu"), a, b, verdict)
 	}
-	if failures > 0 {
-		fmt.Printf("\n%d target(s) missed\n", failures)
-		os.Exit(1)
+	return failures
+}
+
+// splitArgs splits extra_args on spaces outside JSON braces.
+func splitArgs(s string) []string {
+	var out []string
+	depth, start := 0, -1
+	for i, c := range s + " " {
+		switch {
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+		case c == ' ' && depth == 0:
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
 	}
-	fmt.Println("\nall rows with enough information meet their targets")
+	return out
+}
+
+func parseVersionF(v string) float64 {
+	parts := strings.Split(v, ".")
+	if len(parts) < 2 {
+		return 0
+	}
+	a, _ := strconv.Atoi(parts[0])
+	b, _ := strconv.Atoi(parts[1])
+	return float64(a) + float64(b)/100
+}
+
+// shortURL is "vllm#10517" for a GitHub issue or pull request address.
+func shortURL(u string) string {
+	if !strings.HasPrefix(u, "https://github.com/") {
+		return u
+	}
+	u = strings.TrimPrefix(u, "https://github.com/")
+	parts := strings.Split(u, "/")
+	if len(parts) >= 4 {
+		repo := parts[1]
+		if parts[0] == "vllm-project" && repo == "vllm" {
+			repo = "vllm"
+		}
+		return fmt.Sprintf("[%s#%s](https://github.com/%s)", repo, parts[3], u)
+	}
+	return u
 }
