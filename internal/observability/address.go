@@ -46,7 +46,7 @@ func Address(ports []PublishedPort, v Vantage, dh DockerHost) (addr, unknown str
 	p := ports[0]
 	if p.Published <= 0 {
 		if p.Raw == "" {
-			return "", "the port is published on an ephemeral host port (no host side in ports:): Docker picks it at each start"
+			return "", "the host port is empty (not written, or a variable no .env sets): Docker picks one at each start"
 		}
 		return "", fmt.Sprintf("the host port %q is not a number (a variable no .env sets, or a range)", p.Raw)
 	}

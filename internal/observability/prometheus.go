@@ -67,7 +67,7 @@ type Config struct {
 	// GatewayUnknown says why the gateway is not scraped ("" when it is, or
 	// when it was left out on purpose).
 	GatewayUnknown string
-	Timing  Timing
+	Timing         Timing
 }
 
 // Notes says what could not be mapped: one line per engine not scraped.
