@@ -353,8 +353,19 @@ type chunk struct {
 	Error json.RawMessage `json:"error"`
 }
 
-var dataPrefix, doneMark = []byte("data:"), []byte("[DONE]")
+var (
+	dataPrefix, doneMark = []byte("data:"), []byte("[DONE]")
+	// Keys whose non-empty value makes a chunk carry output.
+	tokenKeys  = [][]byte{[]byte(`"content":"`), []byte(`"text":"`), []byte(`"reasoning_content":"`), []byte(`"reasoning":"`)}
+	toolCalls  = []byte(`"tool_calls":[`)
+	usageKey   = []byte(`"usage":{`)
+	errorKey   = []byte(`"error":`)
+	emptyArray = []byte(`"tool_calls":[]`)
+)
 
+// line classifies one server-sent event line. Token chunks are told by
+// scanning the bytes (no JSON decoding while the clock runs); only a chunk
+// with usage or an error is decoded.
 func (st *streamState) line(line []byte) lineKind {
 	payload, ok := bytes.CutPrefix(line, dataPrefix)
 	if !ok {
@@ -364,21 +375,34 @@ func (st *streamState) line(line []byte) lineKind {
 	if bytes.Equal(payload, doneMark) {
 		return lineDone
 	}
-	var c chunk
-	if json.Unmarshal(payload, &c) != nil {
+	if bytes.Contains(payload, usageKey) || bytes.Contains(payload, errorKey) {
+		var c chunk
+		if json.Unmarshal(payload, &c) != nil {
+			return lineOther
+		}
+		if len(c.Error) > 0 && string(c.Error) != "null" {
+			return lineError
+		}
+		if c.Usage != nil {
+			st.prompt, st.usageOut = c.Usage.Prompt, c.Usage.Completion
+		}
+		for _, ch := range c.Choices {
+			if ch.Delta.Content != "" || ch.Delta.Reasoning != "" || len(ch.Delta.ToolCalls) > 0 || ch.Text != "" {
+				st.tokens++
+				return lineToken
+			}
+		}
 		return lineOther
 	}
-	if len(c.Error) > 0 && string(c.Error) != "null" {
-		return lineError
-	}
-	if c.Usage != nil {
-		st.prompt, st.usageOut = c.Usage.Prompt, c.Usage.Completion
-	}
-	for _, ch := range c.Choices {
-		if ch.Delta.Content != "" || ch.Delta.Reasoning != "" || len(ch.Delta.ToolCalls) > 0 || ch.Text != "" {
+	for _, k := range tokenKeys {
+		if i := bytes.Index(payload, k); i >= 0 && i+len(k) < len(payload) && payload[i+len(k)] != '"' {
 			st.tokens++
 			return lineToken
 		}
+	}
+	if bytes.Contains(payload, toolCalls) && !bytes.Contains(payload, emptyArray) {
+		st.tokens++
+		return lineToken
 	}
 	return lineOther
 }

@@ -145,3 +145,38 @@ func TestDatasetBodies(t *testing.T) {
 		t.Errorf("a line without prompt: %v", err)
 	}
 }
+
+func TestStreamLineKinds(t *testing.T) {
+	var st streamState
+	for _, c := range []struct {
+		line string
+		want lineKind
+	}{
+		{`data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`, lineOther},
+		{`data: {"choices":[{"index":0,"delta":{"content":"the "}}]}`, lineToken},
+		{`data:{"choices":[{"delta":{"reasoning_content":"hm"}}]}`, lineToken},
+		{`data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f"}}]}}]}`, lineToken},
+		{`data: {"choices":[{"delta":{"tool_calls":[]}}]}`, lineOther},
+		{`data: {"choices":[{"text":"x","finish_reason":null}]}`, lineToken},
+		{`data: {"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":9}}`, lineOther},
+		{`data: {"error":{"message":"boom"}}`, lineError},
+		{`: keep-alive`, lineOther},
+		{`data: [DONE]`, lineDone},
+	} {
+		if got := st.line([]byte(c.line + "\n")); got != c.want {
+			t.Errorf("%s: %v, want %v", c.line, got, c.want)
+		}
+	}
+	if st.tokens != 4 || st.prompt != 12 || st.usageOut != 9 {
+		t.Errorf("state %+v: want 4 token chunks and usage 12/9", st)
+	}
+}
+
+// BenchmarkStreamLine: the cost of classifying one streamed chunk (a token).
+func BenchmarkStreamLine(b *testing.B) {
+	line := []byte(`data: {"id":"chatcmpl-0123456789abcdef","object":"chat.completion.chunk","created":1765080000,"model":"m","choices":[{"index":0,"delta":{"content":"word "},"logprobs":null,"finish_reason":null}]}` + "\n")
+	var st streamState
+	for b.Loop() {
+		st.line(line)
+	}
+}
