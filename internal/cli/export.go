@@ -24,7 +24,6 @@ and says what it could not map.`,
 func exportTargets(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		newExportKubernetesCmd(e),
-		newExportPrometheusCmd(e),
-		newExportGrafanaCmd(e),
+		newExportHelmCmd(e),
 	}
 }
