@@ -94,29 +94,45 @@ type Port struct {
 
 // Ext is the x-vllmctl block of a service (schema: schema/x-vllmctl.schema.json).
 type Ext struct {
-	Description  string          `json:"description,omitempty"`
-	Size         string          `json:"size,omitempty"`
-	Aliases      []string        `json:"aliases,omitempty"`
-	OnDemand     bool            `json:"on_demand,omitempty"`
-	Group        string          `json:"group,omitempty"`
-	ModelConfig  string          `json:"model_config,omitempty"`
-	Engine       EngineMode      `json:"engine,omitempty"`
-	VLLMVersion  string          `json:"vllm_version,omitempty"`
-	Alternatives []string        `json:"alternatives,omitempty"`
-	Watchdog     json.RawMessage `json:"watchdog,omitempty"`
-	Readiness    json.RawMessage `json:"readiness,omitempty"`
+	Description  string       `json:"description,omitempty"`
+	Size         string       `json:"size,omitempty"`
+	Aliases      []string     `json:"aliases,omitempty"`
+	OnDemand     bool         `json:"on_demand,omitempty"`
+	Group        string       `json:"group,omitempty"`
+	ModelConfig  string       `json:"model_config,omitempty"`
+	Engine       EngineMode   `json:"engine,omitempty"`
+	VLLMVersion  string       `json:"vllm_version,omitempty"`
+	Alternatives []string     `json:"alternatives,omitempty"`
+	Watchdog     *WatchdogExt `json:"watchdog,omitempty"`
+}
+
+// decodeExt decodes an x-vllmctl block once, into typed values. A block of
+// the wrong shape decodes as far as it can (a bad watchdog keeps the rest);
+// check reports every violation against the schema, located.
+func decodeExt(raw any) *Ext {
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return &Ext{}
+	}
+	var e Ext
+	if json.Unmarshal(b, &e) == nil {
+		return &e
+	}
+	var rest struct {
+		Ext
+		Watchdog json.RawMessage `json:"watchdog"` // shadows Ext.Watchdog
+	}
+	if json.Unmarshal(b, &rest) == nil {
+		return &rest.Ext
+	}
+	return &Ext{}
 }
 
 func newService(pr *Profile, sc types.ServiceConfig) *Service {
 	s := &Service{Name: sc.Name, Profile: pr.Name, Config: sc}
 	if raw, ok := sc.Extensions[ExtKey]; ok {
 		s.ExtRaw = raw
-		var e Ext
-		if b, err := json.Marshal(raw); err == nil && json.Unmarshal(b, &e) == nil {
-			s.Ext = &e
-		} else {
-			s.Ext = &Ext{}
-		}
+		s.Ext = decodeExt(raw)
 	}
 	dir := ""
 	if len(pr.Sources) > 0 {

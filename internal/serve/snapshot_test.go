@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/vllmctl/vllmctl/internal/deploy"
+	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/runtime"
 	"github.com/vllmctl/vllmctl/internal/watchdog"
 )
@@ -128,5 +129,36 @@ func TestKeys(t *testing.T) {
 	p.Env.Lines["VLLMCTL_GATEWAY_KEY_BAD"] = 7
 	if _, err := Keys(p); err == nil || !strings.Contains(err.Error(), ".env:7: ") {
 		t.Errorf("malformed key: %v, want an error at .env:7", err)
+	}
+}
+
+// TestWatchdogConfigs: x-vllmctl.watchdog reaches the watchdog as typed
+// values; a profile without one gets the zero Config (the watchdog's defaults).
+func TestWatchdogConfigs(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"configs/docker/profiles/a.yml": fmt.Sprintf(raceProfile, "a", "A", 18001) + "      watchdog: {interval: 30s, stall_after: 20m, hung_after: 2, restart: false}\n",
+		"configs/docker/profiles/b.yml": fmt.Sprintf(raceProfile, "b", "B", 18002),
+		".env":                          "KEY_A=x\nKEY_B=y\n",
+	}
+	for rel, content := range files {
+		path := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := project.Load(t.Context(), project.Options{Root: root, Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]watchdog.Config{
+		"a": {Interval: 30 * time.Second, StallAfter: 20 * time.Minute, HungAfter: 2, NoRestart: true},
+		"b": {},
+	}
+	if diff := cmp.Diff(want, watchdogConfigs(p)); diff != "" {
+		t.Errorf("watchdogConfigs (-want +got):\n%s", diff)
 	}
 }

@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/vllmctl/vllmctl/internal/project"
@@ -33,31 +32,20 @@ func (s *Server) transition(t watchdog.Transition) {
 	s.transitions = append(s.transitions, t)
 }
 
-// watchdogConfigs reads x-vllmctl.watchdog of every engine.
+// watchdogConfigs is the watchdog configuration of every engine profile,
+// from its decoded x-vllmctl.watchdog; zero fields take watchdog's defaults.
 func watchdogConfigs(p *project.Project) map[string]watchdog.Config {
 	out := map[string]watchdog.Config{}
 	for _, pr := range p.Profiles {
 		for _, eng := range pr.Engines() {
 			var c watchdog.Config
-			if eng.Ext != nil && len(eng.Ext.Watchdog) > 0 {
-				var raw struct {
-					Interval           string `json:"interval"`
-					Warmup             string `json:"warmup"`
-					CompletionDeadline string `json:"completion_deadline"`
-					HealthTimeout      string `json:"health_timeout"`
-					StallAfter         string `json:"stall_after"`
-					WedgeAfter         int    `json:"wedge_after"`
-					HungAfter          int    `json:"hung_after"`
-					Restart            *bool  `json:"restart"`
-				}
-				_ = json.Unmarshal(eng.Ext.Watchdog, &raw) // shapes are checked against the schema by check
-				c.Interval, _ = time.ParseDuration(raw.Interval)
-				c.Warmup, _ = time.ParseDuration(raw.Warmup)
-				c.CompletionDeadline, _ = time.ParseDuration(raw.CompletionDeadline)
-				c.HealthTimeout, _ = time.ParseDuration(raw.HealthTimeout)
-				c.StallAfter, _ = time.ParseDuration(raw.StallAfter)
-				c.WedgeAfter, c.HungAfter = raw.WedgeAfter, raw.HungAfter
-				c.NoRestart = raw.Restart != nil && !*raw.Restart
+			if eng.Ext != nil && eng.Ext.Watchdog != nil {
+				w := eng.Ext.Watchdog
+				c.Interval, c.Warmup = time.Duration(w.Interval), time.Duration(w.Warmup)
+				c.CompletionDeadline, c.HealthTimeout = time.Duration(w.CompletionDeadline), time.Duration(w.HealthTimeout)
+				c.StallAfter = time.Duration(w.StallAfter)
+				c.WedgeAfter, c.HungAfter = w.WedgeAfter, w.HungAfter
+				c.NoRestart = w.Restart != nil && !*w.Restart
 			}
 			out[pr.Name] = c
 		}
