@@ -41,10 +41,14 @@ func (s layerSpec) page() int64 {
 	return s.perToken * int64(s.blockSize)
 }
 
-// key identifies specs vLLM treats as equal (same group type).
-func (s layerSpec) key() string {
-	return fmt.Sprintf("%s/%d/%d/%d", s.kind, s.perToken, s.state, s.window)
+// specKey identifies specs vLLM treats as equal (same group type).
+type specKey struct {
+	kind            LayerKind
+	perToken, state int64
+	window          int
 }
+
+func (s layerSpec) key() specKey { return specKey{s.kind, s.perToken, s.state, s.window} }
 
 // Group is one KV cache group of vLLM's hybrid allocator: layers that share a
 // block table. All groups share one page size and one pool of blocks.
@@ -240,7 +244,7 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 			statePage = page
 		}
 	}
-	real := map[string]int64{}
+	real := map[specKey]int64{}
 	for i := range specs {
 		real[specs[i].key()] = specs[i].page()
 		if specs[i].kind.isState() && statePage > specs[i].state {
@@ -256,8 +260,8 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 		}
 	}
 	// 3. Group layers by spec, in first-seen order.
-	var order []string
-	byKey := map[string][]layerSpec{}
+	var order []specKey
+	byKey := map[specKey][]layerSpec{}
 	for _, s := range specs {
 		k := s.key()
 		if _, ok := byKey[k]; !ok {

@@ -1,0 +1,65 @@
+package plan
+
+import (
+	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+// Golden rows of issue 13: real configs (catalog) and what vLLM printed for
+// the same available KV memory (bench/planacc/issue13_rows.csv), one per
+// layer kind, each on its side of vLLM PR #41069. Within 2 %.
+func TestGoldenIssue13Rows(t *testing.T) {
+	tests := []struct {
+		source, model string
+		argv          []string
+		version       string
+		avail         float64
+		want          int
+	}{
+		// sliding window + full (18 + 18 layers), blocks ÷ 2 groups × 16.
+		{"hf-mem#60", "openai/gpt-oss-120b", nil, "0.11.0", 5.38, 78384},
+		// dense full attention.
+		{"vllm#33263", "Qwen/Qwen3-1.7B", []string{"--max-model-len=1024"}, "0.11.0", 18.78, 175856},
+		// Gated DeltaNet + full (30 + 10), fp8 KV, concurrency × max_model_len (after #41069).
+		{"club-3090#652", "Qwen/Qwen3.6-35B-A3B", []string{"--max-model-len=131072", "--kv-cache-dtype=fp8", "--max-num-batched-tokens=8192"}, "0.24.0", 6.01, 569878},
+		{"club-3090#612", "Qwen/Qwen3.6-35B-A3B", []string{"--max-model-len=131072", "--kv-cache-dtype=fp8", "--max-num-batched-tokens=8192"}, "0.24.0", 5.98, 567978},
+		// MoE full attention at TP 4 (shared row, vllm#21348).
+		{"vllm#21348", "Qwen/Qwen3-235B-A22B-FP8", []string{"--tensor-parallel-size=4"}, "0.10.0", 8.11, 178880},
+	}
+	for _, tt := range tests {
+		_, got := KVTokens(model(t, tt.model), vllm.Parse(tt.argv), tt.avail, tt.version)
+		if !within(got, tt.want, 0.02) {
+			t.Errorf("%s %s: %d tokens, vLLM printed %d", tt.source, tt.model, got, tt.want)
+		}
+	}
+}
+
+// The catalog rows added for issue 13 resolve, aliases included, with the
+// numbers of their sources.
+func TestCatalogIssue13Rows(t *testing.T) {
+	for _, tt := range []struct {
+		id                  string
+		layers, kvh, hidden int
+		maxPos              int
+		kind                string
+	}{
+		{"meta-llama/Llama-3.3-70B-Instruct", 80, 8, 8192, 131072, "dense"},
+		{"meta-llama/Meta-Llama-3-70B-Instruct", 80, 8, 8192, 8192, "dense"},
+		{"meta-llama/Llama-2-13b-chat-hf", 40, 40, 5120, 4096, "dense"},
+		{"codellama/CodeLlama-34b-Instruct-hf", 48, 8, 8192, 16384, "dense"},
+		{"Qwen/Qwen2-72B-Instruct", 80, 8, 8192, 32768, "dense"},
+		{"mistralai/Mixtral-8x7B-Instruct-v0.1", 32, 8, 4096, 32768, "moe"},
+		{"mistralai/Mixtral-8x22B-Instruct-v0.1", 56, 8, 6144, 65536, "moe"},
+	} {
+		m := model(t, tt.id)
+		if m.Layers != tt.layers || m.KVHeads != tt.kvh || m.Hidden != tt.hidden || m.MaxPositions != tt.maxPos || m.Kind != tt.kind || m.ParamsB <= 0 {
+			t.Errorf("%s: %+v", tt.id, m)
+		}
+	}
+	// Mixtral 8x7B: 2 × 32 layers × 8 KV heads × 128 × 2 B = 131,072 B per token.
+	r, err := KVFigures(model(t, "mistralai/Mixtral-8x7B-v0.1"), vllm.Parse(nil), 1, "0.11.0")
+	if err != nil || r.Layout.PageBytes != 65536 || r.Layout.GroupSize != 32 {
+		t.Fatalf("Mixtral layout: %+v %v", r.Layout, err)
+	}
+}
