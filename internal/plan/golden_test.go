@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vllmctl/vllmctl/internal/vllm"
@@ -61,5 +62,31 @@ func TestCatalogIssue13Rows(t *testing.T) {
 	r, err := KVFigures(model(t, "mistralai/Mixtral-8x7B-v0.1"), vllm.Parse(nil), 1, "0.11.0")
 	if err != nil || r.Layout.PageBytes != 65536 || r.Layout.GroupSize != 32 {
 		t.Fatalf("Mixtral layout: %+v %v", r.Layout, err)
+	}
+}
+
+// A multimodal model: the tower is in the weights and the encoder profile is
+// named as not modelled; --limit-mm-per-prompt all 0 makes it text-only.
+func TestMultimodalNote(t *testing.T) {
+	m := model(t, "Qwen/Qwen3.6-35B-A3B")
+	if !m.Multimodal {
+		t.Fatal("Qwen3.6-35B-A3B has a vision_config: want multimodal")
+	}
+	g := h(1, "RTX 5090")
+	find := func(r Result, want string) bool {
+		for _, n := range r.Notes {
+			if strings.Contains(n, want) {
+				return true
+			}
+		}
+		return false
+	}
+	r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=32768"}), GPUs: g, Version: "0.24.0"})
+	if !find(r, "encoder's profile run and encoder cache") {
+		t.Errorf("notes: %v", r.Notes)
+	}
+	r = Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=32768", `--limit-mm-per-prompt={"image":0,"video":0}`}), GPUs: g, Version: "0.24.0"})
+	if !find(r, "text-only") {
+		t.Errorf("notes with limits 0: %v", r.Notes)
 	}
 }
