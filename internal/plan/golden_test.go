@@ -90,3 +90,13 @@ func TestMultimodalNote(t *testing.T) {
 		t.Errorf("notes with limits 0: %v", r.Notes)
 	}
 }
+
+// Phi-3-mini declares a 2,047-token sliding window on every layer: one
+// sliding group; a request of 4,096 tokens holds ceil(min(2046 + 2048, 4096)
+// ÷ 16) + 1 = 257 blocks instead of 256.
+func TestPhi3SlidingEveryLayer(t *testing.T) {
+	r, err := KVFigures(model(t, "microsoft/Phi-3-mini-4k-instruct"), vllm.Parse([]string{"--max-model-len=4096"}), 1, "0.11.0")
+	if err != nil || len(r.Layout.Groups) != 1 || r.Layout.Groups[0].Kind != LayerSliding || r.Layout.PerRequest != 257 {
+		t.Fatalf("%+v %v", r.Layout, err)
+	}
+}
