@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -97,6 +98,12 @@ func (s *Server) Routes() *gateway.Snapshot { return &s.routes }
 // endpoint). Patterns follow net/http.ServeMux; "/" (the gateway) and
 // "GET /metrics" are taken. Call it before Serve.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Logs calls w with each line of a profile's engine log since a time (a
+// runtime may give more), from where its last recorded deploy runs.
+func (s *Server) Logs(ctx context.Context, profile string, since time.Time, w func(string)) error {
+	return deploy.NewLocated(s.Project(), s.o.Runtimes).Logs(ctx, profile, false, since, w)
+}
 
 func (s *Server) backend() runtime.Backend { return s.o.Runtimes.Default }
 
