@@ -44,7 +44,7 @@ func TestResolveKeepsSecretsAsReferences(t *testing.T) {
 		t.Fatalf("hash changed: %s vs %s (%v)", r2.Hash, r.Hash, err)
 	}
 	s := string(r2.YAML)
-	for _, want := range []string{"image: vllm-sim:dev", "--sim-gpu-memory", "23.55GiB"} {
+	for _, want := range []string{"image: vllm-sim:dev", "--sim-gpu-memory", "23.99GiB"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("simulated file lacks %q", want)
 		}
