@@ -100,3 +100,21 @@ func TestPhi3SlidingEveryLayer(t *testing.T) {
 		t.Fatalf("%+v %v", r.Layout, err)
 	}
 }
+
+// DeepSeek-Coder-V2-Lite (MLA, 27 layers): one latent of 512 + 64 values per
+// token and layer, block 64: page 64 × 576 × 2 B = 73,728 B; 1 GiB holds
+// floor(1,073,741,824 ÷ 73,728 ÷ 27) = 539 blocks = 34,496 tokens, whatever
+// the TP (the latent is not split).
+func TestMLACoderV2Lite(t *testing.T) {
+	m := model(t, "deepseek-ai/DeepSeek-Coder-V2-Lite-Instruct")
+	// The planner takes Overheads.RankSpreadGiB off the worst rank per extra rank: give it back.
+	for tp, avail := range map[string]float64{"1": 1, "2": 1 + Overheads.RankSpreadGiB} {
+		r, err := KVFigures(m, vllm.Parse([]string{"--max-model-len=32768", "--tensor-parallel-size=" + tp}), avail, "0.11.0")
+		if err != nil || r.Layout.PageBytes != 73728 || r.KVBlocks != 539 || r.KVTokens != 34496 {
+			t.Fatalf("TP %s: %+v blocks %d tokens %d %v", tp, r.Layout, r.KVBlocks, r.KVTokens, err)
+		}
+	}
+	if m.Experts != 64 || m.ParamsB != 15.7 {
+		t.Errorf("experts %d params %g", m.Experts, m.ParamsB)
+	}
+}
