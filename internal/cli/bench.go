@@ -80,7 +80,7 @@ latency is written beside it (<id>.svg). 'bench list', 'bench show ID' and
 	c.Flags().Uint64Var(&f.seed, "seed", 1, "seed of the generated prompts")
 	f.gpu.register(c)
 	addOutput(c, e)
-	c.AddCommand(newBenchListCmd(e), newBenchShowCmd(e))
+	c.AddCommand(newBenchListCmd(e), newBenchShowCmd(e), newBenchCompareCmd(e))
 	return c
 }
 
@@ -404,4 +404,114 @@ func newBenchShowCmd(e *env) *cobra.Command {
 // benchLoadErr: an unknown, ambiguous or damaged id is a usage error (2).
 func benchLoadErr(err error) error {
 	return &exitError{code: ExitUsage, err: err}
+}
+
+func newBenchCompareCmd(e *env) *cobra.Command {
+	o := bench.DefaultCompareOptions()
+	var svg string
+	var failWorse bool
+	c := &cobra.Command{
+		Use:   "compare A B",
+		Short: "Compare two stored benchmarks: per metric B's change, a confidence interval and a verdict",
+		Long: `Compare puts benchmark B beside A at each concurrency both measured. For each
+metric (output tokens/s, requests/s, goodput, TTFT p50/p99, ITL p50, E2E
+p50/p99, error rate) it gives B's relative change, its confidence interval
+(percentile bootstrap over the requests of each run, seeded so one comparison
+always gives one answer) and a verdict: better or worse when the interval
+excludes 0 and the change is at least --min-effect, else no significant
+difference. Throughputs are estimated as concurrency × tokens (or requests) /
+Σ latency, which in a closed loop equals the measured rate.
+
+When both runs have probe results (bench --probe), the probes are paired by
+id: pass rates, McNemar's exact test on the pairs that disagree, and the
+probes that passed on A and fail on B.
+
+Exit status: 0, or 1 with --fail-on-worse when a metric or the probes are worse.`,
+		Example: `  vllmctl bench compare 20261207T041500Z-medium 20261207T043000Z-medium-next
+  vllmctl bench compare 20261207T0415 20261207T0430 --fail-on-worse -o json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			if o.Confidence <= 0 || o.Confidence >= 1 || o.MinEffect < 0 || o.Resamples < 100 {
+				return usageErr("--confidence must be in (0, 1), --min-effect at least 0, --resamples at least 100")
+			}
+			p, err := e.load(project.Options{})
+			if err != nil {
+				return err
+			}
+			store := benchStore(p)
+			a, err := store.Load(args[0])
+			if err != nil {
+				return benchLoadErr(err)
+			}
+			b, err := store.Load(args[1])
+			if err != nil {
+				return benchLoadErr(err)
+			}
+			cmpr := bench.Compare(a, b, o)
+			if svg != "" {
+				if err := atomicfile.WriteFile(svg, bench.Plot(a, b), 0o644); err != nil {
+					return err
+				}
+			}
+			if e.output != "table" {
+				if err := writeData(e.stdout, e.output, cmpr); err != nil {
+					return err
+				}
+			} else {
+				printComparison(e.stdout, a, b, cmpr)
+			}
+			if failWorse && worse(cmpr) {
+				return &exitError{code: ExitFindings}
+			}
+			return nil
+		},
+	}
+	c.Flags().Float64Var(&o.Confidence, "confidence", o.Confidence, "confidence level of the intervals")
+	c.Flags().Float64Var(&o.MinEffect, "min-effect", o.MinEffect, "smallest relative change that counts (0.03 = 3 %)")
+	c.Flags().IntVar(&o.Resamples, "resamples", o.Resamples, "bootstrap resamples")
+	c.Flags().Uint64Var(&o.Seed, "seed", o.Seed, "seed of the resampling")
+	c.Flags().BoolVar(&failWorse, "fail-on-worse", false, "exit 1 when any metric or the probes are worse")
+	c.Flags().StringVar(&svg, "svg", "", "write both runs' throughput-latency plot to this file")
+	addOutput(c, e)
+	return c
+}
+
+func worse(c bench.Comparison) bool {
+	for _, m := range c.Metrics {
+		if m.Verdict == bench.Worse {
+			return true
+		}
+	}
+	return c.Probes != nil && c.Probes.Verdict == bench.Worse
+}
+
+func pctOrDash(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*v)
+}
+
+func printComparison(w io.Writer, a, b *bench.Result, c bench.Comparison) {
+	fmt.Fprintf(w, "A %s  (%s, deploy %s, config %s, vLLM %s)\n", a.ID, a.Profile, a.DeployID, a.ConfigHash, a.VLLMVersion)
+	fmt.Fprintf(w, "B %s  (%s, deploy %s, config %s, vLLM %s)\n\n", b.ID, b.Profile, b.DeployID, b.ConfigHash, b.VLLMVersion)
+	t := newTable(w, "CONC", "METRIC", "A", "B", "CHANGE", fmt.Sprintf("%.0f%% CI", 100*c.Options.Confidence), "VERDICT")
+	for _, m := range c.Metrics {
+		t.row(fmt.Sprint(m.Concurrency), m.Metric+" ("+m.Unit+")", fmt.Sprintf("%.2f", m.A), fmt.Sprintf("%.2f", m.B), pctOrDash(m.Change),
+			"["+pctOrDash(m.CI.Lo)+", "+pctOrDash(m.CI.Hi)+"]", string(m.Verdict))
+	}
+	_ = t.flush()
+	if p := c.Probes; p != nil {
+		fmt.Fprintf(w, "\nprobes: A %.0f %% passed, B %.0f %% (%d paired; passed on A only %d, on B only %d; McNemar p = %.4f): %s\n",
+			100*p.A, 100*p.B, p.Paired, p.McNemar.OnlyA, p.McNemar.OnlyB, p.McNemar.P, p.Verdict)
+		for _, r := range p.Regressions {
+			fmt.Fprintf(w, "  regression %s: %s\n", r.ID, r.Reason)
+		}
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 }

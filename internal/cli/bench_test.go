@@ -127,3 +127,38 @@ func TestBenchStoresListsShows(t *testing.T) {
 		t.Errorf("bench --concurrency 0: exit %d, %s", code, errOut)
 	}
 }
+
+func TestBenchCompareAndProbes(t *testing.T) {
+	dir := benchProject(t, map[string][]string{"live": {"--sim-ttft=5ms", "--sim-itl=2ms"}, "next": {"--sim-ttft=5ms", "--sim-itl=2ms", "--sim-crash-after-requests=1", "--sim-death-exit=1h"}})
+	probes := filepath.Join(dir, "probes.jsonl")
+	var lines []string
+	for i := range 12 {
+		lines = append(lines, fmt.Sprintf(`{"id": "p%d", "prompt": "hello %d", "expect_regex": "[a-z]"}`, i, i))
+	}
+	if err := os.WriteFile(probes, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, prof := range []string{"live", "next"} {
+		out, errOut, code := runIn(t, dir, "bench", prof, "--concurrency", "2", "--duration", "300ms", "--output-tokens", "8", "--probe", probes, "-o", "json")
+		var r map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
+			t.Fatalf("bench %s (exit %d):\n%s\n%s", prof, code, out, errOut)
+		}
+		ids = append(ids, r["id"].(string))
+	}
+	out, errOut, code := runIn(t, dir, "bench", "compare", ids[0], ids[1], "--fail-on-worse")
+	if code != 1 {
+		t.Fatalf("compare --fail-on-worse of a run whose engine died: exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"A " + ids[0], "METRIC", "output tokens/s (tok/s)", "error rate (%)", "probes: A 100 % passed, B 0 % (12 paired; passed on A only 12, on B only 0; McNemar p = 0.0005): worse", "regression p0: HTTP 500"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("compare output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, code = runIn(t, dir, "bench", "compare", ids[0], ids[0], "-o", "json")
+	var c map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c["probes"].(map[string]any)["verdict"] != "no significant difference" {
+		t.Errorf("compare of a run with itself (exit %d):\n%s", code, out)
+	}
+}
