@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"github.com/vllmctl/vllmctl/internal/dashboard"
 	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/metrics"
 	"github.com/vllmctl/vllmctl/internal/project"
@@ -59,7 +60,7 @@ func newServeCmd(e *env) *cobra.Command {
 	var rt runtimeFlags
 	var inv gpuFlags
 	var listen, logFormat string
-	var noWatchdog bool
+	var noWatchdog, noDashboard bool
 	var refresh time.Duration
 	c := &cobra.Command{
 		Use:   "serve",
@@ -77,7 +78,9 @@ Without any key the gateway is open: keep it on 127.0.0.1.
 The watchdog probes every engine each interval (/health and a timed 4-token
 completion) and restarts wedged, hung or vanished engines with backoff, reports
 crash loops, stalled boots and lost port forwards (x-vllmctl.watchdog tunes it).
-Prometheus metrics are on /metrics of the same address.`,
+Prometheus metrics are on /metrics of the same address, and a read-only web
+dashboard on / (states, watchdog transitions, KV usage, tokens/s, TTFT, last
+deploys, log tails; behind the gateway keys when any are set).`,
 		Example: `  vllmctl serve
   vllmctl serve --listen 0.0.0.0:8080 --log-format json
   curl http://127.0.0.1:8080/v1/chat/completions -H "Authorization: Bearer $KEY" \
@@ -93,6 +96,11 @@ Prometheus metrics are on /metrics of the same address.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
+			if !noDashboard {
+				d := dashboard.New(s, dashboard.Options{Keys: keys, Redact: redactorFor})
+				d.Mount(s.Handle)
+				go d.Run(e.ctx)
+			}
 			s.Refresh(e.ctx)
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -101,6 +109,9 @@ Prometheus metrics are on /metrics of the same address.`,
 			return s.Serve(e.ctx, ln, serve.ServeOptions{Keys: keys, Registry: reg, Refresh: refresh, NoWatchdog: noWatchdog,
 				Serving: func(addr net.Addr, models []string) {
 					fmt.Fprintf(e.stdout, "vllmctl gateway on http://%s (models: %s)\n", addr, strings.Join(models, ", "))
+					if !noDashboard {
+						fmt.Fprintf(e.stdout, "dashboard on http://%s/\n", addr)
+					}
 				}})
 		},
 	}
@@ -109,6 +120,7 @@ Prometheus metrics are on /metrics of the same address.`,
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve on")
 	c.Flags().StringVar(&logFormat, "log-format", "text", "text or json access and event log on stderr")
 	c.Flags().BoolVar(&noWatchdog, "no-watchdog", false, "route only; do not probe or restart engines")
+	c.Flags().BoolVar(&noDashboard, "no-dashboard", false, "do not serve the web dashboard on /")
 	c.Flags().DurationVar(&refresh, "refresh", 2*time.Second, "how often routes and readiness are refreshed")
 	return c
 }
