@@ -25,5 +25,7 @@ func exportTargets(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		newExportKubernetesCmd(e),
 		newExportHelmCmd(e),
+		newExportProductionStackCmd(e),
+		newExportKubeAICmd(e),
 	}
 }

@@ -119,3 +119,35 @@ func writeExport(e *env, dir string, files []kube.File, warnings []kube.Warning)
 	}
 	return nil
 }
+
+// runExportMapped builds the profiles' Kubernetes view and writes what write
+// maps it to (production-stack values, KubeAI Models), with its warnings.
+func runExportMapped(e *env, o *exportKubeOptions, profiles []string, write func(*kube.Result) ([]kube.File, error)) error {
+	p, err := e.load(project.Options{Only: profiles, Files: o.files})
+	if err != nil {
+		return err
+	}
+	res, err := kube.Build(p, profiles, kube.Options{Version: Version, Namespace: o.namespace})
+	if err != nil {
+		var le *kube.LocatedError
+		if errors.As(err, &le) {
+			return &exitError{code: ExitFindings, err: err}
+		}
+		return &exitError{code: ExitUsage, err: err}
+	}
+	files, err := write(res)
+	if err != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(e.stderr, "warning:", w)
+		}
+		return &exitError{code: ExitFindings, err: err}
+	}
+	return writeExport(e, o.dir, files, res.Warnings)
+}
+
+// addMappedFlags registers the flags shared by the exports built on kube.Build.
+func addMappedFlags(c *cobra.Command, o *exportKubeOptions) {
+	c.Flags().StringVarP(&o.dir, "out-dir", "O", "", "write the file into `DIR` (created); print it when not given")
+	c.Flags().StringVarP(&o.namespace, "namespace", "n", "", "namespace of the objects (default: x-vllmctl.kubernetes.namespace)")
+	c.Flags().StringArrayVarP(&o.files, "file", "f", nil, "export stand-alone compose `FILE`s instead of the project's profiles")
+}

@@ -54,6 +54,12 @@ type Engine struct {
 	Deployment *appsv1.Deployment
 	Svc        *corev1.Service
 	Claim      *corev1.PersistentVolumeClaim // nil when an existing claim or a hostPath holds the cache
+
+	// What the other exporters (production-stack, KubeAI) map from.
+	src      *project.Service
+	settings Settings
+	tokens   []string // container command then args, secrets as $(VAR)
+	startup  int32    // startupProbe failure threshold
 }
 
 // Warning is something that could not be mapped, with where it is written.
@@ -596,7 +602,8 @@ func (b *builder) engine(pr *project.Profile, s *project.Service, name string) *
 		delete(claim.Labels, LabelHash) // the claim outlives configuration changes
 		claim.Annotations = map[string]string{"vllmctl.dev/source": pr.File}
 	}
-	return &Engine{Profile: pr.Name, Service: s.Name, Name: name, GPUs: gpus, Deployment: dep, Svc: svc, Claim: claim}
+	return &Engine{Profile: pr.Name, Service: s.Name, Name: name, GPUs: gpus, Deployment: dep, Svc: svc, Claim: claim,
+		src: s, settings: st, tokens: append(append([]string(nil), command...), args...), startup: container.StartupProbe.FailureThreshold}
 }
 
 // unknownSecretToken: a token whose only unknown values are secret-named

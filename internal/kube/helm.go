@@ -308,4 +308,3 @@ const notesTemplate = `vLLM engines of {{ .Chart.Name }}:
 {{- end }}
 The containers read secrets from the Secret {{ .Values.secretName }}: create it before the pods start.
 `
-
