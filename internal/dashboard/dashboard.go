@@ -97,7 +97,7 @@ func (d *Dashboard) View(key *gateway.Key) View {
 func nonce() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:]) // no character HTML escapes
 }
 
 // headers are a strict policy: the page's own nonce'd script and style, its
