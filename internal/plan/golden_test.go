@@ -52,6 +52,8 @@ func TestCatalogIssue13Rows(t *testing.T) {
 		{"Qwen/Qwen2-72B-Instruct", 80, 8, 8192, 32768, "dense"},
 		{"mistralai/Mixtral-8x7B-Instruct-v0.1", 32, 8, 4096, 32768, "moe"},
 		{"mistralai/Mixtral-8x22B-Instruct-v0.1", 56, 8, 6144, 65536, "moe"},
+		{"meta-llama/Llama-3.2-1B-Instruct", 16, 8, 2048, 131072, "dense"},
+		{"meta-llama/Llama-3.2-3B-Instruct", 28, 8, 3072, 131072, "dense"},
 	} {
 		m := model(t, tt.id)
 		if m.Layers != tt.layers || m.KVHeads != tt.kvh || m.Hidden != tt.hidden || m.MaxPositions != tt.maxPos || m.Kind != tt.kind || m.ParamsB <= 0 {
