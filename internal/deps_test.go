@@ -32,6 +32,8 @@ var forbidden = map[string]map[string]string{
 	"internal/shellcmd":    {"internal/project": "pure shell reading, knows nothing of compose", "internal/vllm": "finds launchers by name only", "internal/runtime": "never runs anything"},
 	"internal/vllm/flagdb": {"internal/project": "pure data", "internal/vllm": "leaf: vllm may import it"},
 	"internal/sim":         {"internal/cli": "the simulator stands alone", "internal/deploy": "", "internal/runtime": ""},
+	"internal/bench":       {"internal/deploy": "bench measures; deploys are promote's", "internal/runtime": "targets are URLs", "internal/cli": "core never imports the UI"},
+	"internal/promote":     {"internal/runtime": "deploys through internal/deploy only", "internal/cli": "core never imports the UI"},
 }
 
 // allowedDirect is the short list of direct module dependencies.

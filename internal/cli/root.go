@@ -247,6 +247,7 @@ flags, port and GPU clashes, hard-coded secrets) with file:line and a fix.`,
 		newWatchCmd(e),
 		newExportCmd(e),
 		newBenchCmd(e),
+		newPromoteCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}

@@ -1,0 +1,24 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// The promotion itself is tested on vllm-sim in internal/promote; here the
+// command's usage and its recovery mode.
+func TestPromoteUsageAndRecover(t *testing.T) {
+	dir := benchProject(t, map[string][]string{})
+	_, errOut, code := runIn(t, dir, "promote", "next")
+	if code != 2 || !strings.Contains(errOut, "promote CANDIDATE --over LIVE") {
+		t.Errorf("promote without --over: exit %d, %s", code, errOut)
+	}
+	_, errOut, code = runIn(t, dir, "promote", "next", "--over", "live", "--gate", dir+"/missing.yaml")
+	if code != 2 || !strings.Contains(errOut, "--gate") {
+		t.Errorf("promote with a missing gate file: exit %d, %s", code, errOut)
+	}
+	out, errOut, code := runIn(t, dir, "promote", "--recover", "--runtime", "process")
+	if code != 0 || !strings.Contains(out, "no unfinished promotion") {
+		t.Errorf("promote --recover: exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -1,0 +1,92 @@
+package promote
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vllmctl/vllmctl/internal/deploy"
+)
+
+// Recover finishes every promotion a killed vllmctl left unfinished, so
+// that the live profile or the candidate runs and the journal says which:
+//
+//   - the candidate was kept (decided) and runs: its archive step is completed;
+//   - no decision was made, or the decision was to roll back: the live
+//     profile is deployed again unless it already runs (this covers a kill
+//     between stopping the live profile and starting the candidate, when
+//     neither runs), and the candidate's files are archived when it was rejected.
+//
+// Every unfinished journal ends with outcome Recovered (or Failed, with the reason).
+func Recover(ctx context.Context, d *deploy.Deployer, o Options) ([]*Journal, error) {
+	all, err := o.Journals.List()
+	if err != nil {
+		return nil, err
+	}
+	var done []*Journal
+	for _, j := range all {
+		if j.Outcome != "" {
+			continue
+		}
+		r := &runner{d: d, o: o, j: j}
+		if err := r.recover(ctx); err != nil {
+			return append(done, j), err
+		}
+		done = append(done, j)
+	}
+	return done, nil
+}
+
+func (r *runner) running(ctx context.Context) (live, cand bool, err error) {
+	st, err := r.d.Status(ctx, []string{r.j.Live, r.j.Candidate}, nil, 0)
+	if err != nil {
+		return false, false, err
+	}
+	for _, s := range st {
+		up := s.State == "running"
+		switch s.Profile {
+		case r.j.Live:
+			live = up
+		case r.j.Candidate:
+			cand = up
+		}
+	}
+	return live, cand, nil
+}
+
+func (r *runner) recover(ctx context.Context) error {
+	j := r.j
+	last := "start"
+	if n := len(j.Steps); n > 0 {
+		last = j.Steps[n-1].Name + " " + j.Steps[n-1].Status
+	}
+	live, cand, err := r.running(ctx)
+	if err != nil {
+		return fmt.Errorf("recover promote %s: %w", j.ID, err)
+	}
+	what := map[[2]bool]string{{true, false}: j.Live + " runs", {false, true}: j.Candidate + " runs", {false, false}: "neither runs", {true, true}: "both run"}[[2]bool{live, cand}]
+	_ = r.step("recover", "started", fmt.Sprintf("interrupted after %q; %s", last, what))
+	j.Outcome = ""
+	switch {
+	case j.Decision == Keep && cand:
+		j.Running = j.Candidate
+	case live && !cand:
+		j.Running = j.Live
+		if j.Decision == "" {
+			j.Decision, j.Reason = Rollback, "interrupted after "+last+": not promoted"
+		}
+	default:
+		if j.Decision == "" {
+			j.Decision, j.Reason = Rollback, "interrupted after "+last+": not promoted"
+		}
+		if err := r.rollback(ctx); err != nil {
+			return err
+		}
+	}
+	if err := r.finish(); err != nil {
+		return err
+	}
+	if j.Outcome != Failed {
+		j.Outcome = Recovered
+	}
+	return r.step("recover", "done", fmt.Sprintf("%s: %s runs", j.Outcome, j.Running))
+}
