@@ -54,6 +54,9 @@ func TestCatalogIssue13Rows(t *testing.T) {
 		{"mistralai/Mixtral-8x22B-Instruct-v0.1", 56, 8, 6144, 65536, "moe"},
 		{"meta-llama/Llama-3.2-1B-Instruct", 16, 8, 2048, 131072, "dense"},
 		{"meta-llama/Llama-3.2-3B-Instruct", 28, 8, 3072, 131072, "dense"},
+		{"meta-llama/Llama-3.1-405B-Instruct", 126, 8, 16384, 131072, "dense"},
+		{"Qwen/Qwen3-Coder-480B-A35B-Instruct", 62, 8, 6144, 262144, "moe"},
+		{"Qwen/Qwen3-30B-A3B-Thinking-2507", 48, 4, 2048, 262144, "moe"},
 	} {
 		m := model(t, tt.id)
 		if m.Layers != tt.layers || m.KVHeads != tt.kvh || m.Hidden != tt.hidden || m.MaxPositions != tt.maxPos || m.Kind != tt.kind || m.ParamsB <= 0 {
@@ -118,5 +121,23 @@ func TestMLACoderV2Lite(t *testing.T) {
 	}
 	if m.Experts != 64 || m.ParamsB != 15.7 {
 		t.Errorf("experts %d params %g", m.Experts, m.ParamsB)
+	}
+}
+
+// Gemma 3 (text_config + SigLIP vision_config): 5 sliding layers of window
+// 1,024 to 1 full; multimodal.
+func TestGemma3Layout(t *testing.T) {
+	m := model(t, "google/gemma-3-27b-it")
+	if !m.Multimodal || m.Layers != 62 || m.SlidingWindow != 1024 {
+		t.Fatalf("%+v", m)
+	}
+	sliding := 0
+	for _, k := range m.layerKinds() {
+		if k == LayerSliding {
+			sliding++
+		}
+	}
+	if sliding != 52 { // 62 layers, every 6th full: 10 full, 52 sliding
+		t.Errorf("sliding layers: %d", sliding)
 	}
 }
