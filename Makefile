@@ -29,7 +29,7 @@ demo-image:
 ## beside the checkout: a fresh clone passes it.
 test: lint compose-v2 test-unit e2e-prometheus cross
 
-test-unit: tools-prometheus
+test-unit: tools-prometheus tools-chromium
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
 
 ## acceptance: the tests built with `-tags acceptance` as well, those that read
@@ -158,6 +158,14 @@ $(KUBE_BIN)/.stamp: $(wildcard $(KUBE_SRC)/*/go.mod $(KUBE_SRC)/*/go.sum $(KUBE_
 tools-prometheus:
 	@if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then promtool --version | head -1; else \
 		apt-get update && apt-get install -y --no-install-recommends prometheus; fi
+
+## tools-chromium: Debian's chromium, which the dashboard's browser test
+## (internal/dashboard TestBrowser, through chromedp) drives headless. Tests
+## fail, never skip, without it.
+.PHONY: tools-chromium
+tools-chromium:
+	@if command -v chromium >/dev/null 2>&1; then chromium --version 2>/dev/null | head -1; else \
+		apt-get update && apt-get install -y --no-install-recommends chromium; fi
 
 ## e2e-prometheus: Debian's prometheus scrapes vllm-sim engines (process
 ## runtime) and `vllmctl serve` with the exported configuration; a wedge, a

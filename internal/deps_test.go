@@ -32,6 +32,7 @@ var forbidden = map[string]map[string]string{
 	"internal/shellcmd":    {"internal/project": "pure shell reading, knows nothing of compose", "internal/vllm": "finds launchers by name only", "internal/runtime": "never runs anything"},
 	"internal/vllm/flagdb": {"internal/project": "pure data", "internal/vllm": "leaf: vllm may import it"},
 	"internal/sim":         {"internal/cli": "the simulator stands alone", "internal/deploy": "", "internal/runtime": ""},
+	"internal/dashboard":   {"internal/cli": "core never imports the UI", "internal/runtime": "engines are read through serve (Source)"},
 	"internal/bench":       {"internal/deploy": "bench measures; deploys are promote's", "internal/runtime": "targets are URLs", "internal/cli": "core never imports the UI"},
 	"internal/promote":     {"internal/runtime": "deploys through internal/deploy only", "internal/cli": "core never imports the UI"},
 }
@@ -56,6 +57,7 @@ var allowedDirect = map[string]string{
 	"k8s.io/apimachinery":                      "Kubernetes quantities, meta and intstr types (internal/kube)",
 	"sigs.k8s.io/yaml":                         "Kubernetes objects as YAML, through their JSON tags (internal/kube)",
 	"mvdan.cc/sh/v3":                           "reading the shell scripts that start engines (parsed, never run)",
+	"github.com/chromedp/chromedp":             "tests: the dashboard in a real headless chromium",
 }
 
 type pkg struct {

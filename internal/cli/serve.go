@@ -97,7 +97,7 @@ deploys, log tails; behind the gateway keys when any are set).`,
 				return usageErr("%v", err)
 			}
 			if !noDashboard {
-				d := dashboard.New(s, dashboard.Options{Keys: keys, Redact: redactorFor})
+				d := dashboard.New(s, dashboard.Options{Keys: keys, Redact: redactorFor, Poll: refresh})
 				d.Mount(s.Handle)
 				go d.Run(e.ctx)
 			}

@@ -30,7 +30,8 @@ type Options struct {
 	Redact func(*project.Project) *redact.Redactor
 	// Sampler tunes sampling (its Redact is set from Redact).
 	Sampler SamplerOptions
-	// Poll is how often the page asks for fresh data. Default: 2s.
+	// Poll is how often the page asks for fresh data (serve: --refresh).
+	// Default: 2s; at least 250ms.
 	Poll time.Duration
 	// Logger receives sampling and rendering errors. Default: discard.
 	Logger *slog.Logger
@@ -50,6 +51,7 @@ func New(src Source, o Options) *Dashboard {
 	if o.Poll <= 0 {
 		o.Poll = 2 * time.Second
 	}
+	o.Poll = max(o.Poll, 250*time.Millisecond)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
