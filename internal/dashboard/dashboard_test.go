@@ -77,7 +77,7 @@ func TestPageShowsProfiles(t *testing.T) {
 	}
 	for _, want := range []string{
 		`<html lang="en">`,
-		`role="status" aria-live="polite"`,                                   // state changes are announced
+		`role="status" aria-live="polite"`, // state changes are announced
 		`data-profile="alpha" data-state="alpha: ready, watchdog healthy"`,   // each profile's state
 		`data-profile="beta" data-state="beta: ready, watchdog wedged"`,      //
 		`<span class="badge bad" data-watchdog="wedged">wedged</span>`,       // the state in words, not colour only
