@@ -13,7 +13,7 @@ EXAMPLE  := examples/project
 VLLMCTL  := $(CURDIR)/$(BIN)/vllmctl
 FUZZTIME ?= 60s
 
-.PHONY: tools-prometheus e2e-prometheus kube-testbin cli-docs build demo-image compose-v2 test test-unit acceptance lint cross demo bench fuzz clean plan-accuracy sim-image
+.PHONY: tools-prometheus e2e-prometheus image kube-testbin cli-docs build demo-image compose-v2 test test-unit acceptance lint cross demo bench fuzz clean plan-accuracy sim-image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/vllmctl ./cmd/vllmctl
@@ -170,6 +170,25 @@ tools-chromium:
 ## e2e-prometheus: Debian's prometheus scrapes vllm-sim engines (process
 ## runtime) and `vllmctl serve` with the exported configuration; a wedge, a
 ## killed engine and KV pressure must each fire their alert, nothing while healthy.
-e2e-prometheus: tools-prometheus
+e2e-prometheus: tools-prometheus build
 	$(GO) vet -tags e2e ./internal/observability/
-	$(GO) test -tags e2e -count=1 -timeout 10m -run TestPrometheusEndToEnd ./internal/observability/
+	VLLMCTL_E2E_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 10m -run TestPrometheusEndToEnd ./internal/observability/
+
+## image: vllmctl:dev, the image `vllmctl export compose-service` runs: a static
+## vllmctl, vllmctl-probe (its healthcheck) and the static Compose v2 binary (the
+## watchdog's restarts apply compose files) in a FROM scratch image, with
+## docker build on a context under bin/ (nothing pulled from a registry).
+IMAGE ?= vllmctl:dev
+image: compose-v2
+	rm -rf $(BIN)/vllmctl-image && mkdir -p $(BIN)/vllmctl-image
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/vllmctl-image/vllmctl ./cmd/vllmctl
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/vllmctl-image/vllmctl-probe ./cmd/vllmctl-probe
+	plugin=$$(docker info --format '{{range .ClientInfo.Plugins}}{{if eq .Name "compose"}}{{.Path}}{{end}}{{end}}'); \
+		test -n "$$plugin" || { echo "no docker compose plugin: run make compose-v2"; exit 1; }; \
+		cp "$$plugin" $(BIN)/vllmctl-image/docker-compose
+	printf '%s\n' 'FROM scratch' 'COPY vllmctl vllmctl-probe docker-compose /usr/bin/' 'ENV HOME=/' \
+		'EXPOSE 8080' 'LABEL org.opencontainers.image.title=vllmctl' \
+		'HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["/usr/bin/vllmctl-probe", "http://127.0.0.1:8080/health"]' \
+		'ENTRYPOINT ["/usr/bin/vllmctl"]' 'CMD ["serve", "--listen", "0.0.0.0:8080", "--runtime", "docker"]' > $(BIN)/vllmctl-image/Dockerfile
+	DOCKER_BUILDKIT=0 docker build -q -t $(IMAGE) $(BIN)/vllmctl-image
+	docker run --rm $(IMAGE) --version

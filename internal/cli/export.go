@@ -27,5 +27,8 @@ func exportTargets(e *env) []*cobra.Command {
 		newExportHelmCmd(e),
 		newExportProductionStackCmd(e),
 		newExportKubeAICmd(e),
+		newExportPrometheusCmd(e),
+		newExportGrafanaCmd(e),
+		newExportComposeServiceCmd(e),
 	}
 }

@@ -99,3 +99,28 @@ func TestExportPrometheus(t *testing.T) {
 		t.Errorf("export grafana: exit %d\n%.300s", code, stdout.String())
 	}
 }
+
+// TestExportComposeService: the project's own absolute folder, read-only, and
+// its state folder read-write; a bad --publish is a usage error.
+func TestExportComposeService(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "configs/docker/profiles"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "vllmctl.yaml"), []byte("project_name: lab\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"-C", root, "export", "compose-service", "--publish", "0.0.0.0:9090"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	abs := filepath.ToSlash(root)
+	for _, s := range []string{"name: lab-vllmctl", abs + ":" + abs + ":ro", abs + "/.vllmctl:" + abs + "/.vllmctl\n", "0.0.0.0:9090:8080", "restart: unless-stopped", "/var/run/docker.sock:/var/run/docker.sock"} {
+		if !strings.Contains(stdout.String(), s) {
+			t.Errorf("compose service lacks %q:\n%s", s, stdout.String())
+		}
+	}
+	if code := Main(context.Background(), []string{"-C", root, "export", "compose-service", "--publish", "9090"}, nil, &stdout, &stderr); code != ExitUsage {
+		t.Errorf("--publish 9090: exit %d, want 2", code)
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/vllmctl/vllmctl/internal/metrics"
@@ -28,8 +27,14 @@ var notSimulated = map[string]string{
 	"vllm:num_preemptions_total": "vLLM V1 counter (FACTS.md §2.3); vllm-sim does not simulate preemption",
 }
 
+// family is a metric family's name and whether it is a histogram.
+type family struct {
+	name string
+	hist bool
+}
+
 // simMetricNames scrapes a real vllm-sim's /metrics (in-process, loopback).
-func simMetricNames(t *testing.T) []*dto.MetricFamily {
+func simMetricNames(t *testing.T) []family {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,9 +60,9 @@ func simMetricNames(t *testing.T) []*dto.MetricFamily {
 			if err != nil {
 				t.Fatalf("vllm-sim /metrics: %v", err)
 			}
-			var out []*dto.MetricFamily
+			var out []family
 			for _, f := range fams {
-				out = append(out, f)
+				out = append(out, family{f.GetName(), f.GetType().String() == "HISTOGRAM"})
 			}
 			return out
 		}
@@ -84,17 +89,17 @@ func exposed(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	out := map[string]string{"up": "Prometheus"}
-	add := func(f *dto.MetricFamily, who string) {
-		n := f.GetName()
+	add := func(f family, who string) {
+		n := f.name
 		out[n] = who
-		if f.GetType() == dto.MetricType_HISTOGRAM {
+		if f.hist {
 			for _, s := range []string{"_bucket", "_sum", "_count"} {
 				out[n+s] = who
 			}
 		}
 	}
 	for _, f := range fams {
-		add(f, "vllmctl")
+		add(family{f.GetName(), f.GetType().String() == "HISTOGRAM"}, "vllmctl")
 	}
 	for _, f := range simMetricNames(t) {
 		add(f, "vllm-sim")
