@@ -43,8 +43,19 @@ func plot(title string, pts []Point, now time.Time, window time.Duration, yMax f
 	fmt.Fprintf(&b, `<svg class="plot" viewBox="0 0 %g %g" width="%g" height="%g" aria-hidden="true" focusable="false">`, plotW, plotH, plotW, plotH)
 	fmt.Fprintf(&b, `<line class="axis" x1="0" y1="%g" x2="%g" y2="%g"/>`, plotH-0.5, plotW, plotH-0.5)
 	start := now.Add(-window)
+	// One vertex per pixel column, the column's highest value (a spike
+	// stays visible): at most plotW vertices whatever the ring holds.
 	var seg []string
+	col, colV := -1, 0.0
+	point := func() {
+		if col >= 0 {
+			y := (plotH - 2) * (1 - min(colV, top)/top)
+			seg = append(seg, fmt.Sprintf("%d,%.1f", col, y+1))
+		}
+		col = -1
+	}
 	flush := func() {
+		point()
 		if len(seg) == 1 {
 			seg = append(seg, seg[0])
 		}
@@ -59,9 +70,12 @@ func plot(title string, pts []Point, now time.Time, window time.Duration, yMax f
 			flush()
 			continue
 		}
-		x := plotW * p.Time.Sub(start).Seconds() / window.Seconds()
-		y := (plotH - 2) * (1 - min(v, top)/top)
-		seg = append(seg, fmt.Sprintf("%.1f,%.1f", x, y+1))
+		x := min(int(plotW*p.Time.Sub(start).Seconds()/window.Seconds()), int(plotW))
+		if x != col {
+			point()
+			col, colV = x, v
+		}
+		colV = max(colV, v)
 	}
 	flush()
 	b.WriteString(`</svg>`)
