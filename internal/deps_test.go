@@ -35,6 +35,8 @@ var forbidden = map[string]map[string]string{
 	"internal/dashboard":   {"internal/cli": "core never imports the UI", "internal/runtime": "engines are read through serve (Source)"},
 	"internal/bench":       {"internal/deploy": "bench measures; deploys are promote's", "internal/runtime": "targets are URLs", "internal/cli": "core never imports the UI"},
 	"internal/promote":     {"internal/runtime": "deploys through internal/deploy only", "internal/cli": "core never imports the UI"},
+
+	"internal/observability": {"internal/runtime": "pure: values in, files out", "internal/deploy": "pure", "internal/project": "the CLI reads the project and passes values", "internal/cli": "core never imports the UI"},
 }
 
 // allowedDirect is the short list of direct module dependencies.
