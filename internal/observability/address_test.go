@@ -2,8 +2,8 @@ package observability
 
 import (
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 func TestAddress(t *testing.T) {
