@@ -122,3 +122,27 @@ func BenchmarkSampleRound8(b *testing.B) {
 	b.ReportMetric(float64(perRound.Microseconds())/1000, "cpu-ms/round")
 	b.ReportMetric(100*perRound.Seconds()/s.o.Interval.Seconds(), "%core@5s")
 }
+
+// BenchmarkGatewayRoute: a gateway request's trip through serve's mux, without
+// and with the dashboard mounted (its patterns are exact: "/" and /dashboard/…),
+// so the gateway's figures do not get worse.
+func BenchmarkGatewayRoute(b *testing.B) {
+	gw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	for _, mounted := range []bool{false, true} {
+		name := "without-dashboard"
+		mux := http.NewServeMux()
+		if mounted {
+			name = "with-dashboard"
+			New(&fakeSource{}, Options{}).Mount(mux.Handle)
+		}
+		mux.Handle("GET /metrics", http.NotFoundHandler())
+		mux.Handle("/", gw)
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if r := get(b, mux, "/v1/chat/completions", nil); r.StatusCode != http.StatusNoContent {
+					b.Fatal(r.Status)
+				}
+			}
+		})
+	}
+}

@@ -181,7 +181,7 @@ func TestBrowser(t *testing.T) {
 	art := t.ArtifactDir()
 	shot := func(name string) {
 		t.Helper()
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // 100: PNG
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
