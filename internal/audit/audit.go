@@ -13,8 +13,10 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -124,7 +126,7 @@ func Run(ctx context.Context, p *project.Project, o Options) (Report, error) {
 	for _, pr := range p.Profiles {
 		taken[pr.Name] = true
 	}
-	for _, g := range sortedGroups(groups) {
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
 		rep.Decisions = append(rep.Decisions, decide(p, g, groups[g], taken, o))
 	}
 	for _, e := range all {

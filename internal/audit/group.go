@@ -3,7 +3,6 @@ package audit
 import (
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -159,14 +158,4 @@ func suggestName(e *entry, taken map[string]bool) string {
 			return c
 		}
 	}
-}
-
-// sortedGroups returns the group names in order.
-func sortedGroups(m map[string][]*entry) []string {
-	out := make([]string, 0, len(m))
-	for g := range m {
-		out = append(out, g)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -149,7 +149,7 @@ plan says, keeping each file's folder inside the dated archive folder.`,
 			if be, err := runtime.NewDocker(e.ctx, ""); err == nil {
 				if insts, err := be.List(e.ctx, p.Config.ProjectName, ""); err == nil {
 					for _, in := range insts {
-						if in.State == "running" {
+						if in.State == runtime.Running {
 							o.Running = append(o.Running, audit.Running{Profile: in.Profile, Hash: in.Hash, Name: in.Name})
 						}
 					}
@@ -272,7 +272,7 @@ A profile that is deployed is refused unless --force.`,
 			if be, err := e.backend(p, rt); err == nil && !force {
 				if insts, err := be.List(e.ctx, p.Config.ProjectName, ""); err == nil {
 					for _, in := range insts {
-						if in.State == "running" {
+						if in.State == runtime.Running {
 							running[in.Profile] = true
 						}
 					}

@@ -175,20 +175,43 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "vllmctl:", err)
-	if errors.Is(err, project.ErrInvalid) || errors.Is(err, project.ErrNotFound) || isUsage(err) {
+	if errors.Is(err, project.ErrInvalid) || errors.Is(err, project.ErrNotFound) {
 		return ExitUsage
+	}
+	if _, _, ferr := root.Find(args); ferr != nil {
+		return ExitUsage // the command line names no command (an unknown one)
 	}
 	return ExitFindings
 }
 
-func isUsage(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag"} {
-		if strings.Contains(s, p) {
-			return true
+// usageArgs makes the positional-argument check and the required and
+// grouped flags of every command in the tree usage errors (exit 2), by
+// where they fail rather than by cobra's wording; flag parsing errors are
+// usage errors through SetFlagErrorFunc.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			return nil
 		}
 	}
-	return false
+	if c.PreRun == nil && c.PreRunE == nil {
+		// cobra checks the same after PreRunE: this check comes first.
+		c.PreRunE = func(cmd *cobra.Command, _ []string) error {
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			if err := cmd.ValidateFlagGroups(); err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 func environ() map[string]string {
@@ -252,6 +275,7 @@ flags, port and GPU clashes, hard-coded secrets) with file:line and a fix.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
 	})
+	usageArgs(root)
 	return root
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -232,9 +231,7 @@ func printService(e *env, s shownService) {
 	}
 	fmt.Fprintln(w, "  effective compose service:")
 	b, _ := yaml.Marshal(s.Compose)
-	keys := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	for _, l := range keys {
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		fmt.Fprintf(w, "    %s\n", l)
 	}
-	_ = sort.Strings
 }

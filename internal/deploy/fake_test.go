@@ -84,10 +84,6 @@ func (f *fakeBackend) Remove(_ context.Context, spec runtime.Spec) error {
 	return nil
 }
 
-func (f *fakeBackend) Restart(ctx context.Context, spec runtime.Spec) error {
-	return f.Apply(ctx, spec)
-}
-
 func (f *fakeBackend) List(_ context.Context, _, profile string) ([]runtime.Instance, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

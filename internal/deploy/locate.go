@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 
@@ -185,12 +187,7 @@ func (d *Deployer) Instances(ctx context.Context) (insts []runtime.Instance, unr
 	owner := map[string]runtime.Backend{} // recorded profile → its backend
 	backends := []runtime.Backend{d.Backend}
 	unreachable = map[string]error{}
-	names := make([]string, 0, len(latest))
-	for n := range latest {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(latest)) {
 		rec := latest[n]
 		be, err := d.Runtimes.For(ctx, rec.Where())
 		if err != nil {

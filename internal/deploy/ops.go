@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os/exec"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -154,10 +154,7 @@ func (d *Deployer) Status(ctx context.Context, profiles []string, prev map[strin
 		for n := range unreachable {
 			seen[n] = true
 		}
-		for n := range seen {
-			profiles = append(profiles, n)
-		}
-		sort.Strings(profiles)
+		profiles = slices.Sorted(maps.Keys(seen))
 	}
 	out := make([]ProfileStatus, len(profiles))
 	var wg sync.WaitGroup
@@ -194,7 +191,7 @@ func (d *Deployer) statusOne(ctx context.Context, name string, insts []runtime.I
 	if inst == nil {
 		return st
 	}
-	st.State, st.Restarts, st.HostPort, st.Runtime, st.Hash = inst.State, inst.RestartCount, inst.HostPort, inst.Runtime, inst.Hash
+	st.State, st.Restarts, st.HostPort, st.Runtime, st.Hash = string(inst.State), inst.RestartCount, inst.HostPort, inst.Runtime, inst.Hash
 	// Drift: the files now against the hash on the running engine.
 	if perr != nil {
 		st.Drift, st.DriftReason = true, "the profile file is gone"
@@ -203,8 +200,8 @@ func (d *Deployer) statusOne(ctx context.Context, name string, insts []runtime.I
 	} else if r.Hash != inst.Hash {
 		st.Drift, st.DriftReason = true, fmt.Sprintf("files changed since deploy (running %s, files %s): run 'vllmctl up %s'", inst.Hash, r.Hash, name)
 	}
-	if inst.State != "running" || inst.HostPort == 0 {
-		if inst.State != "running" {
+	if inst.State != runtime.Running || inst.HostPort == 0 {
+		if inst.State != runtime.Running {
 			st.Health = "down"
 		}
 		return st
@@ -323,9 +320,4 @@ func (d *Deployer) History(profile string) ([]state.Record, error) {
 		h[i], h[j] = h[j], h[i]
 	}
 	return h, err
-}
-
-// Restart restarts a deployed profile's engine and follows it until ready.
-func (d *Deployer) Restart(ctx context.Context, profile string, o UpOptions) (UpResult, error) {
-	return d.Up(ctx, profile, o)
 }

@@ -99,11 +99,11 @@ func (d *Deployer) runningAlternatives(ctx context.Context, pr *project.Profile,
 		}
 		st := insts[len(insts)-1].State
 		for _, in := range insts {
-			if in.State == "running" {
+			if in.State == runtime.Running {
 				st = in.State
 			}
 		}
-		out = append(out, Alternative{Profile: other.Name, Reason: why, State: st, loc: loc, insts: insts})
+		out = append(out, Alternative{Profile: other.Name, Reason: why, State: string(st), loc: loc, insts: insts})
 	}
 	return out, nil
 }
@@ -217,7 +217,7 @@ func (d *Deployer) liveClashes(ctx context.Context, pr *project.Profile, alts []
 			if in.HostPort != 0 {
 				held[in.HostPort] = true
 			}
-			if other, err := d.P.Profile(in.Profile); err == nil && in.State == "running" {
+			if other, err := d.P.Profile(in.Profile); err == nil && in.State == runtime.Running {
 				for _, s := range other.Services {
 					for _, p := range s.Ports {
 						held[p.Published] = true
@@ -226,7 +226,7 @@ func (d *Deployer) liveClashes(ctx context.Context, pr *project.Profile, alts []
 			}
 			continue
 		}
-		if in.State == "running" || in.State == "restarting" || in.State == "paused" {
+		if in.State == runtime.Running || in.State == runtime.Restarting || in.State == runtime.Paused {
 			others = append(others, in)
 		}
 	}

@@ -20,9 +20,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -310,7 +311,7 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
 		Data   []card `json:"data"`
 	}{Object: "list", Data: []card{}}
 	t := g.routes.Table()
-	for _, name := range sortedNames(t) {
+	for _, name := range slices.Sorted(maps.Keys(t)) {
 		if !key.allows(name) {
 			continue
 		}
@@ -324,15 +325,6 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request) {
 	b, _ := json.Marshal(out)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
-}
-
-func sortedNames(t Table) []string {
-	names := make([]string, 0, len(t))
-	for n := range t {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // peekModel reads the top-level "model" string and where its JSON value
@@ -468,7 +460,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, route string) {
 	ups, known := table[model]
 	if !known || !key.allows(model) {
 		avail := []string{}
-		for _, n := range sortedNames(table) {
+		for _, n := range slices.Sorted(maps.Keys(table)) {
 			if key.allows(n) {
 				avail = append(avail, n)
 			}

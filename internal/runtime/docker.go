@@ -5,9 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,11 +67,6 @@ func (d *Docker) Remove(ctx context.Context, spec Spec) error {
 	return run(ctx, d.CLI.args(spec, "down", "--remove-orphans", "--timeout", "10"))
 }
 
-// Restart implements Backend.
-func (d *Docker) Restart(ctx context.Context, spec Spec) error {
-	return run(ctx, d.CLI.args(spec, "restart"))
-}
-
 // List implements Backend, by label.
 func (d *Docker) List(ctx context.Context, project, profile string) ([]Instance, error) {
 	f := make(client.Filters).Add("label", LabelProject+"="+project)
@@ -93,7 +89,7 @@ func (d *Docker) List(ctx context.Context, project, profile string) ([]Instance,
 			inst.Profile, inst.Service, inst.Hash = c.Config.Labels[LabelProfile], c.Config.Labels[LabelService], c.Config.Labels[LabelHash]
 		}
 		if c.State != nil {
-			inst.State, inst.ExitCode = string(c.State.Status), c.State.ExitCode
+			inst.State, inst.ExitCode = State(c.State.Status), c.State.ExitCode
 			inst.StartedAt, _ = time.Parse(time.RFC3339Nano, c.State.StartedAt)
 		}
 		private := 0
@@ -103,12 +99,7 @@ func (d *Docker) List(ctx context.Context, project, profile string) ([]Instance,
 			}
 		}
 		if c.NetworkSettings != nil && private != 0 {
-			names := make([]string, 0, len(c.NetworkSettings.Networks))
-			for n := range c.NetworkSettings.Networks {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
+			for _, n := range slices.Sorted(maps.Keys(c.NetworkSettings.Networks)) {
 				if ep := c.NetworkSettings.Networks[n]; ep != nil && ep.IPAddress.IsValid() {
 					inst.InNetwork = net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(private))
 					break

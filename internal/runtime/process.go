@@ -181,11 +181,6 @@ func (p *Process) reap(pid int, d time.Duration) {
 	}
 }
 
-// Restart implements Backend.
-func (p *Process) Restart(ctx context.Context, spec Spec) error {
-	return p.Apply(ctx, spec)
-}
-
 // List implements Backend.
 func (p *Process) List(ctx context.Context, project, profile string) ([]Instance, error) {
 	files, _ := filepath.Glob(filepath.Join(p.StateDir, "process", "*.json"))
@@ -203,9 +198,9 @@ func (p *Process) List(ctx context.Context, project, profile string) ([]Instance
 		if !ok || (project != "" && st.Project != project) {
 			continue
 		}
-		state := "exited"
+		state := Exited
 		if alive(st.PID) {
-			state = "running"
+			state = Running
 		}
 		out = append(out, Instance{ID: fmt.Sprint(st.PID), Name: fmt.Sprintf("%s (pid %d)", st.Service, st.PID), Profile: st.Profile,
 			Service: st.Service, Hash: st.Hash, State: state, StartedAt: st.Started, HostPort: st.Port, Runtime: "process"})

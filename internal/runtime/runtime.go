@@ -43,6 +43,20 @@ type ProcessSpec struct {
 	Port    int      // host port it listens on
 }
 
+// State is an engine's runtime state, as docker reports a container's
+// (the process runtime uses Running and Exited).
+type State string
+
+// States.
+const (
+	Running    State = "running"
+	Exited     State = "exited"
+	Restarting State = "restarting"
+	Paused     State = "paused"
+	Created    State = "created"
+	Dead       State = "dead"
+)
+
 // Instance is one running (or stopped) engine.
 type Instance struct {
 	ID           string    `json:"id"`
@@ -50,7 +64,7 @@ type Instance struct {
 	Profile      string    `json:"profile"`
 	Service      string    `json:"service"`
 	Hash         string    `json:"config_hash"`
-	State        string    `json:"state"` // running, exited, restarting, created, dead
+	State        State     `json:"state"`
 	ExitCode     int       `json:"exit_code"`
 	RestartCount int       `json:"restart_count"`
 	StartedAt    time.Time `json:"started_at"`
@@ -76,7 +90,6 @@ type Backend interface {
 	Commands(spec Spec) [][]string
 	Apply(ctx context.Context, spec Spec) error
 	Remove(ctx context.Context, spec Spec) error
-	Restart(ctx context.Context, spec Spec) error
 	// List returns the engines of a vllmctl project (all profiles when profile is "").
 	List(ctx context.Context, project, profile string) ([]Instance, error)
 	// Logs streams an instance's log from its start (follow) or its last lines.

@@ -11,6 +11,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/deploy"
 	"github.com/vllmctl/vllmctl/internal/monitor"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/runtime"
 	"github.com/vllmctl/vllmctl/internal/vllm"
 	"github.com/vllmctl/vllmctl/internal/watchdog"
 )
@@ -28,7 +29,7 @@ func (s *Server) Observe(ctx context.Context, profile string, probe watchdog.Pro
 	s.mu.Unlock()
 	var o watchdog.Observation
 	o.Deployed, o.Restarts, o.StartedAt = deployed, in.RestartCount, in.StartedAt
-	o.Running, o.Paused = in.State == "running" || in.State == "paused", in.State == "paused"
+	o.Running, o.Paused = in.State == runtime.Running || in.State == runtime.Paused, in.State == runtime.Paused
 	if !deployed || p == nil || o.Paused {
 		return o // a paused engine cannot answer: the decision table knows
 	}

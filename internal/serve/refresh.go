@@ -77,7 +77,7 @@ func (s *Server) Refresh(ctx context.Context) {
 			defer wg.Done()
 			base := fmt.Sprintf("http://127.0.0.1:%d", port)
 			ready, reason := false, "not deployed"
-			if running && in.State == "running" {
+			if running && in.State == runtime.Running {
 				pb := &monitor.HTTPProber{BaseURL: base, Client: client}
 				if err := pb.Health(ctx); err == nil {
 					ready, reason = true, ""
@@ -85,7 +85,7 @@ func (s *Server) Refresh(ctx context.Context) {
 					reason = "loading or not answering (" + strings.TrimSpace(lastPart(err.Error())) + ")"
 				}
 			} else if running {
-				reason = in.State
+				reason = string(in.State)
 			}
 			u := &gateway.Upstream{Profile: pr.Name, BaseURL: base, APIKey: eng.Args.APIKey, Ready: ready, Reason: reason,
 				Since: time.Now(), OnDemand: eng.Ext != nil && eng.Ext.OnDemand, Served: eng.Args.ServedNames()}

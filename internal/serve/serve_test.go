@@ -33,7 +33,7 @@ type flipBackend struct {
 
 func (f *flipBackend) List(context.Context, string, string) ([]runtime.Instance, error) {
 	n := f.calls.Add(1)
-	state := map[bool]string{true: "running", false: "exited"}
+	state := map[bool]runtime.State{true: runtime.Running, false: runtime.Exited}
 	return []runtime.Instance{
 		{Profile: "a", State: state[n%2 == 0], HostPort: f.ports["a"], StartedAt: time.Unix(n, 0)},
 		{Profile: "b", State: state[n%2 == 1], HostPort: f.ports["b"], StartedAt: time.Unix(n, 0)},
