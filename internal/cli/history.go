@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/vllmctl/vllmctl/internal/deploy"
+	"github.com/vllmctl/vllmctl/internal/project"
+)
+
+func newHistoryCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:     "history [PROFILE]",
+		Short:   "List past deploys: config hash, outcome, time to ready, diagnosis",
+		Example: "  vllmctl history\n  vllmctl history medium -o json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			p, err := e.load(project.Options{})
+			if err != nil {
+				return err
+			}
+			profile := ""
+			if len(args) == 1 {
+				profile = args[0]
+			}
+			h, err := deploy.New(p, nil).History(profile)
+			if err != nil {
+				return err
+			}
+			if e.output != "table" {
+				return writeData(e.stdout, e.output, h)
+			}
+			if len(h) == 0 {
+				fmt.Fprintln(e.stdout, "no deploys yet")
+				return nil
+			}
+			t := newTable(e.stdout, "TIME", "PROFILE", "CONFIG", "RUNTIME", "OUTCOME", "TO READY", "DIAGNOSIS")
+			for _, r := range h {
+				ready := ""
+				if r.ReadySecs > 0 {
+					ready = fmt.Sprintf("%.1fs", r.ReadySecs)
+				}
+				rt := r.Runtime
+				if r.Simulated {
+					rt += " (sim)"
+				}
+				t.row(r.Time.Local().Format("2006-01-02 15:04:05"), r.Profile, r.Hash, rt, r.Outcome, ready, truncate(r.Diagnosis, 80))
+			}
+			return t.flush()
+		},
+	}
+	addOutput(c, e)
+	return c
+}
+
+func truncate(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
