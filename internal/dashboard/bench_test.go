@@ -136,20 +136,27 @@ func BenchmarkGatewayRoute(b *testing.B) {
 		m.Handle("GET /metrics", http.NotFoundHandler())
 		m.Handle("/", gw)
 	}
-	var spent [2]time.Duration
+	// Per mux, the fastest of batches of 200 requests: the machine is shared,
+	// and the fastest batch is the one the least disturbed.
+	best := [2]time.Duration{time.Hour, time.Hour}
+	reqs := make([]*http.Request, 200)
 	for b.Loop() {
 		for i, m := range muxes {
-			req := httptest.NewRequest("POST", "/v1/chat/completions", nil)
+			for j := range reqs {
+				reqs[j] = httptest.NewRequest("POST", "/v1/chat/completions", nil)
+			}
 			w := httptest.NewRecorder()
 			t0 := time.Now()
-			m.ServeHTTP(w, req)
-			spent[i] += time.Since(t0)
+			for _, req := range reqs {
+				m.ServeHTTP(w, req)
+			}
+			best[i] = min(best[i], time.Since(t0)/time.Duration(len(reqs)))
 			if w.Code != http.StatusNoContent {
 				b.Fatal(w.Code)
 			}
 		}
 	}
-	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "ns/route-without")
-	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "ns/route-with")
-	b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "ratio")
+	b.ReportMetric(float64(best[0].Nanoseconds()), "ns/route-without")
+	b.ReportMetric(float64(best[1].Nanoseconds()), "ns/route-with")
+	b.ReportMetric(best[1].Seconds()/best[0].Seconds(), "ratio")
 }

@@ -72,8 +72,10 @@ func (d *Dashboard) Mount(handle func(pattern string, h http.Handler)) {
 	handle("GET /{$}", http.HandlerFunc(d.page))
 	handle("GET /dashboard/live", http.HandlerFunc(d.live))
 	handle("GET /dashboard/data.json", http.HandlerFunc(d.data))
-	handle("POST /dashboard/login", http.HandlerFunc(d.login))
-	handle("POST /dashboard/logout", http.HandlerFunc(d.logout))
+	// No "POST " patterns: a method tree of POST would be searched first by
+	// every gateway request (/v1/... are POSTs); login and logout check it.
+	handle("/dashboard/login", postOnly(d.login))
+	handle("/dashboard/logout", postOnly(d.logout))
 }
 
 // Handler is a mux with the dashboard's routes alone (tests, benchmarks).
@@ -177,6 +179,17 @@ func (d *Dashboard) data(w http.ResponseWriter, r *http.Request) {
 	headers(w, nonce())
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(d.View(key))
+}
+
+func postOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
+		h(w, r)
+	})
 }
 
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {

@@ -213,3 +213,12 @@ func TestMountLeavesGatewayRoutes(t *testing.T) {
 		t.Errorf("POST / went to %q, want the gateway", w.Body.String())
 	}
 }
+
+func TestLoginIsPostOnly(t *testing.T) {
+	d, _ := testDashboard(t, nil)
+	for _, p := range []string{"/dashboard/login", "/dashboard/logout"} {
+		if r := get(t, d.Handler(), p, nil); r.StatusCode != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" {
+			t.Errorf("GET %s: %s", p, r.Status)
+		}
+	}
+}
