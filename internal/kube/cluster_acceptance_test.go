@@ -4,6 +4,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -133,6 +134,9 @@ func TestClusterGPUScheduling(t *testing.T) {
 	if err != nil {
 		t.Fatalf("2-GPU Deployment: %v", err)
 	}
+	if err := WaitReady(ctx, c.Client, "gpu2", RolloutOptions{}); err != nil {
+		t.Fatalf("WaitReady of the 2-GPU Deployment: %v", err)
+	}
 	if running.Spec.NodeName != "gpu-node" {
 		t.Errorf("pod on node %q, want gpu-node", running.Spec.NodeName)
 	}
@@ -170,6 +174,23 @@ func TestClusterGPUScheduling(t *testing.T) {
 	pods, err := c.Client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: LabelProfile + "=gpu4"})
 	if err != nil || len(pods.Items) != 1 || pods.Items[0].Status.Phase != corev1.PodPending {
 		t.Errorf("4-GPU pods = %v (%v), want one Pending", pods, err)
+	}
+	// The rollout follower diagnoses it with the fix.
+	var d *Diagnosis
+	if err := WaitReady(ctx, c.Client, "gpu4", RolloutOptions{}); !errors.As(err, &d) || d.Reason != "FailedScheduling" || !strings.Contains(d.Fix, "tensor-parallel-size") {
+		t.Errorf("WaitReady of the 4-GPU Deployment = %v, want FailedScheduling with a fix", err)
+	}
+	rows, err := Status(ctx, c.Client, two, "")
+	if err != nil || rows[0].State != "ready" {
+		t.Errorf("Status = %+v (%v), want gpu2 ready", rows, err)
+	}
+	// down deletes and waits for the pods to go.
+	if err := Down(ctx, c.Client, two, ""); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+	left, err := c.Client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: LabelProfile + "=gpu2"})
+	if err != nil || len(left.Items) != 0 {
+		t.Errorf("after Down: %d gpu2 pods (%v)", len(left.Items), err)
 	}
 }
 

@@ -202,3 +202,12 @@ func TestIncludeSecretsRefusesUnknown(t *testing.T) {
 		t.Fatalf("Render with secrets = %v, want a refusal naming HUGGING_FACE_HUB_TOKEN", err)
 	}
 }
+
+func mustArchive(t testing.TB, path string) *txtar.Archive {
+	t.Helper()
+	a, err := txtar.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}

@@ -279,7 +279,7 @@ current-context: test
 	}
 	if err := c.run("kube-controller-manager", "--kubeconfig="+c.Kubeconfig, "--authentication-kubeconfig="+c.Kubeconfig,
 		"--authorization-kubeconfig="+c.Kubeconfig, "--leader-elect=false", "--secure-port=0",
-		"--controllers=deployment-controller,replicaset-controller"); err != nil {
+		"--controllers=deployment-controller,replicaset-controller,garbage-collector-controller"); err != nil {
 		return err
 	}
 	stages, _ := filepath.Glob(filepath.Join(c.bin, "stages", "*.yaml"))
