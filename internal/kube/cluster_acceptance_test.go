@@ -113,8 +113,9 @@ func TestClusterGPUScheduling(t *testing.T) {
 	if two.Engines[0].GPUs != 2 {
 		t.Fatalf("engine asks %d GPUs, want 2", two.Engines[0].GPUs)
 	}
-	if err := Apply(ctx, c.Client, ApplyOptions{}, two.AllObjects()...); err != nil {
-		t.Fatal(err)
+	// up --target kubernetes: apply, then follow the rollout to ready.
+	if err := Up(ctx, c.Client, two, UpOptions{}); err != nil {
+		t.Fatalf("Up of the 2-GPU profile: %v", err)
 	}
 	sel := LabelProfile + "=gpu2"
 	var running *corev1.Pod
