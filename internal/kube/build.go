@@ -478,11 +478,10 @@ func (b *builder) engine(pr *project.Profile, s *project.Service, name string) *
 	if s.Args.Port > 0 {
 		port = int32(s.Args.Port)
 	}
-	for _, p := range s.Ports {
-		if p.Target > 0 && p.Target != int(port) && s.Args.Port == 0 {
-			port = int32(p.Target)
-		}
-		break
+	// Without --port, the target of the first published port (an image whose
+	// entrypoint listens elsewhere).
+	if s.Args.Port == 0 && len(s.Ports) > 0 && s.Ports[0].Target > 0 {
+		port = int32(s.Ports[0].Target)
 	}
 
 	// Volumes: the HF cache, /dev/shm; other mounts are listed.

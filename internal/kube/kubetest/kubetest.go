@@ -287,7 +287,7 @@ current-context: test
 		return fmt.Errorf("no kwok stages in %s/stages: run `make kube-testbin`", c.bin)
 	}
 	kwokArgs := []string{"--kubeconfig=" + c.Kubeconfig, "--manage-all-nodes=false",
-		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--cidr=10.0.0.1/24", "--node-ip=127.0.0.1"}
+		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--node-ip=127.0.0.1"}
 	for _, s := range stages {
 		kwokArgs = append(kwokArgs, "--config="+s)
 	}
