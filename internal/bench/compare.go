@@ -25,7 +25,8 @@ type CompareOptions struct {
 	// MinEffect is the smallest relative difference that counts: a
 	// difference whose interval excludes 0 but whose estimate is smaller
 	// than this is "no significant difference" (run-to-run noise the
-	// within-run resampling does not see). Default: 0.03 (3 %).
+	// within-run resampling does not see); twice this for p99s.
+	// Default: 0.03 (3 %).
 	MinEffect float64
 	Alpha     float64 // McNemar's significance level. Default: 1 - Confidence
 }
@@ -73,6 +74,7 @@ type ProbeComparison struct {
 type metric struct {
 	name, unit string
 	higher     bool
+	tail       bool // a p99: judged with twice the margin
 	stat       func(c int, s []Sample, o Objective) float64
 }
 
@@ -80,19 +82,19 @@ type metric struct {
 // samples as concurrency × (count or tokens) / Σ latency, which in a closed
 // loop equals the measured rate and can be resampled.
 var metrics = []metric{
-	{"output tokens/s", "tok/s", true, func(c int, s []Sample, _ Objective) float64 {
+	{"output tokens/s", "tok/s", true, false, func(c int, s []Sample, _ Objective) float64 {
 		return rate(c, s, func(x Sample) float64 { return float64(x.Out) })
 	}},
-	{"requests/s", "req/s", true, func(c int, s []Sample, _ Objective) float64 { return rate(c, s, func(Sample) float64 { return 1 }) }},
-	{"goodput", "req/s", true, func(c int, s []Sample, o Objective) float64 {
+	{"requests/s", "req/s", true, false, func(c int, s []Sample, _ Objective) float64 { return rate(c, s, func(Sample) float64 { return 1 }) }},
+	{"goodput", "req/s", true, false, func(c int, s []Sample, o Objective) float64 {
 		return rate(c, s, func(x Sample) float64 { return b2f(o.Meets(x)) })
 	}},
-	{"TTFT p50", "ms", false, pct(func(x Sample) float64 { return x.TTFT * 1000 }, 50)},
-	{"TTFT p99", "ms", false, pct(func(x Sample) float64 { return x.TTFT * 1000 }, 99)},
-	{"ITL p50", "ms", false, pct(func(x Sample) float64 { return x.ITL * 1000 }, 50)},
-	{"E2E p50", "ms", false, pct(func(x Sample) float64 { return x.E2E * 1000 }, 50)},
-	{"E2E p99", "ms", false, pct(func(x Sample) float64 { return x.E2E * 1000 }, 99)},
-	{"error rate", "%", false, func(_ int, s []Sample, _ Objective) float64 {
+	{"TTFT p50", "ms", false, false, pct(func(x Sample) float64 { return x.TTFT * 1000 }, 50)},
+	{"TTFT p99", "ms", false, true, pct(func(x Sample) float64 { return x.TTFT * 1000 }, 99)},
+	{"ITL p50", "ms", false, false, pct(func(x Sample) float64 { return x.ITL * 1000 }, 50)},
+	{"E2E p50", "ms", false, false, pct(func(x Sample) float64 { return x.E2E * 1000 }, 50)},
+	{"E2E p99", "ms", false, true, pct(func(x Sample) float64 { return x.E2E * 1000 }, 99)},
+	{"error rate", "%", false, false, func(_ int, s []Sample, _ Objective) float64 {
 		n := 0.0
 		for _, x := range s {
 			n += b2f(x.Err != "")
@@ -174,7 +176,11 @@ func Compare(a, b *Result, o CompareOptions) Comparison {
 			stat := func(s []Sample) float64 { return m.stat(c, s, obj) }
 			md := MetricDiff{Concurrency: c, Metric: m.name, Unit: m.unit, HigherBetter: m.higher, A: stat(la.Samples), B: stat(lb.Samples)}
 			md.Change, md.CI = bootstrapRel(la.Samples, lb.Samples, stat, o.Resamples, o.Confidence, rng)
-			md.Verdict = judge(md, o.MinEffect)
+			margin := o.MinEffect
+			if m.tail {
+				margin *= 2 // tails move more between runs than one run's resampling shows
+			}
+			md.Verdict = judge(md, margin)
 			cmp.Metrics = append(cmp.Metrics, md)
 		}
 	}

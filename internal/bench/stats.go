@@ -44,22 +44,28 @@ type Interval struct {
 }
 
 // bootstrapRel estimates the relative difference stat(b)/stat(a) - 1 and its
-// percentile-bootstrap confidence interval: each resample draws len(a)
-// samples of a and len(b) of b with replacement. rng makes it reproducible.
+// percentile-bootstrap confidence interval. Samples are resampled in
+// blocks: each side (in time order) is cut into up to 20 contiguous blocks,
+// and a resample draws as many blocks with replacement, so that slow spells
+// of the machine, which affect consecutive requests together, widen the
+// interval as they should instead of being averaged away. rng makes it
+// reproducible.
 func bootstrapRel(a, b []Sample, stat func([]Sample) float64, resamples int, conf float64, rng *rand.Rand) (float64, Interval) {
 	sa, sb := stat(a), stat(b)
 	point := rel(sa, sb)
 	if len(a) == 0 || len(b) == 0 || resamples <= 0 {
 		return point, Interval{math.NaN(), math.NaN()}
 	}
-	ra, rb := make([]Sample, len(a)), make([]Sample, len(b))
+	ba, bb := blocks(a, 20), blocks(b, 20)
+	ra, rb := make([]Sample, 0, 2*len(a)), make([]Sample, 0, 2*len(b))
 	diffs := make([]float64, 0, resamples)
 	for range resamples {
-		for i := range ra {
-			ra[i] = a[rng.IntN(len(a))]
+		ra, rb = ra[:0], rb[:0]
+		for range ba {
+			ra = append(ra, ba[rng.IntN(len(ba))]...)
 		}
-		for i := range rb {
-			rb[i] = b[rng.IntN(len(b))]
+		for range bb {
+			rb = append(rb, bb[rng.IntN(len(bb))]...)
 		}
 		if d := rel(stat(ra), stat(rb)); !math.IsNaN(d) && !math.IsInf(d, 0) {
 			diffs = append(diffs, d)
@@ -71,6 +77,16 @@ func bootstrapRel(a, b []Sample, stat func([]Sample) float64, resamples int, con
 	slices.Sort(diffs)
 	alpha := (1 - conf) / 2 * 100
 	return point, Interval{sortedPercentile(diffs, alpha), sortedPercentile(diffs, 100-alpha)}
+}
+
+// blocks cuts s into at most k contiguous blocks of near-equal size.
+func blocks(s []Sample, k int) [][]Sample {
+	k = min(k, len(s))
+	out := make([][]Sample, k)
+	for i := range k {
+		out[i] = s[i*len(s)/k : (i+1)*len(s)/k]
+	}
+	return out
 }
 
 // rel is b/a - 1; 0 when both are 0; NaN when only a is 0.

@@ -416,10 +416,11 @@ func newBenchCompareCmd(e *env) *cobra.Command {
 		Long: `Compare puts benchmark B beside A at each concurrency both measured. For each
 metric (output tokens/s, requests/s, goodput, TTFT p50/p99, ITL p50, E2E
 p50/p99, error rate) it gives B's relative change, its confidence interval
-(percentile bootstrap over the requests of each run, seeded so one comparison
-always gives one answer) and a verdict: better or worse when the interval
-excludes 0 and the change is at least --min-effect, else no significant
-difference. Throughputs are estimated as concurrency × tokens (or requests) /
+(percentile bootstrap over the requests of each run in 20 time blocks, so
+slow spells of the machine widen it; seeded, so one comparison always gives
+one answer) and a verdict: better or worse when the interval excludes 0 and
+the change is at least --min-effect (twice that for p99s), else no
+significant difference. Throughputs are estimated as concurrency × tokens (or requests) /
 Σ latency, which in a closed loop equals the measured rate.
 
 When both runs have probe results (bench --probe), the probes are paired by
