@@ -13,7 +13,7 @@ EXAMPLE  := examples/project
 VLLMCTL  := $(CURDIR)/$(BIN)/vllmctl
 FUZZTIME ?= 60s
 
-.PHONY: tools-prometheus e2e-prometheus image kube-testbin cli-docs build demo-image compose-v2 test test-unit acceptance lint cross demo bench fuzz clean plan-accuracy sim-image
+.PHONY: tools-prometheus e2e-prometheus image e2e-compose-service kube-testbin cli-docs build demo-image compose-v2 test test-unit acceptance lint cross demo bench fuzz clean plan-accuracy sim-image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/vllmctl ./cmd/vllmctl
@@ -27,7 +27,7 @@ demo-image:
 ## test: lint, unit, script and end-to-end tests (the latter on the local
 ## Docker Engine with Compose v1 and v2), cross-compiles. It needs nothing
 ## beside the checkout: a fresh clone passes it.
-test: lint compose-v2 test-unit e2e-prometheus cross
+test: lint compose-v2 test-unit e2e-prometheus e2e-compose-service cross
 
 test-unit: tools-prometheus tools-chromium
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
@@ -175,8 +175,9 @@ e2e-prometheus: tools-prometheus build
 	VLLMCTL_E2E_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 10m -run TestPrometheusEndToEnd ./internal/observability/
 
 ## image: vllmctl:dev, the image `vllmctl export compose-service` runs: a static
-## vllmctl, vllmctl-probe (its healthcheck) and the static Compose v2 binary (the
-## watchdog's restarts apply compose files) in a FROM scratch image, with
+## vllmctl, vllmctl-probe (its healthcheck; as /usr/bin/docker it runs `docker
+## compose` on the static Compose v2 binary, for the watchdog's restarts) in a
+## FROM scratch image, with
 ## docker build on a context under bin/ (nothing pulled from a registry).
 IMAGE ?= vllmctl:dev
 image: compose-v2
@@ -186,9 +187,15 @@ image: compose-v2
 	plugin=$$(docker info --format '{{range .ClientInfo.Plugins}}{{if eq .Name "compose"}}{{.Path}}{{end}}{{end}}'); \
 		test -n "$$plugin" || { echo "no docker compose plugin: run make compose-v2"; exit 1; }; \
 		cp "$$plugin" $(BIN)/vllmctl-image/docker-compose
-	printf '%s\n' 'FROM scratch' 'COPY vllmctl vllmctl-probe docker-compose /usr/bin/' 'ENV HOME=/' \
+	printf '%s\n' 'FROM scratch' 'COPY vllmctl vllmctl-probe docker-compose /usr/bin/' 'COPY vllmctl-probe /usr/bin/docker' 'ENV HOME=/' \
 		'EXPOSE 8080' 'LABEL org.opencontainers.image.title=vllmctl' \
 		'HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["/usr/bin/vllmctl-probe", "http://127.0.0.1:8080/health"]' \
 		'ENTRYPOINT ["/usr/bin/vllmctl"]' 'CMD ["serve", "--listen", "0.0.0.0:8080", "--runtime", "docker"]' > $(BIN)/vllmctl-image/Dockerfile
 	DOCKER_BUILDKIT=0 docker build -q -t $(IMAGE) $(BIN)/vllmctl-image
 	docker run --rm $(IMAGE) --version
+
+## e2e-compose-service: `vllmctl export compose-service` run from the image on
+## this machine's Docker Engine beside a vllm-sim engine: it turns healthy,
+## routes, and its watchdog restarts the engine once wedged.
+e2e-compose-service: image sim-image build
+	VLLMCTL_E2E_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 10m -run TestComposeServiceRestartsWedged ./internal/observability/

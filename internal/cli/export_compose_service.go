@@ -11,7 +11,7 @@ import (
 
 func newExportComposeServiceCmd(e *env) *cobra.Command {
 	var dir string
-	s := observability.ServeService{Image: "vllmctl:dev", Publish: "127.0.0.1:8080", Port: 8080, DockerSocket: "/var/run/docker.sock"}
+	s := observability.ServeService{Image: "vllmctl:dev", Publish: "127.0.0.1:8080", DockerSocket: "/var/run/docker.sock"}
 	c := &cobra.Command{
 		Use:   "compose-service",
 		Short: "Write a compose service that runs `vllmctl serve` beside the engines, restarted with Docker",
@@ -23,14 +23,17 @@ engines and Docker brings them back after a reboot (restart: unless-stopped).
 
 The service mounts the Docker socket, the project folder read-only at its own
 absolute path (compose files applied from inside resolve their bind sources to
-the same host paths), and the state folder read-write; it publishes the gateway
-on --publish (127.0.0.1:8080) and checks GET /health with vllmctl-probe.
+the same host paths), and the state folder read-write. It shares the host's
+network (network_mode: host), so serve reaches the engines' published ports on
+127.0.0.1 as it does outside a container, and the gateway listens on --publish
+(127.0.0.1:8080) itself; vllmctl-probe checks GET /health. Docker Desktop needs
+host networking enabled in its settings.
 
 The paths are this machine's: run export where the Docker daemon runs (on
 Docker Desktop, from the folder shared with it).`,
 		Example: `  vllmctl export compose-service -O .
   make image && docker compose -f vllmctl-serve.compose.yml up -d
-  vllmctl export compose-service --publish 0.0.0.0:8080   # with gateway keys in .env`,
+  vllmctl export compose-service --publish 0.0.0.0:8080   # only with gateway keys in .env`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := e.load(project.Options{})
@@ -63,8 +66,7 @@ Docker Desktop, from the folder shared with it).`,
 	}
 	c.Flags().StringVarP(&dir, "output-dir", "O", "", "write the file into this folder (created if missing); default: print it")
 	c.Flags().StringVar(&s.Image, "image", s.Image, "the vllmctl image (make image builds vllmctl:dev)")
-	c.Flags().StringVar(&s.Publish, "publish", s.Publish, "host address:port the gateway is published on")
-	c.Flags().IntVar(&s.Port, "port", s.Port, "port serve listens on inside the container")
+	c.Flags().StringVar(&s.Publish, "publish", s.Publish, "host address:port the gateway listens on")
 	c.Flags().StringVar(&s.DockerSocket, "docker-socket", s.DockerSocket, "the Docker daemon's socket on the host")
 	return c
 }

@@ -115,7 +115,7 @@ func TestExportComposeService(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	abs := filepath.ToSlash(root)
-	for _, s := range []string{"name: lab-vllmctl", abs + ":" + abs + ":ro", abs + "/.vllmctl:" + abs + "/.vllmctl\n", "0.0.0.0:9090:8080", "restart: unless-stopped", "/var/run/docker.sock:/var/run/docker.sock"} {
+	for _, s := range []string{"name: lab-vllmctl", abs + ":" + abs + ":ro", abs + "/.vllmctl:" + abs + "/.vllmctl\n", "- 0.0.0.0:9090\n", "http://127.0.0.1:9090/health", "network_mode: host", "restart: unless-stopped", "/var/run/docker.sock:/var/run/docker.sock"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("compose service lacks %q:\n%s", s, stdout.String())
 		}

@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 func testServeService() ServeService {
 	return ServeService{ComposeName: "myia-vllmctl", Root: "/srv/myia", StateDir: "/srv/myia/.vllmctl", Image: "vllmctl:dev",
-		Publish: "127.0.0.1:8080", Port: 8080, DockerSocket: "/var/run/docker.sock"}
+		Publish: "127.0.0.1:8080", DockerSocket: "/var/run/docker.sock"}
 }
 
 // TestComposeServiceGolden: the file is as reviewed, and Compose's own loader
@@ -50,8 +50,8 @@ func TestComposeServiceGolden(t *testing.T) {
 	if s.Restart != "unless-stopped" || s.HealthCheck == nil || len(s.HealthCheck.Test) < 2 || s.Image != "vllmctl:dev" {
 		t.Errorf("restart %q, healthcheck %+v, image %q", s.Restart, s.HealthCheck, s.Image)
 	}
-	if len(s.Ports) != 1 || s.Ports[0].HostIP != "127.0.0.1" || s.Ports[0].Published != "8080" || s.Ports[0].Target != 8080 {
-		t.Errorf("ports: %+v", s.Ports)
+	if s.NetworkMode != "host" || len(s.Command) < 3 || s.Command[2] != "127.0.0.1:8080" || s.HealthCheck.Test[2] != "http://127.0.0.1:8080/health" {
+		t.Errorf("network %q, command %q, healthcheck %q", s.NetworkMode, s.Command, s.HealthCheck.Test)
 	}
 	mounts := map[string]types.ServiceVolumeConfig{}
 	for _, v := range s.Volumes {
