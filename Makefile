@@ -199,3 +199,16 @@ image: compose-v2
 ## routes, and its watchdog restarts the engine once wedged.
 e2e-compose-service: image sim-image build
 	VLLMCTL_E2E_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 10m -run TestComposeServiceRestartsWedged ./internal/observability/
+
+## release-snapshot: every release archive (linux, windows, darwin × amd64,
+## arm64), checksums, and the Homebrew and Scoop manifests into dist/, with
+## GoReleaser (.goreleaser.yaml; run from the module proxy, not a dependency
+## of go.mod). Nothing is published. It takes several minutes (six builds).
+GORELEASER ?= $(GO) run github.com/goreleaser/goreleaser/v2@v2.15.1
+.PHONY: release-snapshot release-check
+release-snapshot:
+	VLLMCTL_VERSION=$(VERSION) VLLMCTL_COMMIT=$(COMMIT) VLLMCTL_DATE=$(DATE) $(GORELEASER) release --snapshot --clean --skip=publish
+
+## release-check: test what release-snapshot built (internal/release).
+release-check: release-snapshot
+	$(GO) test -tags release -count=1 ./internal/release
