@@ -11,7 +11,8 @@ const mod = "github.com/vllmctl/vllmctl/"
 
 // forbidden lists, per package, internal packages it must not import, and why.
 // The direction is cmd → cli → deploy → {check, plan, monitor, archive, state,
-// runtime} → {project, vllm}; serve mode wires gateway, watchdog and metrics in cli.
+// runtime} → {project, vllm}; serve mode (internal/serve) wires gateway,
+// watchdog and metrics over deploy, and cli only turns its flags into options.
 var forbidden = map[string]map[string]string{
 	"internal/project":     {"internal/check": "the loader knows nothing of checks", "internal/plan": "pure loader", "internal/runtime": "pure loader", "internal/cli": "core never imports the UI"},
 	"internal/vllm":        {"internal/project": "pure vLLM knowledge, stdlib only", "internal/runtime": "pure"},
@@ -19,10 +20,10 @@ var forbidden = map[string]map[string]string{
 	"internal/plan":        {"internal/runtime": "plan is pure", "internal/deploy": "plan is pure", "internal/cli": "core never imports the UI"},
 	"internal/monitor":     {"internal/runtime": "observations come through its interfaces", "internal/deploy": "monitor is below deploy"},
 	"internal/runtime":     {"internal/vllm": "the runtime runs things, it does not read vLLM", "internal/check": "", "internal/plan": "", "internal/monitor": "", "internal/deploy": "runtime is below deploy"},
-	"internal/deploy":      {"internal/cli": "core never imports the UI", "internal/gateway": "serve wiring lives in cli", "internal/watchdog": "serve wiring lives in cli", "internal/metrics": "serve wiring lives in cli"},
-	"internal/gateway":     {"internal/runtime": "stdlib only", "internal/project": "routes come through an interface", "internal/metrics": "observers come through an interface"},
-	"internal/watchdog":    {"internal/runtime": "acts through a narrow Restarter", "internal/gateway": "independent of the gateway"},
-	"internal/metrics":     {"internal/gateway": "satisfies its observer structurally", "internal/watchdog": "satisfies its observer structurally"},
+	"internal/deploy":      {"internal/cli": "core never imports the UI", "internal/serve": "the daemon is above the verbs", "internal/gateway": "serve wiring lives in serve", "internal/watchdog": "serve wiring lives in serve", "internal/metrics": "serve wiring lives in serve"},
+	"internal/gateway":     {"internal/serve": "serve wires it, not the other way", "internal/runtime": "stdlib only", "internal/project": "routes come through an interface", "internal/metrics": "observers come through an interface"},
+	"internal/watchdog":    {"internal/serve": "serve wires it, not the other way", "internal/runtime": "acts through a narrow Restarter", "internal/gateway": "independent of the gateway"},
+	"internal/metrics":     {"internal/serve": "serve wires it, not the other way", "internal/gateway": "satisfies its observer structurally", "internal/watchdog": "satisfies its observer structurally"},
 	"internal/archive":     {"internal/runtime": "archive is file work only"},
 	"internal/audit":       {"internal/runtime": "running engines arrive as values"},
 	"internal/docs":        {"internal/runtime": "docs are rendered from files"},
@@ -31,6 +32,8 @@ var forbidden = map[string]map[string]string{
 	"internal/redact":      {"internal/project": "stdlib only"},
 	"internal/shellcmd":    {"internal/project": "pure shell reading, knows nothing of compose", "internal/vllm": "finds launchers by name only", "internal/runtime": "never runs anything"},
 	"internal/vllm/flagdb": {"internal/project": "pure data", "internal/vllm": "leaf: vllm may import it"},
+	"internal/resolve":     {"internal/runtime": "exporters render the deployed file without a runtime", "internal/deploy": "below the verbs", "internal/cli": "core never imports the UI"},
+	"internal/serve":       {"internal/cli": "the daemon knows no flags nor terminals", "internal/check": "serve deploys through deploy, which checks"},
 	"internal/sim":         {"internal/cli": "the simulator stands alone", "internal/deploy": "", "internal/runtime": ""},
 	"internal/dashboard":   {"internal/cli": "core never imports the UI", "internal/runtime": "engines are read through serve (Source)"},
 	"internal/bench":       {"internal/deploy": "bench measures; deploys are promote's", "internal/runtime": "targets are URLs", "internal/cli": "core never imports the UI"},

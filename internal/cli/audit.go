@@ -70,21 +70,11 @@ plan says, keeping each file's folder inside the dated archive folder.`,
 			if !apply {
 				return nil
 			}
-			st := archive.Store{Root: p.Root, Dir: p.Config.ArchiveDir}
-			for _, f := range rep.Files {
-				if f.Action != audit.ActionArchive {
-					continue
-				}
-				now := time.Now()
-				done, err := st.Move([]archive.Request{{Path: f.Path, Profile: f.Group}}, "audit: "+f.Reason, "", now, false)
-				if err != nil {
-					return err
-				}
-				for _, d := range done { // the folder structure is kept inside the dated folder
-					fmt.Fprintf(e.stdout, "archived %s → %s/%s\n", d.Original, st.Folder(now), d.File)
-				}
+			moved, err := audit.Apply(rep, archive.Store{Root: p.Root, Dir: p.Config.ArchiveDir}, time.Now)
+			for _, m := range moved {
+				fmt.Fprintf(e.stdout, "archived %s → %s\n", m.Original, m.Dest)
 			}
-			return nil
+			return err
 		},
 	}
 	rt.register(c)

@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/atomicfile"
-	"github.com/vllmctl/vllmctl/internal/deploy"
 	"github.com/vllmctl/vllmctl/internal/observability"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/resolve"
 	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
@@ -106,7 +106,7 @@ func (e *env) runExportPrometheus(f exportPrometheusFlags, only []string) error 
 			continue
 		}
 		hash := ""
-		if r, err := deploy.Resolve(p, pr, deploy.ResolveOptions{}); err == nil {
+		if r, err := resolve.Resolve(p, pr, resolve.ResolveOptions{}); err == nil {
 			hash = r.Hash
 		}
 		for _, s := range pr.Engines() {

@@ -36,30 +36,22 @@ func execRunner(ctx context.Context, name string, args ...string) (string, error
 	return string(out), err
 }
 
-// inventory picks the GPUs to plan for: flags, else nvidia-smi, else vllmctl.yaml.
-// It says where they came from.
+// inventory picks the GPUs to plan for (gpu.Choose: flags, else
+// nvidia-smi, else vllmctl.yaml) and says where they came from; GPUs the
+// flags cannot describe are a usage error.
 func (e *env) inventory(p *project.Project, f gpuFlags) ([]gpu.GPU, string, error) {
-	if f.card != "" || f.memory != "" || f.count > 0 {
-		g, err := gpu.Declare(f.card, f.memory, max(f.count, 1))
-		if err != nil {
-			return nil, "", usageErr("%v", err)
-		}
-		return g, "declared by flags", nil
-	}
+	in := gpu.Inventory{Wanted: gpu.Wanted{Card: f.card, Memory: f.memory, Count: f.count}, DeclaredFrom: project.ConfigFile}
 	if _, err := exec.LookPath("nvidia-smi"); err == nil && os.Getenv("VLLMCTL_NO_NVIDIA_SMI") == "" {
-		g, err := gpu.Discover(e.ctx, execRunner)
-		if err == nil {
-			return g, "nvidia-smi", nil
-		}
-		if p == nil || len(p.Config.GPUs) == 0 {
-			return nil, "", err
-		}
+		in.Run = execRunner
 	}
 	if p != nil && len(p.Config.GPUs) > 0 {
-		all, err := declaredInventory(p)
-		return all, project.ConfigFile, err
+		in.Declared = func() ([]gpu.GPU, error) { return declaredInventory(p) }
 	}
-	return nil, "", nil
+	g, src, err := gpu.Choose(e.ctx, in)
+	if fe := (*gpu.FlagsError)(nil); errors.As(err, &fe) {
+		return nil, "", usageErr("%v", err)
+	}
+	return g, src, err
 }
 
 // declaredInventory is the gpus: list of vllmctl.yaml.

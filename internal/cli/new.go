@@ -74,13 +74,13 @@ func runNew(e *env, f newFlags) error {
 	}
 	spec := f.spec
 	if spec.Port == 0 {
-		spec.Port = freePort(p)
+		spec.Port = scaffold.FreePort(p)
 	}
 	if len(spec.GPUs) == 0 {
 		spec.GPUs = []string{"0"}
 	}
 	if spec.Utilization == 0 {
-		used, users := gpuShare(p, spec.GPUs, spec.Name)
+		used, users := scaffold.GPUShare(p, spec.GPUs, spec.Name)
 		if used > 0 {
 			free := 0.90 - used
 			if free < 0.10 {
@@ -127,50 +127,6 @@ func runNew(e *env, f newFlags) error {
 	}
 	fmt.Fprintf(e.stdout, "check: %s has no errors; deploy it with 'vllmctl up %s'\n", spec.Name, spec.Name)
 	return nil
-}
-
-// freePort returns the first host port from 5000 that no profile publishes.
-func freePort(p *project.Project) int {
-	used := map[int]bool{}
-	for _, pr := range p.Profiles {
-		for _, s := range pr.Services {
-			for _, port := range s.Ports {
-				used[port.Published] = true
-			}
-		}
-	}
-	port := 5000
-	for used[port] {
-		port++
-	}
-	return port
-}
-
-// gpuShare returns the largest utilization already given on any of the GPUs, and by whom.
-func gpuShare(p *project.Project, gpus []string, except string) (float64, []string) {
-	worst := 0.0
-	var users []string
-	for _, g := range gpus {
-		sum := 0.0
-		var who []string
-		for _, pr := range p.Profiles {
-			if pr.Name == except {
-				continue
-			}
-			for _, s := range pr.Engines() {
-				for _, id := range s.GPUs.IDs {
-					if id == g {
-						sum += s.Args.GPUMemoryUtilization
-						who = append(who, fmt.Sprintf("%s (%.2f)", pr.Name, s.Args.GPUMemoryUtilization))
-					}
-				}
-			}
-		}
-		if sum > worst {
-			worst, users = sum, who
-		}
-	}
-	return worst, users
 }
 
 // ensureEnv adds key to .env with a generated value and to .env.example empty,

@@ -1,7 +1,3 @@
-// Package cli is vllmctl's command table: it turns flags into options, calls one
-// verb of the core packages and renders what comes back as a table, JSON or
-// YAML. It maps errors to exit codes in one place: 0 ok, 1 findings or failure,
-// 2 usage or a project that cannot be loaded. Nothing imports it.
 package cli
 
 import (

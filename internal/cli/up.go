@@ -248,7 +248,7 @@ func summarize(e *env, res deploy.UpResult, err error, red func(string) string) 
 	if m.RootCause != "" {
 		fmt.Fprintf(w, "  cause: %s\n", red(m.RootCause))
 	}
-	if fix := fixFor(m.Fatal, m.Values, m.Fix); fix != "" {
+	if fix := m.ConcreteFix(); fix != "" {
 		fmt.Fprintf(w, "  fix: %s\n", fix)
 	}
 	if res.RolledBack != nil {
@@ -277,23 +277,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// fixFor makes the generic fix concrete with the numbers vLLM printed.
-func fixFor(fatal string, v map[string]float64, generic string) string {
-	switch fatal {
-	case "kv-too-small":
-		if est := v["est_max_len"]; est > 0 {
-			return fmt.Sprintf("lower --max-model-len to %d (vLLM's estimate), or raise --gpu-memory-utilization, or use --kv-cache-dtype fp8", int(est)/16*16)
-		}
-	case "free-memory":
-		if v["total_gib"] > 0 {
-			return fmt.Sprintf("lower --gpu-memory-utilization to %.2f (free %.2f of %.2f GiB) or free the GPU", v["free_gib"]/v["total_gib"]-0.02, v["free_gib"], v["total_gib"])
-		}
-	case "max-model-len":
-		if d := v["derived"]; d > 0 {
-			return fmt.Sprintf("lower --max-model-len to %d, or declare --rope-scaling", int(d))
-		}
-	}
-	return generic
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/monitor"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/resolve"
 	"github.com/vllmctl/vllmctl/internal/runtime"
 	"github.com/vllmctl/vllmctl/internal/state"
 )
@@ -39,7 +40,7 @@ func (d *Deployer) Down(ctx context.Context, profile string, o DownOptions) erro
 	if loc.hasRec && loc.rec.File != "" && exists(d.Store.Abs(loc.rec.File)) {
 		spec.File = d.Store.Abs(loc.rec.File)
 	} else if pr, err := d.P.Profile(profile); err == nil {
-		r, err := Resolve(d.P, pr, ResolveOptions{})
+		r, err := resolve.Resolve(d.P, pr, resolve.ResolveOptions{})
 		if err != nil {
 			return err
 		}
@@ -195,7 +196,7 @@ func (d *Deployer) statusOne(ctx context.Context, name string, insts []runtime.I
 	// Drift: the files now against the hash on the running engine.
 	if perr != nil {
 		st.Drift, st.DriftReason = true, "the profile file is gone"
-	} else if r, err := Resolve(d.P, pr, ResolveOptions{}); err != nil {
+	} else if r, err := resolve.Resolve(d.P, pr, resolve.ResolveOptions{}); err != nil {
 		st.Drift, st.DriftReason = true, "the profile no longer loads"
 	} else if r.Hash != inst.Hash {
 		st.Drift, st.DriftReason = true, fmt.Sprintf("files changed since deploy (running %s, files %s): run 'vllmctl up %s'", inst.Hash, r.Hash, name)

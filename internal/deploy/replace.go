@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/resolve"
 	"github.com/vllmctl/vllmctl/internal/runtime"
 	"github.com/vllmctl/vllmctl/internal/state"
 )
@@ -155,7 +156,7 @@ func (d *Deployer) stopAlternatives(ctx context.Context, profile, id string, alt
 		}
 		if spec.File == "" || !exists(spec.File) {
 			if pr, err := d.P.Profile(a.Profile); err == nil {
-				if r, err := Resolve(d.P, pr, ResolveOptions{}); err == nil {
+				if r, err := resolve.Resolve(d.P, pr, resolve.ResolveOptions{}); err == nil {
 					if rel, err := d.Store.SaveResolved(a.Profile, "down", r.YAML); err == nil {
 						spec.File = d.Store.Abs(rel)
 					}

@@ -21,6 +21,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/plan"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/redact"
+	"github.com/vllmctl/vllmctl/internal/resolve"
 	"github.com/vllmctl/vllmctl/internal/runtime"
 	"github.com/vllmctl/vllmctl/internal/state"
 )
@@ -112,7 +113,7 @@ func (d *Deployer) emit(o UpOptions, profile, kind, msg string) {
 
 // baseSpec is the runtime spec of a profile without a deploy.
 func (d *Deployer) baseSpec(profile string) runtime.Spec {
-	spec := runtime.Spec{Project: d.P.Config.ProjectName, Profile: profile, ComposeName: ComposeName(d.P, profile), Root: d.P.Root, StateDir: d.Store.Dir}
+	spec := runtime.Spec{Project: d.P.Config.ProjectName, Profile: profile, ComposeName: resolve.ComposeName(d.P, profile), Root: d.P.Root, StateDir: d.Store.Dir}
 	if d.P.Env != nil {
 		spec.EnvFile = filepath.Join(d.P.Root, filepath.FromSlash(d.P.Config.EnvFile))
 	}
@@ -163,12 +164,12 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	}
 	defer unlock()
 	now := timeNow()
-	r0, err := Resolve(d.P, pr, ResolveOptions{Version: o.Version, Simulate: o.Simulate, SimGPUs: o.Inventory})
+	r0, err := resolve.Resolve(d.P, pr, resolve.ResolveOptions{Version: o.Version, Simulate: o.Simulate, SimGPUs: o.Inventory})
 	if err != nil {
 		return res, err
 	}
 	id := state.NewID(now, r0.Hash)
-	r, err := Resolve(d.P, pr, ResolveOptions{Version: o.Version, DeployID: id, Simulate: o.Simulate, SimGPUs: o.Inventory})
+	r, err := resolve.Resolve(d.P, pr, resolve.ResolveOptions{Version: o.Version, DeployID: id, Simulate: o.Simulate, SimGPUs: o.Inventory})
 	if err != nil {
 		return res, err
 	}
@@ -332,7 +333,7 @@ func (d *Deployer) restore(ctx context.Context, profile, id string, a Alternativ
 }
 
 // spec builds the runtime spec of a deploy.
-func (d *Deployer) spec(pr *project.Profile, eng *project.Service, r Resolved, id string, o UpOptions) (runtime.Spec, error) {
+func (d *Deployer) spec(pr *project.Profile, eng *project.Service, r resolve.Resolved, id string, o UpOptions) (runtime.Spec, error) {
 	spec := d.baseSpec(pr.Name)
 	spec.Hash, spec.DeployID = r.Hash, id
 	if WhereOf(d.Backend).Kind != state.KindProcess {
@@ -349,7 +350,7 @@ func (d *Deployer) spec(pr *project.Profile, eng *project.Service, r Resolved, i
 			return spec, err
 		}
 		argv = append([]string{bin}, argv...)
-		argv = append(argv, SimFlags(eng, o.Inventory)...)
+		argv = append(argv, resolve.SimFlags(eng, o.Inventory)...)
 	} else if len(argv) == 0 || !strings.Contains(argv[0], "vllm") && !strings.Contains(strings.Join(argv[:min(3, len(argv))], " "), "vllm") {
 		argv = append([]string{"vllm", "serve"}, argv...)
 	}
@@ -370,7 +371,7 @@ func (d *Deployer) saveProcessSpec(id string, specs []runtime.ProcessSpec) {
 	b, _ := json.Marshal(specs)
 	var v any
 	_ = json.Unmarshal(b, &v)
-	b, _ = json.MarshalIndent(escape(v, secretRefs(d.P)), "", "  ")
+	b, _ = json.MarshalIndent(resolve.Escape(v, resolve.SecretRefs(d.P)), "", "  ")
 	_ = d.Store.SaveProcessSpec(id, b)
 }
 

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// Labels put on every container vllmctl starts.
+// Labels put on every container vllmctl starts (resolve writes them; its
+// constants of the same names must agree, and a deploy test checks they do).
 const (
 	LabelProject = "dev.vllmctl.project"
 	LabelProfile = "dev.vllmctl.profile"

@@ -1,8 +1,4 @@
-// Package deploy is the service API behind up, down, restart, logs, status and
-// history: it sequences check → plan → resolve → runtime → monitor → state for
-// a profile. Every deploy first writes the fully resolved compose file to the
-// state folder and deploys that file, so it can be reproduced and rolled back.
-package deploy
+package resolve
 
 import (
 	"crypto/sha256"
@@ -14,8 +10,19 @@ import (
 
 	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/project"
-	"github.com/vllmctl/vllmctl/internal/runtime"
 	"go.yaml.in/yaml/v4"
+)
+
+// Labels put on every container vllmctl starts: project, profile, service,
+// the config hash, vllmctl's version and the deploy id. The runtime finds its
+// engines by them.
+const (
+	LabelProject = "dev.vllmctl.project"
+	LabelProfile = "dev.vllmctl.profile"
+	LabelService = "dev.vllmctl.service"
+	LabelHash    = "dev.vllmctl.config-hash"
+	LabelVersion = "dev.vllmctl.version"
+	LabelDeploy  = "dev.vllmctl.deploy-id"
 )
 
 // SimImage is the simulator image `make sim-image` builds.
@@ -53,8 +60,8 @@ func Resolve(p *project.Project, pr *project.Profile, o ResolveOptions) (Resolve
 		return Resolved{}, err
 	}
 	delete(m, "name") // Compose v1 does not know the top-level name; -p sets it
-	secrets := secretRefs(p)
-	m = escape(m, secrets).(map[string]any)
+	secrets := SecretRefs(p)
+	m = Escape(m, secrets).(map[string]any)
 	services, _ := m["services"].(map[string]any)
 	h := sha256.New()
 	canon, _ := json.Marshal(services) // encoding/json sorts keys: canonical
@@ -76,13 +83,13 @@ func Resolve(p *project.Project, pr *project.Profile, o ResolveOptions) (Resolve
 		if labels == nil {
 			labels = map[string]any{}
 		}
-		labels[runtime.LabelProject] = p.Config.ProjectName
-		labels[runtime.LabelProfile] = pr.Name
-		labels[runtime.LabelService] = name
-		labels[runtime.LabelHash] = r.Hash
-		labels[runtime.LabelVersion] = o.Version
+		labels[LabelProject] = p.Config.ProjectName
+		labels[LabelProfile] = pr.Name
+		labels[LabelService] = name
+		labels[LabelHash] = r.Hash
+		labels[LabelVersion] = o.Version
 		if o.DeployID != "" {
-			labels[runtime.LabelDeploy] = o.DeployID
+			labels[LabelDeploy] = o.DeployID
 		}
 		svc["labels"] = labels
 		if o.Simulate {
@@ -123,8 +130,8 @@ func ComposeName(p *project.Project, profile string) string {
 	return b.String()
 }
 
-// secretRefs maps secret values to the .env key that holds them.
-func secretRefs(p *project.Project) map[string]string {
+// SecretRefs maps secret values to the .env key that holds them.
+func SecretRefs(p *project.Project) map[string]string {
 	out := map[string]string{}
 	if p.Env == nil {
 		return out
@@ -139,16 +146,18 @@ func secretRefs(p *project.Project) map[string]string {
 	return out
 }
 
-func escape(v any, secrets map[string]string) any {
+// Escape doubles every '$' of the strings in v (compose interpolates them)
+// and puts each secret value back as its ${KEY} reference.
+func Escape(v any, secrets map[string]string) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			x[k] = escape(e, secrets)
+			x[k] = Escape(e, secrets)
 		}
 		return x
 	case []any:
 		for i, e := range x {
-			x[i] = escape(e, secrets)
+			x[i] = Escape(e, secrets)
 		}
 		return x
 	case string:
