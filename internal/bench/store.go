@@ -26,14 +26,41 @@ func NewID(now time.Time, profile string) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + profile
 }
 
-// Save writes r as <id>.json, atomically.
+// Save writes r as <id>.json, atomically. It never replaces a stored result:
+// when the id is taken (two runs in one second), r.ID gets a suffix (-2, -3…).
 func (s Store) Save(r *Result) (string, error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return "", err
+	}
+	base := r.ID
+	var path string
+	for n := 1; ; n++ {
+		if n > 1 {
+			r.ID = fmt.Sprintf("%s-%d", base, n)
+		}
+		path = filepath.Join(s.Dir, r.ID+".json")
+		// reserve the name; the atomic write below replaces the empty file
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if err := f.Close(); err != nil {
+			return "", err
+		}
+		break
+	}
 	b, err := json.MarshalIndent(r, "", " ")
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(s.Dir, r.ID+".json")
-	return path, atomicfile.WriteFile(path, append(b, '\n'), 0o644)
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		_ = os.Remove(path)
+		return "", err
+	}
+	return path, nil
 }
 
 // List returns the stored results without their samples, oldest first.

@@ -132,6 +132,14 @@ func TestCanary(t *testing.T) {
 	c.mustRun(0, append([]string{"restart", "a"}, simArgs...)...)
 	c.mustRun(0, "logs", "a", "--runtime", "process")
 	c.mustRun(0, "chat", "a", "say hello")
+	// bench against the running engine: stored results and plots are scanned with the rest
+	for range 2 {
+		c.mustRun(0, "bench", "a", "--concurrency", "1", "--duration", "200ms", "--prompt-tokens", "8", "--output-tokens", "4")
+	}
+	ids := c.benchIDs()
+	c.everyFormat([]string{"bench", "list"}, formats)
+	c.everyFormat([]string{"bench", "show", ids[0]}, formats)
+	c.everyFormat([]string{"bench", "compare", ids[0], ids[1]}, formats)
 	c.run("watch", "--once", "--runtime", "process")
 	c.serve("process", true)
 	c.mustRun(0, "down", "a", "--runtime", "process")
@@ -158,6 +166,32 @@ func TestCanary(t *testing.T) {
 	c.wantMasked(out, `"--api-key=***"`)
 	c.everyFormat([]string{"show", "c"}, formats)
 	c.mustRun(0, "docs")
+
+	// --- export: printed and written under the project (both scanned); the
+	// Secret's values only with --include-secrets, into a folder outside it
+	for _, target := range []string{"kubernetes", "production-stack", "kubeai", "prometheus", "grafana", "compose-service"} {
+		c.mustRun(0, "export", target)
+		c.mustRun(0, "export", target, "-O", filepath.Join("exported", target))
+	}
+	c.mustRun(0, "export", "helm", "-O", filepath.Join("exported", "helm"))
+	outside := c.t.TempDir()
+	c.mustRun(0, "export", "kubernetes", "--include-secrets", "-O", outside)
+	secretFile, err := os.ReadFile(filepath.Join(outside, "secret.yaml"))
+	if err != nil || !strings.Contains(string(secretFile), "VLLM_API_KEY_A") {
+		t.Errorf("export kubernetes --include-secrets: no secret.yaml naming VLLM_API_KEY_A (%v):\n%s", err, secretFile)
+	}
+	// --- promote last: b (an alternative of a) replaces a, which is archived
+	// "superseded by b"; the journal, bench results and manifest are scanned
+	c.mustRun(0, append([]string{"up", "a"}, simArgs...)...)
+	out = c.mustRun(0, append([]string{"promote", "b", "--over", "a"}, simArgs[:len(simArgs)-2]...)...)
+	if !strings.Contains(out, "kept; b runs") {
+		t.Errorf("promote b --over a: want b kept:\n%s", out)
+	}
+	c.everyFormat([]string{"promote", "--recover"}, formats)
+	c.mustRun(0, "down", "b", "--runtime", "process")
+	if len(c.filesUnder("exported")) < 8 {
+		t.Errorf("export wrote %d files under exported/: the scan would pass vacuously", len(c.filesUnder("exported")))
+	}
 
 	// --- every command ran
 	var missing []string
@@ -327,6 +361,28 @@ func (c *canary) serve(rt string, engine bool) {
 	}
 	c.noSecret("serve "+rt+": stdout", out.String())
 	c.noSecret("serve "+rt+": stderr", errb.String())
+}
+
+// benchIDs lists the stored benchmarks' ids (bench list -o json), at least two.
+func (c *canary) benchIDs() []string {
+	c.t.Helper()
+	var entries []struct {
+		ID string `json:"id"`
+	}
+	out := c.mustRun(0, "bench", "list", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		c.t.Fatalf("bench list -o json: %v\n%s", err, out)
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.ID != "" {
+			ids = append(ids, e.ID)
+		}
+	}
+	if len(ids) < 2 {
+		c.t.Fatalf("bench list -o json: want two stored benchmarks, got %q", ids)
+	}
+	return ids
 }
 
 func (c *canary) archiveDates() []string {

@@ -64,7 +64,7 @@ Docker Desktop, from the folder shared with it).`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&dir, "output-dir", "O", "", "write the file into this folder (created if missing); default: print it")
+	c.Flags().StringVarP(&dir, "out-dir", "O", "", "write the file into `DIR` (created if missing); print it when not given")
 	c.Flags().StringVar(&s.Image, "image", s.Image, "the vllmctl image (make image builds vllmctl:dev)")
 	c.Flags().StringVar(&s.Publish, "publish", s.Publish, "host address:port the gateway listens on")
 	c.Flags().StringVar(&s.DockerSocket, "docker-socket", s.DockerSocket, "the Docker daemon's socket on the host")

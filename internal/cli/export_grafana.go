@@ -37,7 +37,7 @@ same files with --dashboards) and vLLM's old and new metric names.`,
 			return e.writeExport(dir, files)
 		},
 	}
-	c.Flags().StringVarP(&dir, "output-dir", "O", "", "write the files into this folder (created if missing); default: print them")
+	c.Flags().StringVarP(&dir, "out-dir", "O", "", "write the files into `DIR` (created if missing); print them when not given")
 	return c
 }
 

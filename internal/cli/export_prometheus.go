@@ -59,7 +59,7 @@ Check the files with promtool (Debian package prometheus):
 			return e.runExportPrometheus(f, args)
 		},
 	}
-	c.Flags().StringVarP(&f.dir, "output-dir", "O", "", "write the files into this folder (created if missing); default: print them")
+	c.Flags().StringVarP(&f.dir, "out-dir", "O", "", "write the files into `DIR` (created if missing); print them when not given")
 	c.Flags().StringVar(&f.gateway, "gateway", "127.0.0.1:8080", "address of `vllmctl serve` (its --listen); empty: no gateway job")
 	c.Flags().StringVar(&f.at, "prometheus-at", string(observability.OnHost), "where Prometheus runs: host or container")
 	c.Flags().DurationVar(&f.timing.ScrapeInterval, "scrape-interval", f.timing.ScrapeInterval, "how often Prometheus scrapes")
