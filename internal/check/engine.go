@@ -97,7 +97,27 @@ func mountsDockerSocket(svc *project.Service) bool {
 
 func (c *checker) ext(pr *project.Profile, svc *project.Service) {
 	base := "services." + svc.Name + "." + project.ExtKey
-	for _, e := range project.ValidateExt(svc.ExtRaw) {
+	raw := svc.ExtRaw
+	if m, ok := raw.(map[string]any); ok {
+		if _, old := m["readiness"]; old {
+			// earlier READMEs showed readiness as accepted: a warning, not an error
+			pos, ok := pr.PosOf(base + ".readiness")
+			if !ok {
+				pos, _ = pr.KeyPos(base)
+			}
+			c.diag(pos, project.Warning, "x-vllmctl", base+".readiness",
+				"x-vllmctl.readiness is not read by vllmctl: its settings have no effect",
+				"delete it; use `up --stall-timeout` and `up --no-completion-probe` for a deploy, x-vllmctl.watchdog.stall_after for the watchdog")
+			rest := make(map[string]any, len(m))
+			for k, v := range m {
+				if k != "readiness" {
+					rest[k] = v
+				}
+			}
+			raw = rest
+		}
+	}
+	for _, e := range project.ValidateExt(raw) {
 		path := base
 		if e.Path != "" {
 			path += "." + e.Path
