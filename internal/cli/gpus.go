@@ -40,6 +40,9 @@ func execRunner(ctx context.Context, name string, args ...string) (string, error
 // nvidia-smi, else vllmctl.yaml) and says where they came from; GPUs the
 // flags cannot describe are a usage error.
 func (e *env) inventory(p *project.Project, f gpuFlags) ([]gpu.GPU, string, error) {
+	if (f.card != "" || f.memory != "") && f.count == 0 && p != nil {
+		f.count = gpusUsed(p, nil) // --gpu or --gpu-memory alone: as many as the profiles use
+	}
 	in := gpu.Inventory{Wanted: gpu.Wanted{Card: f.card, Memory: f.memory, Count: f.count}, DeclaredFrom: project.ConfigFile}
 	if _, err := exec.LookPath("nvidia-smi"); err == nil && os.Getenv("VLLMCTL_NO_NVIDIA_SMI") == "" {
 		in.Run = execRunner

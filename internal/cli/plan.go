@@ -108,24 +108,7 @@ Face cache, or the built-in catalog. --explain prints each formula and its input
 func (e *env) planProject(p *project.Project, f planFlags, only []string) (plan.ProjectPlan, error) {
 	g := f.gpu
 	if (g.card != "" || g.memory != "") && g.count == 0 && p != nil {
-		// --gpu or --gpu-memory alone: as many GPUs as the largest engine uses.
-		g.count = 1
-		for _, pr := range p.Profiles {
-			if len(only) > 0 && !slices.Contains(only, pr.Name) {
-				continue
-			}
-			for _, s := range pr.Engines() {
-				n := s.Args.GPUsNeeded()
-				if len(s.GPUs.IDs) > 0 {
-					for _, id := range s.GPUs.IDs {
-						if k, err := strconv.Atoi(id); err == nil {
-							n = max(n, k+1)
-						}
-					}
-				}
-				g.count = max(g.count, n)
-			}
-		}
+		g.count = gpusUsed(p, only)
 	}
 	gpus, src, err := e.inventory(p, g)
 	if err != nil {
@@ -225,3 +208,24 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 }
 
 func gibs(f float64) string { return fmt.Sprintf("%.2f", f) }
+
+// gpusUsed is how many GPUs the largest engine of the profiles (all when
+// only is empty) uses: its TP×PP, or past its highest device id. --gpu or
+// --gpu-memory alone declares that many.
+func gpusUsed(p *project.Project, only []string) int {
+	n := 1
+	for _, pr := range p.Profiles {
+		if len(only) > 0 && !slices.Contains(only, pr.Name) {
+			continue
+		}
+		for _, s := range pr.Engines() {
+			n = max(n, s.Args.GPUsNeeded())
+			for _, id := range s.GPUs.IDs {
+				if k, err := strconv.Atoi(id); err == nil {
+					n = max(n, k+1)
+				}
+			}
+		}
+	}
+	return n
+}
