@@ -10,6 +10,7 @@ import (
 
 func newDownCmd(e *env) *cobra.Command {
 	var rt runtimeFlags
+	var target targetFlags
 	c := &cobra.Command{
 		Use:   "down [PROFILE...]",
 		Short: "Remove profiles' containers (orphans too) and wait for their GPU memory to be released",
@@ -19,8 +20,14 @@ process, then waits until nvidia-smi shows no process on the profile's GPUs
 (where nvidia-smi exists): a leftover worker makes the next start run out of memory.
 Each profile is removed where up recorded it (runtime, Compose CLI), unless
 --runtime or --compose is given.`,
-		Example: "  vllmctl down medium\n  vllmctl down            # every profile",
+		Example: "  vllmctl down medium\n  vllmctl down            # every profile\n  vllmctl down medium --target kubernetes --context prod",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if k8s, err := target.kubernetes(); err != nil || k8s {
+				if err != nil {
+					return err
+				}
+				return downKubernetes(e, target, args)
+			}
 			_, dep, err := e.located(cmd, rt)
 			if err != nil {
 				return err
@@ -56,5 +63,6 @@ Each profile is removed where up recorded it (runtime, Compose CLI), unless
 		},
 	}
 	rt.register(c)
+	target.register(c)
 	return c
 }

@@ -13,6 +13,7 @@ import (
 
 func newStatusCmd(e *env) *cobra.Command {
 	var rt runtimeFlags
+	var target targetFlags
 	var watch time.Duration
 	c := &cobra.Command{
 		Use:   "status [PROFILE...]",
@@ -23,10 +24,16 @@ against the config hash on the running engine), and from the engine's /metrics
 the running and waiting requests, KV cache usage and generation tokens/s
 (with --watch, between refreshes). Each profile is looked for where up
 recorded it (runtime, Compose CLI), unless --runtime or --compose is given.`,
-		Example: "  vllmctl status\n  vllmctl status --watch 2s\n  vllmctl status -o json",
+		Example: "  vllmctl status\n  vllmctl status --watch 2s\n  vllmctl status -o json\n  vllmctl status --target kubernetes --namespace llm",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := e.checkOutput(); err != nil {
 				return err
+			}
+			if k8s, err := target.kubernetes(); err != nil || k8s {
+				if err != nil {
+					return err
+				}
+				return statusKubernetes(e, target, args)
 			}
 			_, dep, err := e.located(cmd, rt)
 			if err != nil {
@@ -68,6 +75,7 @@ recorded it (runtime, Compose CLI), unless --runtime or --compose is given.`,
 		},
 	}
 	rt.register(c)
+	target.register(c)
 	c.Flags().DurationVar(&watch, "watch", 0, "refresh every interval (e.g. 2s) until interrupted")
 	addOutput(c, e)
 	return c

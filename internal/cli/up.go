@@ -19,6 +19,7 @@ import (
 
 type upFlags struct {
 	rt         runtimeFlags
+	target     targetFlags
 	gpu        gpuFlags
 	dryRun     bool
 	rollback   bool
@@ -63,6 +64,12 @@ deployed again as recorded. Both are kept in the history.
 Up records where each deploy runs (runtime, Compose CLI, simulator): down,
 status, logs and restart find the profile there without --runtime.
 
+With --target kubernetes, up applies the objects 'export kubernetes' writes
+(server-side apply, field manager vllmctl; the Secret only when every value is
+known) to the cluster of --context and follows each Deployment's rollout to a
+ready pod, or to a diagnosis with its fix (FailedScheduling for GPUs, taints or
+selectors, ImagePullBackOff, CrashLoopBackOff, OOMKilled, a missing Secret).
+
 Exit status: 0 ready, 1 engine failure (or the replacement declined), 2 usage
 (an alternative runs and there is neither --replace nor a terminal; a damaged
 state file), 3 config errors or clashes with what runs now (nothing deployed),
@@ -71,7 +78,8 @@ state file), 3 config errors or clashes with what runs now (nothing deployed),
   vllmctl up --simulate                       # rehearse every profile on vllm-sim
   vllmctl up medium --dry-run                 # print the compose command
   vllmctl up medium --rollback-on-failure
-  vllmctl up medium-long --replace            # stop the running alternative (medium) first`,
+  vllmctl up medium-long --replace            # stop the running alternative (medium) first
+  vllmctl up medium --target kubernetes --context prod   # server-side apply, follow the rollout`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUp(e, f, args)
 		},
@@ -84,6 +92,7 @@ state file), 3 config errors or clashes with what runs now (nothing deployed),
 func (f *upFlags) register(c *cobra.Command, e *env) {
 	f.rt.register(c)
 	f.gpu.register(c)
+	f.target.register(c)
 	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would run and the resolved file, change nothing")
 	c.Flags().BoolVar(&f.rollback, "rollback-on-failure", false, "redeploy the previous good resolved file of the profile when this one fails")
 	c.Flags().BoolVar(&f.replace, "replace", false, "stop the running alternatives of the profile without asking (they come back if it fails)")
@@ -99,6 +108,12 @@ func (f *upFlags) register(c *cobra.Command, e *env) {
 func runUp(e *env, f upFlags, args []string) error {
 	if err := e.checkOutput(); err != nil {
 		return err
+	}
+	if k8s, err := f.target.kubernetes(); err != nil || k8s {
+		if err != nil {
+			return err
+		}
+		return upKubernetes(e, f.target, args)
 	}
 	p, err := e.load(project.Options{})
 	if err != nil {
