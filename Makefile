@@ -147,9 +147,13 @@ $(KUBE_BIN)/.stamp: $(wildcard $(KUBE_SRC)/*/go.mod $(KUBE_SRC)/*/go.sum $(KUBE_
 	cd $(KUBE_SRC)/k8s && for c in kube-apiserver kube-controller-manager kube-scheduler; do \
 		CGO_ENABLED=0 $(GO) build -trimpath -o $(KUBE_BIN)/$$c ./cmd/$$c || exit 1; done
 	kwok=$$(cd $(KUBE_SRC)/kwok && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/kwok) && \
-		cp $$kwok/kustomize/stage/node/fast/*.yaml $$kwok/kustomize/stage/node/heartbeat/*.yaml \
-		   $$kwok/kustomize/stage/pod/fast/*.yaml $(KUBE_BIN)/stages/ && \
-		mkdir -p $(KUBE_BIN)/crds && cp $$kwok/kustomize/crd/bases/*.yaml $(KUBE_BIN)/crds/ && chmod u+w $(KUBE_BIN)/stages/* $(KUBE_BIN)/crds/* && rm -f $(KUBE_BIN)/stages/kustomization.yaml $(KUBE_BIN)/crds/kustomization.yaml
+		rm -rf $(KUBE_BIN)/stages $(KUBE_BIN)/crds && mkdir -p $(KUBE_BIN)/stages $(KUBE_BIN)/crds && \
+		for f in $$kwok/kustomize/stage/node/fast/*.yaml $$kwok/kustomize/stage/node/heartbeat/*.yaml \
+		         $$kwok/kustomize/stage/pod/fast/*.yaml; do \
+			case $$f in */kustomization.yaml) ;; *) cp $$f $(KUBE_BIN)/stages/ ;; esac; done && \
+		for f in $$kwok/kustomize/crd/bases/*.yaml; do \
+			case $$f in */kustomization.yaml) ;; *) cp $$f $(KUBE_BIN)/crds/ ;; esac; done && \
+		chmod u+w $(KUBE_BIN)/stages/* $(KUBE_BIN)/crds/*
 	touch $@
 
 ## tools-prometheus: promtool and prometheus from Debian's prometheus package,
