@@ -241,7 +241,11 @@ current-context: test
 		"--token-auth-file="+tokens, "--authorization-mode=RBAC",
 		"--service-account-key-file="+keyFile, "--service-account-signing-key-file="+keyFile,
 		"--service-account-issuer=https://kubernetes.default.svc", "--service-cluster-ip-range=10.96.0.0/24",
-		"--disable-admission-plugins=ServiceAccount", "--allow-privileged=true"); err != nil {
+		// TaintNodesByCondition would taint new nodes not-ready, and only the
+		// node lifecycle controller (not run here) lifts it
+		"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition", "--allow-privileged=true",
+		// a loopback advertise address is refused by the default (lease) endpoint reconciler
+		"--endpoint-reconciler-type=none"); err != nil {
 		return err
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
@@ -331,6 +335,9 @@ func (c *Cluster) AddGPUNode(ctx context.Context, name string, gpus int) error {
 		}
 		for _, cond := range n.Status.Conditions {
 			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				if len(n.Spec.Taints) > 0 {
+					return fmt.Errorf("taints %v", n.Spec.Taints)
+				}
 				if q := n.Status.Allocatable["nvidia.com/gpu"]; q.Value() != int64(gpus) {
 					return fmt.Errorf("allocatable nvidia.com/gpu = %s", q.String())
 				}
