@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/deploy"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/state"
 )
 
 func newHistoryCmd(e *env) *cobra.Command {
@@ -49,7 +51,11 @@ func newHistoryCmd(e *env) *cobra.Command {
 				}
 				t.row(r.Time.Local().Format("2006-01-02 15:04:05"), r.Profile, r.Hash, rt, r.Outcome, ready, truncate(r.Diagnosis, 80))
 			}
-			return t.flush()
+			if err := t.flush(); err != nil {
+				return err
+			}
+			printReadyTrends(e, h)
+			return nil
 		},
 	}
 	addOutput(c, e)
@@ -61,4 +67,33 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n-1]) + "…"
+}
+
+// printReadyTrends draws, per profile with at least two ready deploys, its
+// time to ready over its deploys (oldest left), with the first and last;
+// h is newest first, as History returns it.
+func printReadyTrends(e *env, h []state.Record) {
+	var order []string
+	secs := map[string][]float64{}
+	for _, r := range slices.Backward(h) {
+		if r.ReadySecs <= 0 {
+			continue
+		}
+		if _, ok := secs[r.Profile]; !ok {
+			order = append(order, r.Profile)
+		}
+		secs[r.Profile] = append(secs[r.Profile], r.ReadySecs)
+	}
+	header := false
+	for _, p := range order {
+		v := secs[p]
+		if len(v) < 2 {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(e.stdout, "\ntime to ready, oldest deploy first:")
+			header = true
+		}
+		fmt.Fprintf(e.stdout, "  %s  %s  %.1fs → %.1fs\n", p, sparkline(v, 0, 0), v[0], v[len(v)-1])
+	}
 }

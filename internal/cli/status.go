@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ recorded it (runtime, Compose CLI), unless --runtime or --compose is given.`,
 				return err
 			}
 			prev := map[string]deploy.ProfileStatus{}
+			trends := map[string]*trend{} // status --watch: the readings so far, drawn as text plots
 			for {
 				sts, err := dep.Status(e.ctx, args, prev, watch)
 				if err != nil {
@@ -54,6 +56,9 @@ recorded it (runtime, Compose CLI), unless --runtime or --compose is given.`,
 					}
 				} else {
 					printStatus(e, sts)
+					if watch > 0 {
+						printTrends(e, sts, trends)
+					}
 				}
 				if watch <= 0 {
 					for _, st := range sts {
@@ -115,5 +120,38 @@ func printStatus(e *env, sts []deploy.ProfileStatus) {
 		if s.State == "unknown" && s.Error != "" {
 			fmt.Fprintf(e.stdout, "%s: %s\n", s.Profile, s.Error)
 		}
+	}
+}
+
+// printTrends adds each deployed profile's readings to its trend and draws
+// the last ones (oldest left): generation tokens/s, KV cache usage (0–100 %)
+// and waiting requests, with the latest value.
+func printTrends(e *env, sts []deploy.ProfileStatus, trends map[string]*trend) {
+	w := 0
+	for _, s := range sts {
+		if s.State != "not deployed" {
+			w = max(w, len(s.Profile))
+		}
+	}
+	for _, s := range sts {
+		if s.State == "not deployed" {
+			continue
+		}
+		tr := trends[s.Profile]
+		if tr == nil {
+			tr = &trend{}
+			trends[s.Profile] = tr
+		}
+		tr.add(s.GenPerSec, s.KVUsage, s.Waiting)
+		last := func(v []float64, format string, scale float64) string {
+			if x := v[len(v)-1]; !math.IsNaN(x) {
+				return fmt.Sprintf(format, x*scale)
+			}
+			return "-"
+		}
+		fmt.Fprintf(e.stdout, "%-*s  tok/s %s %s  KV %s %s  waiting %s %s\n", w, s.Profile,
+			sparkline(tr.gen, 0, 0), last(tr.gen, "%.1f", 1),
+			sparkline(tr.kv, 0, 1), last(tr.kv, "%.0f%%", 100),
+			sparkline(tr.waiting, 0, 0), last(tr.waiting, "%.0f", 1))
 	}
 }
