@@ -302,7 +302,7 @@ func TestFailureDiagnoses(t *testing.T) {
 		dockerOnly bool
 	}{
 		{name: "kv too small", args: `"--model=Qwen/Qwen3-8B", "--max-model-len=40960", "--gpu-memory-utilization=0.85", "--enforce-eager"`, upArgs: []string{"--skip-plan"}, code: 1,
-			want: []string{"the KV cache cannot hold one request of --max-model-len", "fix: lower --max-model-len to 30624", "last "}},
+			want: []string{"the KV cache cannot hold one request of --max-model-len", "fix: lower --max-model-len to 33344", "last "}},
 		{name: "oom at load", args: `"--model=Qwen/Qwen3-32B", "--max-model-len=8192", "--enforce-eager"`, upArgs: []string{"--skip-plan"}, code: 1,
 			want: []string{"CUDA ran out of memory", "Failed to load model - not enough GPU memory"}},
 		{name: "plan stops a config that cannot fit", args: `"--model=Qwen/Qwen3-32B", "--max-model-len=8192", "--enforce-eager"`, code: 3,

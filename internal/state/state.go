@@ -259,10 +259,7 @@ func (s Store) Lock() (func(), error) {
 	}
 	path := filepath.Join(s.Dir, "lock")
 	for attempt := 0; attempt < 2; attempt++ {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err == nil {
-			fmt.Fprintf(f, "%d\n", os.Getpid())
-			f.Close()
+		if createLock(path) == nil {
 			return func() { os.Remove(path) }, nil
 		}
 		b, _ := os.ReadFile(path)
@@ -283,6 +280,27 @@ func (s Store) Lock() (func(), error) {
 		os.Remove(path) // stale: its process is gone
 	}
 	return nil, fmt.Errorf("%w (%s)", ErrLocked, path)
+}
+
+// createLock creates the lock holding this process's pid. The pid is written
+// to a file of its own first and linked into place, so another vllmctl never
+// reads the lock empty; where hard links are refused (some mounted
+// filesystems), the lock is created empty and then written.
+func createLock(path string) error {
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err == nil {
+		err = os.Link(tmp, path)
+		os.Remove(tmp)
+		if err == nil || errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f, "%d\n", os.Getpid())
+	return f.Close()
 }
 
 // NewID returns a deploy id that sorts by time.
