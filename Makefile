@@ -156,12 +156,15 @@ $(KUBE_BIN)/.stamp: $(wildcard $(KUBE_SRC)/*/go.mod $(KUBE_SRC)/*/go.sum $(KUBE_
 		chmod u+w $(KUBE_BIN)/stages/* $(KUBE_BIN)/crds/*
 	touch $@
 
+# APT installs Debian packages: as root, or through sudo when there is one.
+APT := $(if $(filter 0,$(shell id -u)),,$(if $(shell command -v sudo 2>/dev/null),sudo ))env DEBIAN_FRONTEND=noninteractive apt-get
+
 ## tools-prometheus: promtool and prometheus from Debian's prometheus package,
 ## which the observability tests run (rule checks, rule unit tests, the
 ## end-to-end test with a real Prometheus). Tests fail, never skip, without them.
 tools-prometheus:
 	@if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then promtool --version | head -1; else \
-		apt-get update && apt-get install -y --no-install-recommends prometheus; fi
+		$(APT) update && $(APT) install -y --no-install-recommends prometheus; fi
 
 ## tools-chromium: Debian's chromium, which the dashboard's browser test
 ## (internal/dashboard TestBrowser, through chromedp) drives headless. Tests
@@ -169,7 +172,7 @@ tools-prometheus:
 .PHONY: tools-chromium
 tools-chromium:
 	@if command -v chromium >/dev/null 2>&1; then chromium --version 2>/dev/null | head -1; else \
-		apt-get update && apt-get install -y --no-install-recommends chromium; fi
+		$(APT) update && $(APT) install -y --no-install-recommends chromium; fi
 
 ## e2e-prometheus: Debian's prometheus scrapes vllm-sim engines (process
 ## runtime) and `vllmctl serve` with the exported configuration; a wedge, a
