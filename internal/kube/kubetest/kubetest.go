@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,8 @@ type Cluster struct {
 	mu         sync.Mutex
 	procs      []*exec.Cmd
 	logs       []*bytes.Buffer
+	stopping   bool
+	exited     []string // components that ended before stop: waiting for them is vain
 }
 
 // BinDir finds the folder of the binaries: $VLLMCTL_KUBE_BIN, else
@@ -130,7 +133,14 @@ func (c *Cluster) run(name string, args ...string) error {
 	c.procs = append(c.procs, cmd)
 	c.logs = append(c.logs, buf)
 	c.mu.Unlock()
-	go func() { _ = cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.stopping {
+			c.exited = append(c.exited, fmt.Sprintf("%s exited (%v)", name, err))
+		}
+	}()
 	return nil
 }
 
@@ -151,6 +161,7 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 func (c *Cluster) stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stopping = true
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		p := c.procs[i]
 		if p.Process != nil {
@@ -171,12 +182,19 @@ func (c *Cluster) dumpLogs(t testing.TB) {
 	}
 }
 
-// poll calls f until it returns nil or ctx ends.
-func poll(ctx context.Context, what string, f func() error) error {
+// poll calls f until it returns nil, ctx ends, or a component exits (its
+// log is dumped at cleanup).
+func (c *Cluster) poll(ctx context.Context, what string, f func() error) error {
 	var last error
 	for {
 		if last = f(); last == nil {
 			return nil
+		}
+		c.mu.Lock()
+		exited := slices.Clone(c.exited)
+		c.mu.Unlock()
+		if len(exited) > 0 {
+			return fmt.Errorf("%s: not ready: %s", what, strings.Join(exited, "; "))
 		}
 		select {
 		case <-ctx.Done():
@@ -259,7 +277,7 @@ current-context: test
 		return err
 	}
 	c.Client = cs
-	if err := poll(ctx, "kube-apiserver /readyz", func() error {
+	if err := c.poll(ctx, "kube-apiserver /readyz", func() error {
 		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		if err != nil {
 			return err
@@ -271,7 +289,7 @@ current-context: test
 	}); err != nil {
 		return err
 	}
-	if err := poll(ctx, "namespace default", func() error {
+	if err := c.poll(ctx, "namespace default", func() error {
 		_, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
 		return err
 	}); err != nil {
@@ -328,7 +346,7 @@ func (c *Cluster) AddGPUNode(ctx context.Context, name string, gpus int) error {
 			return err
 		}
 	}
-	return poll(ctx, "node "+name+" Ready", func() error {
+	return c.poll(ctx, "node "+name+" Ready", func() error {
 		n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
