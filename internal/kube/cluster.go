@@ -19,7 +19,7 @@ func Connect(kubeconfig, kubeContext string) (kubernetes.Interface, string, erro
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, "", fmt.Errorf("kubeconfig: %w (set KUBECONFIG or --context)", err)
+		return nil, "", fmt.Errorf("kubeconfig: %w (pass --kubeconfig FILE or set KUBECONFIG; --context picks one of its contexts)", err)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
