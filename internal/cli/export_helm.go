@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vllmctl/vllmctl/internal/kube"
-	"github.com/vllmctl/vllmctl/internal/project"
 )
 
 func newExportHelmCmd(e *env) *cobra.Command {
@@ -29,17 +27,9 @@ secret.yaml that 'export kubernetes --include-secrets' writes, or with kubectl.`
 			if o.dir == "" {
 				return usageErr("export helm writes a chart folder: give it with -O DIR")
 			}
-			p, err := e.load(project.Options{Only: args, Files: o.files})
+			res, err := e.kubeExport(o, args)
 			if err != nil {
 				return err
-			}
-			res, err := kube.Build(p, args, kube.Options{Version: Version, Namespace: o.namespace})
-			if err != nil {
-				var le *kube.LocatedError
-				if errors.As(err, &le) {
-					return &exitError{code: ExitFindings, err: err}
-				}
-				return &exitError{code: ExitUsage, err: err}
 			}
 			files, err := kube.Chart(res, Version)
 			if err != nil {

@@ -57,21 +57,32 @@ names the file and line.`,
 	return c
 }
 
-func runExportKubernetes(e *env, o *exportKubeOptions, profiles []string) error {
-	if o.includeSecrets && o.dir == "" {
-		return usageErr("--include-secrets writes secret.yaml and needs -O DIR (secret values never go to the terminal)")
-	}
+// kubeExport loads the profiles (or the stand-alone -f files) and builds
+// their Kubernetes objects; a located refusal (a value nothing sets) exits 1,
+// anything else the arguments caused exits 2.
+func (e *env) kubeExport(o *exportKubeOptions, profiles []string) (*kube.Result, error) {
 	p, err := e.load(project.Options{Only: profiles, Files: o.files})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := kube.Build(p, profiles, kube.Options{Version: Version, Namespace: o.namespace})
 	if err != nil {
 		var le *kube.LocatedError
 		if errors.As(err, &le) {
-			return &exitError{code: ExitFindings, err: err}
+			return nil, &exitError{code: ExitFindings, err: err}
 		}
-		return &exitError{code: ExitUsage, err: err}
+		return nil, &exitError{code: ExitUsage, err: err}
+	}
+	return res, nil
+}
+
+func runExportKubernetes(e *env, o *exportKubeOptions, profiles []string) error {
+	if o.includeSecrets && o.dir == "" {
+		return usageErr("--include-secrets writes secret.yaml and needs -O DIR (secret values never go to the terminal)")
+	}
+	res, err := e.kubeExport(o, profiles)
+	if err != nil {
+		return err
 	}
 	files, err := kube.Render(res, o.includeSecrets)
 	if err != nil {
@@ -123,17 +134,9 @@ func writeExport(e *env, dir string, files []kube.File, warnings []kube.Warning)
 // runExportMapped builds the profiles' Kubernetes view and writes what write
 // maps it to (production-stack values, KubeAI Models), with its warnings.
 func runExportMapped(e *env, o *exportKubeOptions, profiles []string, write func(*kube.Result) ([]kube.File, error)) error {
-	p, err := e.load(project.Options{Only: profiles, Files: o.files})
+	res, err := e.kubeExport(o, profiles)
 	if err != nil {
 		return err
-	}
-	res, err := kube.Build(p, profiles, kube.Options{Version: Version, Namespace: o.namespace})
-	if err != nil {
-		var le *kube.LocatedError
-		if errors.As(err, &le) {
-			return &exitError{code: ExitFindings, err: err}
-		}
-		return &exitError{code: ExitUsage, err: err}
 	}
 	files, err := write(res)
 	if err != nil {
