@@ -28,18 +28,7 @@ func TestTargetKubernetes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{2, 4} {
-		compose := fmt.Sprintf(`services:
-  vllm:
-    image: vllm/vllm-openai:v0.11.0
-    command: ["--model", "Qwen/Qwen3-8B", "--tensor-parallel-size", "%d"]
-    deploy:
-      resources:
-        reservations:
-          devices: [{driver: nvidia, count: %d, capabilities: [gpu]}]
-    x-vllmctl:
-      kubernetes:
-        hf_cache: {host_path: /var/cache/hf}
-`, n, n)
+		compose := kubetest.GPUProfile(n)
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("gpu%d.yml", n)), []byte(compose), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -75,18 +75,7 @@ func gpuProject(t *testing.T, gpus int) *project.Project {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	compose := fmt.Sprintf(`services:
-  vllm:
-    image: vllm/vllm-openai:v0.11.0
-    command: ["--model", "Qwen/Qwen3-8B", "--tensor-parallel-size", "%d"]
-    deploy:
-      resources:
-        reservations:
-          devices: [{driver: nvidia, count: %d, capabilities: [gpu]}]
-    x-vllmctl:
-      kubernetes:
-        hf_cache: {host_path: /var/cache/hf}
-`, gpus, gpus)
+	compose := kubetest.GPUProfile(gpus)
 	file := filepath.Join(dir, fmt.Sprintf("gpu%d.yaml", gpus))
 	if err := os.WriteFile(file, []byte(compose), 0o644); err != nil {
 		t.Fatal(err)

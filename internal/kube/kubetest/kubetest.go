@@ -365,3 +365,21 @@ func (c *Cluster) AddGPUNode(ctx context.Context, name string, gpus int) error {
 		return fmt.Errorf("conditions %v", n.Status.Conditions)
 	})
 }
+
+// GPUProfile is a compose file whose one vLLM engine asks gpus GPUs (TP of
+// that size) and keeps its cache on a hostPath: the test cluster has no
+// storage provisioner.
+func GPUProfile(gpus int) string {
+	return fmt.Sprintf(`services:
+  vllm:
+    image: vllm/vllm-openai:v0.11.0
+    command: ["--model", "Qwen/Qwen3-8B", "--tensor-parallel-size", "%d"]
+    deploy:
+      resources:
+        reservations:
+          devices: [{driver: nvidia, count: %d, capabilities: [gpu]}]
+    x-vllmctl:
+      kubernetes:
+        hf_cache: {host_path: /var/cache/hf}
+`, gpus, gpus)
+}
