@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -246,61 +245,6 @@ func (s Store) Latest(profile string) (Record, bool, error) {
 		return Record{}, false, err
 	}
 	return hist[len(hist)-1], true, nil
-}
-
-// ErrLocked is returned when another vllmctl holds the project's lock.
-var ErrLocked = errors.New("another vllmctl is deploying this project")
-
-// Lock takes the project lock; the returned func releases it. A lock left by a
-// process that no longer runs is taken over.
-func (s Store) Lock() (func(), error) {
-	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(s.Dir, "lock")
-	for attempt := 0; attempt < 2; attempt++ {
-		if createLock(path) == nil {
-			return func() { os.Remove(path) }, nil
-		}
-		b, _ := os.ReadFile(path)
-		text := strings.TrimSpace(string(b))
-		pid, perr := strconv.Atoi(text)
-		switch {
-		case text == "":
-			// Created and not yet written: a vllmctl writing it now, or one
-			// killed between the two steps. Taken over once it is old.
-			if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) < 2*time.Second {
-				return nil, fmt.Errorf("%w (%s is being taken)", ErrLocked, path)
-			}
-		case perr != nil || pid <= 0:
-			return nil, fmt.Errorf("%w: the lock %s is damaged (it holds %q, not a pid): if no vllmctl is running, remove it and run the command again", ErrCorrupt, path, truncateText(text, 40))
-		case processAlive(pid):
-			return nil, fmt.Errorf("%w (pid %d holds %s)", ErrLocked, pid, path)
-		}
-		os.Remove(path) // stale: its process is gone
-	}
-	return nil, fmt.Errorf("%w (%s)", ErrLocked, path)
-}
-
-// createLock creates the lock holding this process's pid. The pid is written
-// to a file of its own first and linked into place, so another vllmctl never
-// reads the lock empty; where hard links are refused (some mounted
-// filesystems), the lock is created empty and then written.
-func createLock(path string) error {
-	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err == nil {
-		err = os.Link(tmp, path)
-		os.Remove(tmp)
-		if err == nil || errors.Is(err, os.ErrExist) {
-			return err
-		}
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(f, "%d\n", os.Getpid())
-	return f.Close()
 }
 
 // NewID returns a deploy id that sorts by time.

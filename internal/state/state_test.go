@@ -125,3 +125,64 @@ func TestEnvironmentSecrets(t *testing.T) {
 		t.Fatalf("history: %+v", h)
 	}
 }
+
+// TestLockStampede: a stale lock (a dead pid in it) and eight takers at once:
+// exactly one gets it, the others are refused naming a pid; once released,
+// the lock file is gone and the next taker gets it.
+func TestLockStampede(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	path := filepath.Join(s.Dir, "lock")
+	for round := range 5 {
+		if err := os.WriteFile(path, []byte("999999999\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			unlock func()
+			err    error
+		}
+		results := make(chan result, 8)
+		startGate := make(chan struct{})
+		for range 8 {
+			go func() {
+				<-startGate
+				u, err := s.Lock()
+				results <- result{u, err}
+			}()
+		}
+		close(startGate)
+		var unlocks []func()
+		for range 8 {
+			r := <-results
+			switch {
+			case r.err == nil:
+				unlocks = append(unlocks, r.unlock)
+			case errors.Is(r.err, ErrLocked) && strings.Contains(r.err.Error(), "holds "+path):
+			default:
+				t.Fatalf("round %d: a refused taker says %v", round, r.err)
+			}
+		}
+		if len(unlocks) != 1 {
+			t.Fatalf("round %d: %d takers hold the lock at once, want 1", round, len(unlocks))
+		}
+		unlocks[0]()
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Fatalf("round %d: the released lock is left behind (%v)", round, err)
+		}
+	}
+}
+
+// TestLockDamaged: a lock that holds no pid is refused, named, and kept.
+func TestLockDamaged(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	path := filepath.Join(s.Dir, "lock")
+	if err := os.WriteFile(path, []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Lock()
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("a damaged lock: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "garbage\n" {
+		t.Fatalf("the damaged lock was changed: %q", b)
+	}
+}

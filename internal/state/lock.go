@@ -1,0 +1,110 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrLocked is returned when another vllmctl holds the project's lock.
+var ErrLocked = errors.New("another vllmctl is deploying this project")
+
+// holderWait bounds how long a refused vllmctl waits for the holder's pid to
+// appear in the lock (the holder writes it right after locking).
+const holderWait = 2 * time.Second
+
+// Lock takes the project lock; the returned func releases it.
+//
+// The lock is an operating-system lock on the file .vllmctl/lock (flock on
+// Linux and macOS, LockFileEx on Windows), which the kernel releases when its
+// process dies: a lock left by a killed vllmctl is free again at once, and two
+// vllmctl that find it stale at the same moment cannot both take it. The file
+// holds the holder's pid, for the message of the one refused. A lock file
+// that holds something else than a pid (cut, or overwritten by hand) is
+// refused with ErrCorrupt, naming it.
+func (s Store) Lock() (func(), error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.Dir, "lock")
+	for range 8 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			if retryOpen(err) {
+				continue
+			}
+			return nil, fmt.Errorf("the lock %s: %w", path, err)
+		}
+		if err := tryLock(f); err != nil {
+			f.Close()
+			if !errors.Is(err, errHeld) {
+				return nil, fmt.Errorf("the lock %s: %w", path, err)
+			}
+			return nil, refusal(path)
+		}
+		// Locked, but the file may have been removed by its last holder
+		// between our open and our lock: then it locks nothing.
+		if fi, err := f.Stat(); err != nil || !samePath(fi, path) {
+			unlockFile(f)
+			f.Close()
+			continue
+		}
+		b, err := io.ReadAll(f)
+		if err != nil {
+			unlockFile(f)
+			f.Close()
+			return nil, fmt.Errorf("the lock %s: %w", path, err)
+		}
+		if text := strings.TrimSpace(string(b)); text != "" {
+			if pid, perr := strconv.Atoi(text); perr != nil || pid <= 0 {
+				unlockFile(f)
+				f.Close()
+				return nil, fmt.Errorf("%w: the lock %s is damaged (it holds %q, not a pid): if no vllmctl is running, remove it and run the command again", ErrCorrupt, path, truncateText(text, 40))
+			}
+			// A pid whose process no longer holds the lock: stale, taken over.
+		}
+		if err := writePid(f); err != nil {
+			unlockFile(f)
+			f.Close()
+			return nil, fmt.Errorf("the lock %s: %w", path, err)
+		}
+		return func() { release(f, path) }, nil
+	}
+	return nil, fmt.Errorf("%w (%s changed hands too often to be taken: run the command again)", ErrLocked, path)
+}
+
+// refusal names the holder: its pid once it has written it (polled for
+// holderWait, as it writes right after locking).
+func refusal(path string) error {
+	deadline := time.Now().Add(holderWait)
+	for {
+		b, _ := os.ReadFile(path)
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && processAlive(pid) {
+			return fmt.Errorf("%w (pid %d holds %s)", ErrLocked, pid, path)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w (%s is held by a process that has not written its pid)", ErrLocked, path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func writePid(f *os.File) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(fmt.Appendf(nil, "%d\n", os.Getpid()), 0); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+func samePath(fi os.FileInfo, path string) bool {
+	pi, err := os.Stat(path)
+	return err == nil && os.SameFile(fi, pi)
+}
