@@ -87,7 +87,7 @@ var catalog = sync.OnceValue(func() []Model {
 		pb, _ := strconv.ParseFloat(r[10], 64)
 		m := Model{ID: r[0], Layers: atoi(r[2]), Heads: atoi(r[3]), KVHeads: atoi(r[4]), HeadDim: atoi(r[5]),
 			Hidden: atoi(r[6]), Intermediate: atoi(r[7]), Vocab: atoi(r[8]), MaxPositions: atoi(r[9]),
-			ParamsB: pb, Tie: r[11] == "true", Kind: r[12], Source: "catalog", Multimodal: r[12] == "multimodal"}
+			ParamsB: pb, Tie: r[11] == "true", Kind: r[12], Source: "catalog: " + r[13], Multimodal: r[12] == "multimodal"}
 		out = append(out, m)
 		for _, a := range strings.Split(r[1], ";") {
 			if a != "" {
@@ -186,28 +186,37 @@ type hfConfig struct {
 	ExpertsPerTok  int            `json:"num_experts_per_tok"`
 	QuantConfig    map[string]any `json:"quantization_config"`
 	TextConfig     *hfConfig      `json:"text_config"`
-	VisionConfig   map[string]any `json:"vision_config"`
-	AudioConfig    map[string]any `json:"audio_config"`
-	LinKHeads      int            `json:"linear_num_key_heads"`
-	LinVHeads      int            `json:"linear_num_value_heads"`
-	LinKDim        int            `json:"linear_key_head_dim"`
-	LinVDim        int            `json:"linear_value_head_dim"`
-	LinConv        int            `json:"linear_conv_kernel_dim"`
-	MambaHeads     int            `json:"mamba_num_heads"`
-	MambaNHeads    int            `json:"mamba_n_heads"`
-	MambaHeadDim   int            `json:"mamba_head_dim"`
-	MambaDHead     int            `json:"mamba_d_head"`
-	SSMState       int            `json:"ssm_state_size"`
-	MambaDState    int            `json:"mamba_d_state"`
-	NGroups        int            `json:"n_groups"`
-	MambaNGroups   int            `json:"mamba_n_groups"`
-	ConvKernel     int            `json:"conv_kernel"`
-	MambaDConv     int            `json:"mamba_d_conv"`
-	MambaExpand    int            `json:"mamba_expand"`
-	Expand         int            `json:"expand"`
-	SSMDType       string         `json:"mamba_ssm_dtype"`
-	NextN          int            `json:"num_nextn_predict_layers"`
-	MTPLayers      int            `json:"mtp_num_hidden_layers"`
+	// Parameter layout, read only to derive a parameter count when the
+	// catalog does not state one (configParams).
+	MoEIntermediate int            `json:"moe_intermediate_size"`
+	SharedExperts   int            `json:"n_shared_experts"`
+	SharedExpertFFN int            `json:"shared_expert_intermediate_size"`
+	FirstKDense     int            `json:"first_k_dense_replace"`
+	QLoraRank       int            `json:"q_lora_rank"`
+	QKNopeHeadDim   int            `json:"qk_nope_head_dim"`
+	VHeadDim        int            `json:"v_head_dim"`
+	VisionConfig    map[string]any `json:"vision_config"`
+	AudioConfig     map[string]any `json:"audio_config"`
+	LinKHeads       int            `json:"linear_num_key_heads"`
+	LinVHeads       int            `json:"linear_num_value_heads"`
+	LinKDim         int            `json:"linear_key_head_dim"`
+	LinVDim         int            `json:"linear_value_head_dim"`
+	LinConv         int            `json:"linear_conv_kernel_dim"`
+	MambaHeads      int            `json:"mamba_num_heads"`
+	MambaNHeads     int            `json:"mamba_n_heads"`
+	MambaHeadDim    int            `json:"mamba_head_dim"`
+	MambaDHead      int            `json:"mamba_d_head"`
+	SSMState        int            `json:"ssm_state_size"`
+	MambaDState     int            `json:"mamba_d_state"`
+	NGroups         int            `json:"n_groups"`
+	MambaNGroups    int            `json:"mamba_n_groups"`
+	ConvKernel      int            `json:"conv_kernel"`
+	MambaDConv      int            `json:"mamba_d_conv"`
+	MambaExpand     int            `json:"mamba_expand"`
+	Expand          int            `json:"expand"`
+	SSMDType        string         `json:"mamba_ssm_dtype"`
+	NextN           int            `json:"num_nextn_predict_layers"`
+	MTPLayers       int            `json:"mtp_num_hidden_layers"`
 }
 
 // catalogEntry is one row of catalog_models.json: config.json values of a
@@ -236,6 +245,11 @@ func jsonCatalog() []Model {
 			panic("plan: embedded catalog_models.json: " + e.ID + ": " + err.Error())
 		}
 		m.ParamsB, m.VisionParamsB, m.Source = e.ParamsB, e.VisionB, "catalog: "+e.Source
+		if m.ParamsB == 0 {
+			// No published total: the count the config itself gives.
+			m.ParamsB = configParams(e.Config) / 1e9
+			m.Source += "; parameters derived from the config values"
+		}
 		out = append(out, m)
 		for _, a := range e.Aliases {
 			alias := m
@@ -420,4 +434,63 @@ func LoadConfigJSON(path string) (Model, error) {
 	perLayer := 4*float64(m.Hidden)*float64(m.Hidden) + 3*float64(m.Hidden)*float64(m.Intermediate)
 	m.ParamsB = (float64(m.Layers)*perLayer + emb*2) / 1e9
 	return m, nil
+}
+
+// configParams counts a decoder's parameters from its config.json values:
+// embeddings (twice when untied), attention projections (MLA's low-rank ones
+// when kv_lora_rank is set), and per layer a gated FFN of 3 × hidden ×
+// intermediate, or on MoE layers every routed expert, the shared experts and
+// the router. Norms and biases are left out (well under 0.1 %). A vision or
+// audio tower is not counted; hybrids with linear-attention or Mamba layers
+// give 0 (not counted).
+func configParams(c hfConfig) float64 {
+	if c.TextConfig != nil && c.Layers == 0 {
+		tie := c.Tie || c.TextConfig.Tie
+		c = *c.TextConfig
+		c.Tie = tie
+	}
+	h, L := float64(c.Hidden), c.Layers
+	if c.Heads == 0 || L == 0 || c.LinKHeads > 0 || c.HybridPattern != "" || len(c.LayersBlock) > 0 {
+		return 0 // linear-attention and Mamba layers are not counted here
+	}
+	kv, hd := c.KVHeads, c.HeadDim
+	if kv == 0 {
+		kv = c.Heads
+	}
+	if hd == 0 {
+		hd = c.Hidden / c.Heads
+	}
+	emb := float64(c.Vocab) * h
+	if !c.Tie {
+		emb *= 2
+	}
+	heads := float64(c.Heads)
+	var attn float64
+	if c.KVLoraRank > 0 {
+		qk := float64(c.QKNopeHeadDim + c.QKRopeHeadDim)
+		if c.QLoraRank > 0 {
+			attn = h*float64(c.QLoraRank) + float64(c.QLoraRank)*heads*qk
+		} else {
+			attn = h * heads * qk
+		}
+		attn += h*float64(c.KVLoraRank+c.QKRopeHeadDim) + float64(c.KVLoraRank)*heads*float64(c.QKNopeHeadDim+c.VHeadDim) +
+			heads*float64(c.VHeadDim)*h
+	} else {
+		attn = 2*h*heads*float64(hd) + 2*h*float64(kv)*float64(hd)
+	}
+	dense := 3 * h * float64(c.Intermediate)
+	experts := first(c.NumExperts, c.NumLocalExp, c.NRouted)
+	if experts == 0 {
+		return emb + float64(L)*(attn+dense)
+	}
+	moeFFN := first(c.MoEIntermediate, c.Intermediate)
+	moe := float64(experts)*3*h*float64(moeFFN) + h*float64(experts)
+	switch {
+	case c.SharedExpertFFN > 0:
+		moe += 3 * h * float64(c.SharedExpertFFN)
+	case c.SharedExperts > 0:
+		moe += float64(c.SharedExperts) * 3 * h * float64(moeFFN)
+	}
+	k := min(c.FirstKDense, L)
+	return emb + float64(L)*attn + float64(k)*dense + float64(L-k)*moe
 }

@@ -1,0 +1,103 @@
+package plan
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestCatalogRows checks every catalog row (aliases included): it names the
+// config.json (or the public copy of it) its numbers were read from, its
+// attention numbers agree with each other, and a stated parameter count is
+// within 10 % of the count its own config values give (configParams; the
+// vision tower, when the row states it, is not in that count). A typo in a
+// layer count, a hidden size or a parameter total fails here.
+func TestCatalogRows(t *testing.T) {
+	var entries []catalogEntry
+	if err := json.Unmarshal(catalogJSON, &entries); err != nil {
+		t.Fatal(err)
+	}
+	derived := map[string]float64{}
+	for _, e := range entries {
+		if e.ParamsB > 0 {
+			for _, id := range append([]string{e.ID}, e.Aliases...) {
+				derived[id] = configParams(e.Config) / 1e9
+			}
+		}
+	}
+	rows := Catalog()
+	if len(rows) == 0 {
+		t.Fatal("empty catalog")
+	}
+	checked := 0
+	for _, m := range rows {
+		est, ok := derived[m.ID]
+		if !ok && m.Experts == 0 && m.Kind != "moe" && !strings.Contains(m.Source, "parameters derived") {
+			est, ok = denseParams(m)/1e9, true
+		}
+		if ok && est > 0 {
+			checked++
+		}
+		t.Run(m.ID, func(t *testing.T) {
+			if !strings.Contains(m.Source, "https://") {
+				t.Errorf("source %q names no address", m.Source)
+			}
+			if m.Layers <= 0 || m.Heads <= 0 || m.KVHeads <= 0 || m.HeadDim <= 0 || m.Hidden <= 0 || m.Vocab <= 0 {
+				t.Fatalf("missing architecture numbers: %+v", m)
+			}
+			if m.Heads%m.KVHeads != 0 {
+				t.Errorf("%d attention heads are not a multiple of %d KV heads", m.Heads, m.KVHeads)
+			}
+			if r := float64(m.Heads*m.HeadDim) / float64(m.Hidden); r < 0.5 || r > 2 {
+				t.Errorf("heads × head_dim = %d against hidden %d (ratio %.2f)", m.Heads*m.HeadDim, m.Hidden, r)
+			}
+			if m.LayerTypes != nil && len(m.LayerTypes) != m.Layers {
+				t.Errorf("%d layer kinds for %d layers", len(m.LayerTypes), m.Layers)
+			}
+			if m.ParamsB <= 0 || m.VisionParamsB >= m.ParamsB {
+				t.Fatalf("parameters %.2fB (vision %.2fB)", m.ParamsB, m.VisionParamsB)
+			}
+			if !ok || est == 0 {
+				return
+			}
+			text := m.ParamsB - m.VisionParamsB
+			if d := math.Abs(est-text) / text; d > 0.10 {
+				t.Errorf("states %.2fB parameters (text %.2fB), its config gives %.2fB (%.0f %% off)", m.ParamsB, text, est, d*100)
+			}
+		})
+	}
+	if checked < len(rows)/2 {
+		t.Errorf("parameter counts checked on %d of %d rows", checked, len(rows))
+	}
+}
+
+// denseParams is configParams for a dense row of catalog.csv.
+func denseParams(m Model) float64 {
+	return configParams(hfConfig{Layers: m.Layers, Heads: m.Heads, KVHeads: m.KVHeads, HeadDim: m.HeadDim,
+		Hidden: m.Hidden, Intermediate: m.Intermediate, Vocab: m.Vocab, Tie: m.Tie})
+}
+
+// TestConfigParams works the parameter count of three layouts by hand.
+func TestConfigParams(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    hfConfig
+		want float64
+	}{
+		// Qwen3-0.6B: tied 151936 × 1024 + 28 × (2·1024·16·128 + 2·1024·8·128 + 3·1024·3072).
+		{"dense", hfConfig{Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, Hidden: 1024, Intermediate: 3072, Vocab: 151936, Tie: true},
+			151936*1024 + 28*(2*1024*16*128+2*1024*8*128+3*1024*3072)},
+		// Mixtral 8x7B: untied embeddings, 8 experts of 3 × 4096 × 14336 and a router per layer.
+		{"moe", hfConfig{Layers: 32, Heads: 32, KVHeads: 8, Hidden: 4096, Intermediate: 14336, Vocab: 32000, NumLocalExp: 8},
+			2*32000*4096 + 32*(2*4096*4096+2*4096*8*128+8*3*4096*14336+4096*8)},
+		// DeepSeek-V2-Lite: MLA without q_lora, first layer dense, 64 routed + 2 shared experts.
+		{"mla", hfConfig{Layers: 27, Heads: 16, Hidden: 2048, Intermediate: 10944, Vocab: 102400, KVLoraRank: 512, QKRopeHeadDim: 64,
+			QKNopeHeadDim: 128, VHeadDim: 128, NRouted: 64, SharedExperts: 2, MoEIntermediate: 1408, FirstKDense: 1},
+			2*102400*2048 + 27*(2048*16*192+2048*576+512*16*256+16*128*2048) + 3*2048*10944 + 26*(66*3*2048*1408+2048*64)},
+	} {
+		if got := configParams(tc.c); got != tc.want {
+			t.Errorf("%s: %.0f, want %.0f", tc.name, got, tc.want)
+		}
+	}
+}
