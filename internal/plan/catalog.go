@@ -195,6 +195,8 @@ type hfConfig struct {
 	QLoraRank       int            `json:"q_lora_rank"`
 	QKNopeHeadDim   int            `json:"qk_nope_head_dim"`
 	VHeadDim        int            `json:"v_head_dim"`
+	IntermediateMLP int            `json:"intermediate_size_mlp"`     // Llama 4 dense layers
+	InterleaveMoE   int            `json:"interleave_moe_layer_step"` // Llama 4: every nth layer is MoE
 	VisionConfig    map[string]any `json:"vision_config"`
 	AudioConfig     map[string]any `json:"audio_config"`
 	LinKHeads       int            `json:"linear_num_key_heads"`
@@ -485,6 +487,14 @@ func configParams(c hfConfig) float64 {
 	}
 	moeFFN := first(c.MoEIntermediate, c.Intermediate)
 	moe := float64(experts)*3*h*float64(moeFFN) + h*float64(experts)
+	if c.IntermediateMLP > 0 {
+		// Llama 4: MoE layers carry one shared expert of intermediate_size,
+		// dense layers an FFN of intermediate_size_mlp.
+		step := max(c.InterleaveMoE, 1)
+		moe += 3 * h * float64(c.Intermediate)
+		nMoE := L / step
+		return emb + float64(L)*attn + float64(nMoE)*moe + float64(L-nMoE)*3*h*float64(c.IntermediateMLP)
+	}
 	switch {
 	case c.SharedExpertFFN > 0:
 		moe += 3 * h * float64(c.SharedExpertFFN)
