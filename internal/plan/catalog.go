@@ -443,8 +443,7 @@ func LoadConfigJSON(path string) (Model, error) {
 // when kv_lora_rank is set), and per layer a gated FFN of 3 × hidden ×
 // intermediate, or on MoE layers every routed expert, the shared experts and
 // the router. Norms and biases are left out (well under 0.1 %). A vision or
-// audio tower is not counted; hybrids with linear-attention or Mamba layers
-// give 0 (not counted).
+// audio tower is not counted; hybrids with Mamba layers give 0 (not counted).
 func configParams(c hfConfig) float64 {
 	if c.TextConfig != nil && c.Layers == 0 {
 		tie := c.Tie || c.TextConfig.Tie
@@ -452,8 +451,8 @@ func configParams(c hfConfig) float64 {
 		c.Tie = tie
 	}
 	h, L := float64(c.Hidden), c.Layers
-	if c.Heads == 0 || L == 0 || c.LinKHeads > 0 || c.HybridPattern != "" || len(c.LayersBlock) > 0 {
-		return 0 // linear-attention and Mamba layers are not counted here
+	if c.Heads == 0 || L == 0 || c.HybridPattern != "" || len(c.LayersBlock) > 0 {
+		return 0 // Mamba layers are not counted here
 	}
 	kv, hd := c.KVHeads, c.HeadDim
 	if kv == 0 {
@@ -480,10 +479,31 @@ func configParams(c hfConfig) float64 {
 	} else {
 		attn = 2*h*heads*float64(hd) + 2*h*float64(kv)*float64(hd)
 	}
+	// Gated DeltaNet hybrids (Qwen3-Next, Qwen3.5): the full-attention layers
+	// have an output gate (q_proj twice as wide); each linear-attention layer
+	// has in_proj_qkvz, in_proj_ba, a depthwise conv over q, k and v, A_log
+	// and dt_bias per value head, and out_proj (vLLM's qwen3_next.py).
+	var linear, linearLayers float64
+	if c.LinKHeads > 0 {
+		attn += h * heads * float64(hd)
+		keyDim, valDim := float64(c.LinKHeads*c.LinKDim), float64(c.LinVHeads*c.LinVDim)
+		linear = h*(2*keyDim+2*valDim) + h*2*float64(c.LinVHeads) + (2*keyDim+valDim)*float64(c.LinConv) +
+			2*float64(c.LinVHeads) + valDim*h
+		for i := range L {
+			if kinds, _ := layerKindsOf(c, false); len(kinds) == L {
+				if kinds[i] == LayerGDN {
+					linearLayers++
+				}
+			} else if c.FullInterval > 0 && (i+1)%c.FullInterval != 0 {
+				linearLayers++
+			}
+		}
+	}
+	attnAll := (float64(L)-linearLayers)*attn + linearLayers*linear
 	dense := 3 * h * float64(c.Intermediate)
 	experts := first(c.NumExperts, c.NumLocalExp, c.NRouted)
 	if experts == 0 {
-		return emb + float64(L)*(attn+dense)
+		return emb + attnAll + float64(L)*dense
 	}
 	moeFFN := first(c.MoEIntermediate, c.Intermediate)
 	moe := float64(experts)*3*h*float64(moeFFN) + h*float64(experts)
@@ -493,7 +513,7 @@ func configParams(c hfConfig) float64 {
 		step := max(c.InterleaveMoE, 1)
 		moe += 3 * h * float64(c.Intermediate)
 		nMoE := L / step
-		return emb + float64(L)*attn + float64(nMoE)*moe + float64(L-nMoE)*3*h*float64(c.IntermediateMLP)
+		return emb + attnAll + float64(nMoE)*moe + float64(L-nMoE)*3*h*float64(c.IntermediateMLP)
 	}
 	switch {
 	case c.SharedExpertFFN > 0:
@@ -502,5 +522,5 @@ func configParams(c hfConfig) float64 {
 		moe += float64(c.SharedExperts) * 3 * h * float64(moeFFN)
 	}
 	k := min(c.FirstKDense, L)
-	return emb + float64(L)*attn + float64(k)*dense + float64(L-k)*moe
+	return emb + attnAll + float64(k)*dense + float64(L-k)*moe
 }
