@@ -140,7 +140,7 @@ func (m Model) specs(in layoutInput) ([]layerSpec, error) {
 		kinds = kinds[:per]
 	}
 	kvh := max(1, m.KVHeads/in.TP)
-	var out []layerSpec
+	out := make([]layerSpec, 0, len(kinds))
 	for _, k := range kinds {
 		s := layerSpec{kind: k, blockSize: 16}
 		switch k {
@@ -259,58 +259,69 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 			}
 		}
 	}
-	// 3. Group layers by spec, in first-seen order.
-	var order []specKey
-	byKey := map[specKey][]layerSpec{}
+	// 3. Group layers by spec, in first-seen order. Layers of one spec are
+	// alike, so a group keeps its first spec and a count (a handful of
+	// groups: a linear search, no per-layer map or slice growth).
+	type specGroup struct {
+		key  specKey
+		spec layerSpec
+		n    int
+	}
+	var byKey []specGroup
 	for _, s := range specs {
 		k := s.key()
-		if _, ok := byKey[k]; !ok {
-			order = append(order, k)
+		found := false
+		for i := range byKey {
+			if byKey[i].key == k {
+				byKey[i].n++
+				found = true
+				break
+			}
 		}
-		byKey[k] = append(byKey[k], s)
+		if !found {
+			byKey = append(byKey, specGroup{key: k, spec: s, n: 1})
+		}
 	}
 	// unify_kv_cache_spec_page_size: smaller attention pages grow their block.
 	var maxPage int64
-	for _, k := range order {
-		maxPage = max(maxPage, byKey[k][0].page())
+	for _, g := range byKey {
+		maxPage = max(maxPage, g.spec.page())
 	}
-	for _, k := range order {
-		s := byKey[k][0]
+	for i := range byKey {
+		s := byKey[i].spec
 		if p := s.page(); p != maxPage {
 			if s.kind.isState() || maxPage%p != 0 {
 				return Layout{}, fmt.Errorf("page sizes %s B and %s B cannot be unified: vLLM raises NotImplementedError", vllm.Commas(int(p)), vllm.Commas(int(maxPage)))
 			}
-			for i := range byKey[k] {
-				byKey[k][i].blockSize *= int(maxPage / p)
-			}
+			byKey[i].spec.blockSize *= int(maxPage / p)
 		}
 	}
 	lo.PageBytes = maxPage
-	if len(order) == 1 {
+	if len(byKey) == 1 {
 		lo.GroupSize = len(specs)
 	} else {
 		lo.Hybrid = true
 		minN, maxN := len(specs), 0
-		for _, k := range order {
-			minN, maxN = min(minN, len(byKey[k])), max(maxN, len(byKey[k]))
+		for _, g := range byKey {
+			minN, maxN = min(minN, g.n), max(maxN, g.n)
 		}
 		lo.GroupSize = minN
 		if float64(maxN) < float64(minN)*1.5 {
 			lo.GroupSize = maxN
 		}
 	}
-	for _, k := range order {
-		ls := byKey[k]
-		n := (len(ls) + lo.GroupSize - 1) / lo.GroupSize
+	for _, sg := range byKey {
+		count := sg.n
+		n := (count + lo.GroupSize - 1) / lo.GroupSize
 		for g := range n {
 			// vLLM assigns layers[i::n] to group i; the count per group differs by at most one.
-			layers := len(ls) / n
-			if g < len(ls)%n {
+			layers := count / n
+			if g < count%n {
 				layers++
 			}
-			s := ls[0]
+			s := sg.spec
 			gr := Group{Kind: s.kind, Layers: layers, Padding: lo.GroupSize - layers, BlockSize: s.blockSize,
-				PageBytes: lo.PageBytes, RealPage: real[k], Window: s.window}
+				PageBytes: lo.PageBytes, RealPage: real[sg.key], Window: s.window}
 			gr.PerRequest = perRequestBlocks(s, in)
 			if s.kind.isState() {
 				gr.BlockSize = 0
