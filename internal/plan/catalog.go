@@ -59,6 +59,9 @@ type Model struct {
 	// MoE: experts are all resident.
 	Experts       int `json:"num_experts,omitempty"`
 	ExpertsPerTok int `json:"num_experts_per_tok,omitempty"`
+	// ExpertFFN is one routed expert's intermediate size (moe_intermediate_size,
+	// else intermediate_size), for checkpoints that quantize experts only.
+	ExpertFFN int `json:"-"`
 	// MTPLayers are the multi-token-prediction layers (num_nextn_predict_layers,
 	// mtp_num_hidden_layers) vLLM loads with --speculative-config method mtp.
 	MTPLayers int `json:"mtp_layers,omitempty"`
@@ -284,6 +287,9 @@ func fromHF(c hfConfig, id string) (Model, error) {
 		SSMStateSize: first(c.SSMState, c.MambaDState), MambaGroups: first(c.NGroups, c.MambaNGroups),
 		MambaConvKernel: first(c.ConvKernel, c.MambaDConv), MTPLayers: first(c.NextN, c.MTPLayers),
 		Experts: first(c.NumExperts, c.NumLocalExp, c.NRouted)}
+	if m.Experts > 0 {
+		m.ExpertFFN = first(c.MoEIntermediate, c.Intermediate)
+	}
 	if m.KVHeads == 0 {
 		m.KVHeads = m.Heads
 	}

@@ -585,6 +585,20 @@ func weightBytes(m Model, quant, dtype string) (float64, float64) {
 	if b, ok := Overheads.QuantBits[quant]; ok {
 		bits = b
 	}
+	if quant == "mxfp4" && m.Experts > 0 && m.ExpertFFN > 0 {
+		// An MXFP4 checkpoint quantizes the MoE experts only: gpt-oss's
+		// quantization_config leaves self_attn, the router, embed_tokens and
+		// lm_head out (modules_to_not_convert), and vLLM's Mxfp4Config gives
+		// linear layers UnquantizedLinearMethod and FusedMoE layers
+		// Mxfp4MoEMethod (vllm/model_executor/layers/quantization/mxfp4.py).
+		// Experts: 4-bit E2M1 values plus one E8M0 scale per 32 (4.25 bits);
+		// the rest at 16 bits.
+		experts := float64(m.Layers) * float64(m.Experts) * 3 * float64(m.Hidden) * float64(m.ExpertFFN)
+		if experts < params {
+			w := experts*bits/8 + (params-experts)*2
+			return w, w * 8 / params
+		}
+	}
 	return (params-emb)*bits/8 + emb*2, bits
 }
 
