@@ -25,6 +25,9 @@ func TestGoldenIssue13Rows(t *testing.T) {
 		// Gated DeltaNet + full (30 + 10), fp8 KV, concurrency × max_model_len (after #41069).
 		{"club-3090#652", "Qwen/Qwen3.6-35B-A3B", []string{"--max-model-len=131072", "--kv-cache-dtype=fp8", "--max-num-batched-tokens=8192"}, "0.24.0", 6.01, 569878},
 		{"club-3090#612", "Qwen/Qwen3.6-35B-A3B", []string{"--max-model-len=131072", "--kv-cache-dtype=fp8", "--max-num-batched-tokens=8192"}, "0.24.0", 5.98, 567978},
+		// Gated DeltaNet + full (48 + 16) at TP 2, fp8 KV, after #41069: Qwen3.8-27B's
+		// catalog row (talos-argocd-proxmox#1995, 4.99 GiB per GPU).
+		{"talos-argocd-proxmox#1995", "Qwen/Qwen3.8-27B-FP8", []string{"--tensor-parallel-size=2", "--max-model-len=131072", "--kv-cache-dtype=fp8_e4m3", "--max-num-batched-tokens=8192"}, "0.26.0", 4.99, 302921},
 		// MoE full attention at TP 4 (shared row, vllm#21348).
 		{"vllm#21348", "Qwen/Qwen3-235B-A22B-FP8", []string{"--tensor-parallel-size=4"}, "0.10.0", 8.11, 178880},
 	}
