@@ -495,8 +495,9 @@ func configParams(c hfConfig) float64 {
 		keyDim, valDim := float64(c.LinKHeads*c.LinKDim), float64(c.LinVHeads*c.LinVDim)
 		linear = h*(2*keyDim+2*valDim) + h*2*float64(c.LinVHeads) + (2*keyDim+valDim)*float64(c.LinConv) +
 			2*float64(c.LinVHeads) + valDim*h
+		kinds, _ := layerKindsOf(c, false)
 		for i := range L {
-			if kinds, _ := layerKindsOf(c, false); len(kinds) == L {
+			if len(kinds) == L {
 				if kinds[i] == LayerGDN {
 					linearLayers++
 				}
