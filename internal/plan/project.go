@@ -2,10 +2,10 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/vllmctl/vllmctl/internal/gpu"
@@ -107,18 +107,18 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 			}
 		}
 	}
-	for _, id := range sortedKeys(use) {
+	for _, id := range slices.Sorted(maps.Keys(use)) {
 		u := *use[id]
 		u.Sum = round2(u.Sum)
 		out.Usage = append(out.Usage, u)
 	}
-	names := sortedKeys(perProfile)
+	names := slices.Sorted(maps.Keys(perProfile))
 	for i := 0; i < len(names); i++ {
 		for j := i + 1; j < len(names); j++ {
 			a, b := names[i], names[j]
 			pair := Pair{A: a, B: b, Profiles: []string{a, b}, OK: true}
 			var parts []string
-			for _, id := range sortedKeys(perProfile[a]) {
+			for _, id := range slices.Sorted(maps.Keys(perProfile[a])) {
 				if ub, ok := perProfile[b][id]; ok {
 					ua := perProfile[a][id]
 					pair.Shared = append(pair.Shared, id)
@@ -233,7 +233,7 @@ func resolveModel(p *project.Project, s *project.Service, override string) (Mode
 		repo := "models--" + strings.ReplaceAll(s.Args.Model, "/", "--")
 		for _, hub := range []string{filepath.Join(v.Source, "hub", repo), filepath.Join(v.Source, repo)} {
 			snaps, _ := filepath.Glob(filepath.Join(hub, "snapshots", "*", "config.json"))
-			sort.Strings(snaps)
+			slices.Sort(snaps)
 			if len(snaps) > 0 {
 				m, err := LoadConfigJSON(filepath.Dir(snaps[len(snaps)-1]))
 				if err == nil {
@@ -259,15 +259,6 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Diagnostics turns failing verdicts into check findings at the profile's
