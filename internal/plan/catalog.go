@@ -436,11 +436,16 @@ func LoadConfigJSON(path string) (Model, error) {
 			m.WeightBytes = st.Size()
 		}
 	}
-	// Parameters from the layout when the size is not known otherwise (dense
-	// estimate: attention 4·h² + FFN 3·h·i per layer, embeddings twice).
-	emb := float64(m.Vocab) * float64(m.Hidden)
-	perLayer := 4*float64(m.Hidden)*float64(m.Hidden) + 3*float64(m.Hidden)*float64(m.Intermediate)
-	m.ParamsB = (float64(m.Layers)*perLayer + emb*2) / 1e9
+	// Parameters from the layout, as the catalog derives them (configParams:
+	// every routed and shared expert, MLA, Llama 4, Gated DeltaNet). Mamba
+	// hybrids, which it does not count, fall back to a dense estimate:
+	// attention 4·h² + FFN 3·h·i per layer, embeddings twice.
+	m.ParamsB = configParams(c) / 1e9
+	if m.ParamsB == 0 {
+		emb := float64(m.Vocab) * float64(m.Hidden)
+		perLayer := 4*float64(m.Hidden)*float64(m.Hidden) + 3*float64(m.Hidden)*float64(m.Intermediate)
+		m.ParamsB = (float64(m.Layers)*perLayer + emb*2) / 1e9
+	}
 	return m, nil
 }
 

@@ -102,3 +102,29 @@ func TestConfigParams(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadConfigJSONMoE reads Qwen3-30B-A3B's own config.json as a mounted
+// cache holds it (testdata/Qwen3-30B-A3B/SOURCE says where it was copied
+// from) and counts every expert: 30.5B parameters per the model card, where a
+// dense reading of the same file gives 3.2B and a plan 10 times too small.
+func TestLoadConfigJSONMoE(t *testing.T) {
+	m, err := LoadConfigJSON("testdata/Qwen3-30B-A3B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != "moe" || m.Experts != 128 || m.ExpertFFN != 768 {
+		t.Fatalf("kind %q, %d experts of %d, want moe, 128 of 768", m.Kind, m.Experts, m.ExpertFFN)
+	}
+	// Untied embeddings 2 × 151936 × 2048; per layer attention
+	// 2·2048·32·128 + 2·2048·4·128, 128 experts of 3·2048·768 and a router 2048 × 128.
+	want := (2*151936*2048 + 48*(2*2048*32*128+2*2048*4*128+128*3*2048*768+2048*128)) / 1e9
+	if m.ParamsB != want {
+		t.Errorf("%.4fB parameters, want %.4fB", m.ParamsB, want)
+	}
+	if d := math.Abs(m.ParamsB-30.5) / 30.5; d > 0.01 {
+		t.Errorf("%.2fB parameters, the model card states 30.5B (%.1f %% off)", m.ParamsB, d*100)
+	}
+	if m.Source != "testdata/Qwen3-30B-A3B/config.json" {
+		t.Errorf("source %q", m.Source)
+	}
+}
