@@ -7,10 +7,10 @@ package check
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/vllmctl/vllmctl/internal/project"
@@ -265,15 +265,6 @@ func redactDefault(name, def string) string {
 	return def
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // sharedKeys reports a variable that several profiles read with different
 // defaults in their engine's command: one value in .env silently replaces the
 // model, served name or parser of all but one of them.
@@ -292,7 +283,7 @@ func (c *checker) sharedKeys(selected func(string) bool) {
 			}
 		}
 	}
-	for _, name := range sortedKeys(uses) {
+	for _, name := range slices.Sorted(maps.Keys(uses)) {
 		list := uses[name]
 		defaults := map[string][]string{}
 		for _, u := range list {

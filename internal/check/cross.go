@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -153,10 +154,10 @@ func (c *checker) crossProfile(selected func(string) bool) {
 	for _, port := range sortedInts(ports) {
 		clash(distinctServices(ports[port]), "port-clash", fmt.Sprintf("host port %d is", port), "give each profile its own host port", false)
 	}
-	for _, n := range sortedKeys(cnames) {
+	for _, n := range slices.Sorted(maps.Keys(cnames)) {
 		clash(distinctServices(cnames[n]), "container-name-clash", fmt.Sprintf("container_name %q is", n), "use a distinct container_name per service, or none", true)
 	}
-	for _, id := range sortedKeys(gpus) {
+	for _, id := range slices.Sorted(maps.Keys(gpus)) {
 		list := distinctServices(gpus[id])
 		for _, o := range list {
 			if !selected(o.pr.Name) {

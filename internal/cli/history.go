@@ -49,7 +49,7 @@ func newHistoryCmd(e *env) *cobra.Command {
 				if r.Simulated {
 					rt += " (sim)"
 				}
-				t.row(r.Time.Local().Format("2006-01-02 15:04:05"), r.Profile, r.Hash, rt, r.Outcome, ready, truncate(r.Diagnosis, 80))
+				t.row(r.Time.Local().Format("2006-01-02 15:04:05"), r.Profile, r.Hash, rt, string(r.Outcome), ready, truncate(r.Diagnosis, 80))
 			}
 			if err := t.flush(); err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/cli/progress"
 	"github.com/vllmctl/vllmctl/internal/deploy"
+	"github.com/vllmctl/vllmctl/internal/monitor"
 	"github.com/vllmctl/vllmctl/internal/plan"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/state"
@@ -237,7 +238,7 @@ func summarize(e *env, res deploy.UpResult, err error, red func(string) string) 
 	for _, a := range res.Replaced {
 		fmt.Fprintf(w, "%s replaced %s (%s)\n", res.Profile, a.Profile, a.Reason)
 	}
-	if m.Outcome == "ready" {
+	if m.Outcome == monitor.Ready {
 		fmt.Fprintf(w, "%s ready in %.1fs (deploy %s, config %s)\n", res.Profile, m.Elapsed.Seconds(), res.Record.ID, res.Record.Hash)
 	} else {
 		fmt.Fprintf(w, "%s %s after %.1fs in phase %s\n", res.Profile, strings.ToUpper(string(m.Outcome)), m.Elapsed.Seconds(), m.Phase)
@@ -254,7 +255,7 @@ func summarize(e *env, res deploy.UpResult, err error, red func(string) string) 
 	if len(m.Reported) > 0 {
 		fmt.Fprintf(w, "  KV cache: %s\n", plan.CompareReported(res.Planned, m.Reported))
 	}
-	if m.Outcome == "ready" {
+	if m.Outcome == monitor.Ready {
 		return
 	}
 	if m.Diagnosis != "" {
@@ -279,7 +280,7 @@ func summarize(e *env, res deploy.UpResult, err error, red func(string) string) 
 // printRestored says which replaced alternatives were brought back.
 func printRestored(w io.Writer, res deploy.UpResult) {
 	for _, r := range res.Restored {
-		if r.Outcome == "ready" {
+		if r.Outcome == state.Ready {
 			fmt.Fprintf(w, "  brought %s back (its deploy %s, config %s): ready\n", r.Profile, r.ReplayOf, r.Hash)
 		} else {
 			fmt.Fprintf(w, "  %s could NOT be brought back (%s): vllmctl up %s\n", r.Profile, orDash(r.Diagnosis), r.Profile)

@@ -87,11 +87,11 @@ func tone(s watchdog.State) string {
 	return "bad" // wedged, hung, down, crash-loop, port-forward-lost
 }
 
-func outcomeTone(o string) string {
+func outcomeTone(o state.Outcome) string {
 	switch o {
-	case "ready":
+	case state.Ready:
 		return "ok"
-	case "deploying", "canceled", "rolled-back":
+	case state.Deploying, state.Canceled, state.RolledBack:
 		return "warn"
 	}
 	return "bad"
@@ -183,7 +183,7 @@ func build(snap serve.Snapshot, s *Sampler, key *gateway.Key, now time.Time, red
 }
 
 func deployView(now time.Time, r state.Record) DeployView {
-	d := DeployView{Time: r.Time, Ago: ago(now, r.Time), Profile: r.Profile, Outcome: r.Outcome, ReadySecs: r.ReadySecs, Ready: "–",
+	d := DeployView{Time: r.Time, Ago: ago(now, r.Time), Profile: r.Profile, Outcome: string(r.Outcome), ReadySecs: r.ReadySecs, Ready: "–",
 		Trigger: r.Trigger, Diagnosis: r.Diagnosis, Tone: outcomeTone(r.Outcome)}
 	if r.ReadySecs > 0 {
 		d.Ready = secs(r.ReadySecs)

@@ -216,7 +216,7 @@ func (d *Deployer) statusOne(ctx context.Context, name string, insts []runtime.I
 		st.Health = "not ready (" + shortErr(err) + ")"
 	} else {
 		st.Health = "ready"
-		if last, ok := d.Store.Last(name); ok && last.Outcome == "ready" {
+		if last, ok := d.Store.Last(name); ok && last.Outcome == state.Ready {
 			st.ReadySince = last.Time.Add(time.Duration(last.ReadySecs * float64(time.Second))).Local().Format("2006-01-02 15:04:05")
 		}
 	}

@@ -171,7 +171,7 @@ func (d *Deployer) stopAlternatives(ctx context.Context, profile, id string, alt
 			mark := a.loc.rec
 			mark.ID = state.NewID(timeNow(), mark.Hash)
 			mark.Time = timeNow().UTC()
-			mark.Outcome = "replaced"
+			mark.Outcome = state.Replaced
 			mark.ReplacedBy = profile
 			mark.Trigger = "up " + profile + " (deploy " + id + ")"
 			mark.Diagnosis, mark.ReadySecs, mark.RollbackOf, mark.ReplayOf, mark.Replaced = "", 0, "", a.loc.rec.ID, nil

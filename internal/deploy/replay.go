@@ -29,7 +29,7 @@ func (d *Deployer) Replay(ctx context.Context, profile string, o UpOptions) (UpR
 	if !ok {
 		return UpResult{Profile: profile}, fmt.Errorf("%w: no deploy of %s is recorded in %s: deploy it with 'vllmctl up %s'", ErrNoRecord, profile, d.Store.HistoryPath(), profile)
 	}
-	if rec.Outcome == "replaced" {
+	if rec.Outcome == state.Replaced {
 		return UpResult{Profile: profile}, fmt.Errorf("%w: %s was replaced by %s (%s): deploy it again with 'vllmctl up %s --replace'", ErrNoRecord, profile, rec.ReplacedBy, d.Store.HistoryPath(), profile)
 	}
 	be := d.Backend
@@ -76,7 +76,7 @@ func (d *Deployer) replay(ctx context.Context, be runtime.Backend, rec state.Rec
 	res.Commands = be.Commands(spec)
 	now := timeNow()
 	nr := state.Record{ID: state.NewID(now, rec.Hash), Profile: rec.Profile, Time: now.UTC(), Hash: rec.Hash, File: rec.File,
-		Runtime: be.Name(), Simulated: rec.Simulated, Outcome: "deploying", Sources: rec.Sources, Trigger: o.Trigger,
+		Runtime: be.Name(), Simulated: rec.Simulated, Outcome: state.Deploying, Sources: rec.Sources, Trigger: o.Trigger,
 		Kind: where.Kind, Compose: where.Compose, SimBinary: rec.SimBinary, ReplayOf: rec.ID, RollbackOf: rollbackOf}
 	if where.Kind == state.KindProcess {
 		nr.Spec = rec.SpecPath()
@@ -87,9 +87,9 @@ func (d *Deployer) replay(ctx context.Context, be runtime.Backend, rec state.Rec
 	d.emit(o, rec.Profile, "replay", fmt.Sprintf("deploying %s again as recorded (deploy %s, config %s, %s%s)", rec.Profile, rec.ID, rec.Hash, where, simNote(rec)))
 	mres, err := d.applyAndWatch(ctx, be, spec, eng, o)
 	res.Monitor = mres
-	nr.Outcome = "failed"
+	nr.Outcome = state.Failed
 	if mres != nil {
-		nr.Outcome = string(mres.Outcome)
+		nr.Outcome = state.Outcome(mres.Outcome)
 		nr.ReadySecs = mres.Elapsed.Seconds()
 		nr.Diagnosis = o.Redact.String(strings.TrimSpace(mres.Diagnosis + " " + mres.RootCause))
 	}

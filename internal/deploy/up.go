@@ -220,7 +220,7 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	spec.File = d.Store.Abs(rel)
 	res.File = spec.File
 	where := WhereOf(d.Backend)
-	rec := state.Record{ID: id, Profile: profile, Time: now.UTC(), Hash: r.Hash, File: rel, Runtime: d.Backend.Name(), Simulated: o.Simulate, Outcome: "deploying", Trigger: o.Trigger,
+	rec := state.Record{ID: id, Profile: profile, Time: now.UTC(), Hash: r.Hash, File: rel, Runtime: d.Backend.Name(), Simulated: o.Simulate, Outcome: state.Deploying, Trigger: o.Trigger,
 		Kind: where.Kind, Compose: where.Compose}
 	if where.Kind == state.KindProcess {
 		rec.Spec = state.Record{ID: id}.SpecPath()
@@ -249,9 +249,9 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 			mres.Diagnosis += fmt.Sprintf(" — restart: %s turns this into a crash loop (fix the cause, then vllmctl up again)", rp)
 		}
 	}
-	rec.Outcome = "failed"
+	rec.Outcome = state.Failed
 	if mres != nil {
-		rec.Outcome = string(mres.Outcome)
+		rec.Outcome = state.Outcome(mres.Outcome)
 		rec.ReadySecs = mres.Elapsed.Seconds()
 		rec.Diagnosis = o.Redact.String(strings.TrimSpace(mres.Diagnosis + " " + mres.RootCause))
 	}
@@ -289,7 +289,7 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 		if lerr != nil {
 			d.emit(o, profile, "rollback", "cannot roll back: "+lerr.Error())
 			_ = d.Store.Put(state.Record{ID: state.NewID(timeNow(), good.Hash), Profile: profile, Time: timeNow().UTC(), Hash: good.Hash,
-				File: good.File, Runtime: d.Backend.Name(), Outcome: "failed", RollbackOf: id, Kind: where.Kind, ReplayOf: good.ID,
+				File: good.File, Runtime: d.Backend.Name(), Outcome: state.Failed, RollbackOf: id, Kind: where.Kind, ReplayOf: good.ID,
 				Diagnosis: "rollback impossible: " + lerr.Error()})
 			return res, fmt.Errorf("%w; rolling back to deploy %s is impossible: %v", err, good.ID, lerr)
 		}
@@ -297,13 +297,13 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	}
 	rb, rerr := d.applyAndWatch(ctx, d.Backend, back, eng, o)
 	rbRec := state.Record{ID: state.NewID(timeNow(), good.Hash), Profile: profile, Time: timeNow().UTC(), Hash: good.Hash, File: good.File,
-		Runtime: d.Backend.Name(), Simulated: good.Simulated, Outcome: "rolled-back", RollbackOf: id,
+		Runtime: d.Backend.Name(), Simulated: good.Simulated, Outcome: state.RolledBack, RollbackOf: id,
 		Kind: where.Kind, Compose: where.Compose, SimBinary: good.SimBinary, ReplayOf: good.ID}
 	if where.Kind == state.KindProcess {
 		rbRec.Spec = good.SpecPath()
 	}
 	if rerr != nil || rb == nil || rb.Outcome != monitor.Ready {
-		rbRec.Outcome = "failed"
+		rbRec.Outcome = state.Failed
 		rbRec.Diagnosis = "rollback did not become ready"
 	}
 	_ = d.Store.Put(rbRec)
@@ -320,7 +320,7 @@ func (d *Deployer) restore(ctx context.Context, profile, id string, a Alternativ
 	rr, err := d.replay(ctx, a.loc.be, a.loc.rec, ro, id)
 	if err != nil {
 		if rr.Record.Profile == "" { // it failed before a record was written
-			rr.Record = state.Record{Profile: a.Profile, Hash: a.loc.rec.Hash, ReplayOf: a.loc.rec.ID, RollbackOf: id, Outcome: "failed"}
+			rr.Record = state.Record{Profile: a.Profile, Hash: a.loc.rec.Hash, ReplayOf: a.loc.rec.ID, RollbackOf: id, Outcome: state.Failed}
 		}
 		if rr.Record.Diagnosis == "" {
 			rr.Record.Diagnosis = o.Redact.String(err.Error())

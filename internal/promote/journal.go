@@ -13,15 +13,21 @@ import (
 	"github.com/vllmctl/vllmctl/internal/atomicfile"
 )
 
+// Decision is what the gate decided.
+type Decision string
+
+// Outcome is how a promotion ended ("" while it is unfinished).
+type Outcome string
+
 // Decisions and outcomes of a promotion.
 const (
-	Keep     = "keep"
-	Rollback = "rollback"
+	Keep     Decision = "keep"
+	Rollback Decision = "rollback"
 
-	Kept       = "kept"        // the candidate runs, the live profile's files are archived
-	RolledBack = "rolled back" // the live profile runs again, the candidate's files are archived
-	Recovered  = "recovered"   // finished by Recover after an interruption
-	Failed     = "failed"      // neither could be made to run: see Reason
+	Kept       Outcome = "kept"        // the candidate runs, the live profile's files are archived
+	RolledBack Outcome = "rolled back" // the live profile runs again, the candidate's files are archived
+	Recovered  Outcome = "recovered"   // finished by Recover after an interruption
+	Failed     Outcome = "failed"      // neither could be made to run: see Reason
 )
 
 // Journal is a promotion's record, written before and after every step.
@@ -35,13 +41,13 @@ type Journal struct {
 	// profile, the candidate, or "" while a swap is in flight (neither may run).
 	Running string `json:"running"`
 	// Decision is Keep or Rollback once the gate has spoken, with the measured Reason.
-	Decision string `json:"decision,omitempty"`
-	Reason   string `json:"reason,omitempty"`
+	Decision Decision `json:"decision,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
 	// LiveBench and CandidateBench are the stored bench results (bench show ID).
 	LiveBench      string `json:"live_bench,omitempty"`
 	CandidateBench string `json:"candidate_bench,omitempty"`
 	// Outcome is "" while the promotion is unfinished.
-	Outcome string `json:"outcome,omitempty"`
+	Outcome Outcome `json:"outcome,omitempty"`
 }
 
 // Step is one step of a promotion.

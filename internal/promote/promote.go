@@ -11,6 +11,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/archive"
 	"github.com/vllmctl/vllmctl/internal/bench"
 	"github.com/vllmctl/vllmctl/internal/deploy"
+	"github.com/vllmctl/vllmctl/internal/state"
 )
 
 // Options configure Run.
@@ -127,7 +128,7 @@ func Run(ctx context.Context, d *deploy.Deployer, o Options) (*Journal, error) {
 			j.Outcome, j.Reason = Failed, fmt.Sprintf("%v: %s does not replace %s (give them one container_name or x-vllmctl.group, or list each other in x-vllmctl.alternatives)", ErrNotAlternatives, o.Candidate, o.Live)
 			_ = r.step("deploy-candidate", "failed", j.Reason)
 			return j, fmt.Errorf("%w: %v", ErrNotAlternatives, err)
-		case len(res.Restored) > 0 && res.Restored[len(res.Restored)-1].Outcome == "ready":
+		case len(res.Restored) > 0 && res.Restored[len(res.Restored)-1].Outcome == state.Ready:
 			j.Running = o.Live // deploy brought the live profile back
 		}
 		return r.reject(ctx, "did not become ready: "+firstLine(err.Error()), false)
@@ -200,7 +201,7 @@ func (r *runner) rollback(ctx context.Context) error {
 	up.Trigger = "promote " + j.ID + ": roll back (" + truncate(j.Reason, 120) + ")"
 	res, err := r.d.Up(ctx, j.Live, up)
 	if err != nil {
-		if len(res.Restored) > 0 && res.Restored[len(res.Restored)-1].Outcome == "ready" {
+		if len(res.Restored) > 0 && res.Restored[len(res.Restored)-1].Outcome == state.Ready {
 			j.Running = j.Candidate
 		}
 		j.Outcome = Failed
@@ -240,7 +241,7 @@ func (r *runner) finish() error {
 			j.Outcome = RolledBack
 		}
 	}
-	return r.step("done", "done", j.Outcome+"; "+j.Running+" runs")
+	return r.step("done", "done", string(j.Outcome)+"; "+j.Running+" runs")
 }
 
 // alreadyGone: a recovery archives what an interrupted run already moved.

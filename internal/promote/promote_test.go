@@ -200,7 +200,7 @@ func TestPromoteRollsBackAWorseCandidate(t *testing.T) {
 	var trig []string
 	for _, r := range h {
 		if strings.HasPrefix(r.Trigger, "promote "+j.ID) {
-			trig = append(trig, r.Profile+" "+r.Outcome)
+			trig = append(trig, r.Profile+" "+string(r.Outcome))
 		}
 	}
 	if strings.Join(trig, ",") != "live ready,worse ready" { // newest first

@@ -43,6 +43,21 @@ func (s Store) redactor() *redact.Redactor {
 	return r
 }
 
+// Outcome is how a deploy ended (or that it has not yet).
+type Outcome string
+
+// Outcomes of a deploy, as stored in the history. Ready, Failed, Timeout and
+// Canceled are the monitor's (monitor.Outcome) under the same names.
+const (
+	Deploying  Outcome = "deploying"   // under way, or its vllmctl died
+	Ready      Outcome = "ready"       // answered its probes
+	Failed     Outcome = "failed"      // a fatal line, an exit, or an error before the watch
+	Timeout    Outcome = "timeout"     // no progress for the stall timeout
+	Canceled   Outcome = "canceled"    // the user stopped the watch
+	RolledBack Outcome = "rolled-back" // a rollback record: the last good config deployed again
+	Replaced   Outcome = "replaced"    // stopped because an alternative took its GPUs
+)
+
 // Record is one deploy.
 type Record struct {
 	ID         string    `json:"id"`
@@ -52,7 +67,7 @@ type Record struct {
 	File       string    `json:"file"` // resolved compose file, relative to the state folder
 	Runtime    string    `json:"runtime"`
 	Simulated  bool      `json:"simulated,omitempty"`
-	Outcome    string    `json:"outcome"` // deploying, ready, failed, timeout, rolled-back, canceled
+	Outcome    Outcome   `json:"outcome"`
 	ReadySecs  float64   `json:"time_to_ready_seconds,omitempty"`
 	Diagnosis  string    `json:"diagnosis,omitempty"`
 	RollbackOf string    `json:"rollback_of,omitempty"`
@@ -221,7 +236,7 @@ func (s Store) Abs(rel string) string { return filepath.Join(s.Dir, filepath.Fro
 func (s Store) LastGood(profile, excludeID string) (Record, bool) {
 	hist, _ := s.History(profile)
 	for i := len(hist) - 1; i >= 0; i-- {
-		if hist[i].Outcome == "ready" && hist[i].ID != excludeID {
+		if hist[i].Outcome == Ready && hist[i].ID != excludeID {
 			return hist[i], true
 		}
 	}

@@ -31,7 +31,7 @@ func TestLockHistoryLastGood(t *testing.T) {
 	}
 	unlock()
 	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	for i, out := range []string{"ready", "failed", "deploying"} {
+	for i, out := range []Outcome{Ready, Failed, Deploying} {
 		if err := s.Put(Record{ID: NewID(t0.Add(time.Duration(i)*time.Minute), "abcdef0123"), Profile: "a", Time: t0.Add(time.Duration(i) * time.Minute), Outcome: out}); err != nil {
 			t.Fatal(err)
 		}

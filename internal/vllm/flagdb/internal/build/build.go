@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"go/format"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -325,7 +327,7 @@ func merge(rels []*release) []*entry {
 				}
 			}
 		}
-		e.aliases = append(e.aliases, sortedKeys(aliases)...)
+		e.aliases = append(e.aliases, slices.Sorted(maps.Keys(aliases))...)
 		if e.kind == "negbool" {
 			e.kind, e.negatable = "bool", true
 		}
@@ -349,22 +351,13 @@ func whyAbsent(rels []*release, v version, name string, sections map[string]bool
 				return a.reason
 			}
 		}
-		for _, s := range sortedKeys(sections) {
+		for _, s := range slices.Sorted(maps.Keys(sections)) {
 			if r.sections[s] {
 				return "missing from the " + s + " section, which " + v.String() + "'s page shows whole"
 			}
 		}
 	}
 	return ""
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 var kindLit = map[string]string{"bool": "Bool", "value": "Value", "multi": "Multi", "json": "JSON"}
