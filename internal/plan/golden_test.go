@@ -60,11 +60,23 @@ func TestCatalogIssue13Rows(t *testing.T) {
 		{"meta-llama/Llama-3.1-405B-Instruct", 126, 8, 16384, 131072, "dense"},
 		{"Qwen/Qwen3-Coder-480B-A35B-Instruct", 62, 8, 6144, 262144, "moe"},
 		{"Qwen/Qwen3-30B-A3B-Thinking-2507", 48, 4, 2048, 262144, "moe"},
+		{"google/gemma-2-27b-it", 46, 16, 4608, 8192, "hybrid"},
+		{"microsoft/Phi-3.5-mini-instruct", 32, 32, 3072, 131072, "sliding"},
+		{"Qwen/Qwen3-4B-Thinking-2507", 36, 8, 2560, 262144, "dense"},
+		{"deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", 64, 8, 5120, 131072, "dense"},
+		{"deepseek-ai/DeepSeek-R1-Distill-Llama-8B", 32, 8, 4096, 131072, "dense"},
+		{"allenai/OLMo-2-1124-7B-Instruct", 32, 32, 4096, 4096, "dense"},
+		{"Qwen/Qwen2.5-Coder-32B", 64, 8, 5120, 32768, "dense"},
 	} {
 		m := model(t, tt.id)
 		if m.Layers != tt.layers || m.KVHeads != tt.kvh || m.Hidden != tt.hidden || m.MaxPositions != tt.maxPos || m.Kind != tt.kind || m.ParamsB <= 0 {
 			t.Errorf("%s: %+v", tt.id, m)
 		}
+	}
+	// Mixtral-8x22B-Instruct-v0.1's config.json has the v3 tokenizer's 32768
+	// entries; the base row keeps the 32000 of its own source.
+	if v := model(t, "mistralai/Mixtral-8x22B-Instruct-v0.1").Vocab; v != 32768 {
+		t.Errorf("Mixtral-8x22B-Instruct-v0.1 vocab %d, its config.json says 32768", v)
 	}
 	// Mixtral 8x7B: 2 × 32 layers × 8 KV heads × 128 × 2 B = 131,072 B per token.
 	r, err := KVFigures(model(t, "mistralai/Mixtral-8x7B-v0.1"), vllm.Parse(nil), 1, "0.11.0")
