@@ -38,8 +38,11 @@ type Model struct {
 	// sliding_window_pattern of config.json).
 	LayerTypes    []LayerKind `json:"layer_types,omitempty"`
 	SlidingWindow int         `json:"sliding_window,omitempty"`
-	KVLoraRank    int         `json:"kv_lora_rank,omitempty"`     // MLA
-	QKRopeHeadDim int         `json:"qk_rope_head_dim,omitempty"` // MLA
+	// AttentionChunk is Llama 4's attention_chunk_size: its RoPE layers
+	// attend within chunks of this many tokens (vLLM's ChunkedLocalAttention).
+	AttentionChunk int `json:"attention_chunk_size,omitempty"`
+	KVLoraRank     int `json:"kv_lora_rank,omitempty"`     // MLA
+	QKRopeHeadDim  int `json:"qk_rope_head_dim,omitempty"` // MLA
 	// Gated DeltaNet (linear attention) state.
 	LinearKHeads     int `json:"linear_num_key_heads,omitempty"`
 	LinearVHeads     int `json:"linear_num_value_heads,omitempty"`
@@ -177,6 +180,9 @@ type hfConfig struct {
 	SlidingWindow  *int           `json:"sliding_window"`
 	UseSliding     *bool          `json:"use_sliding_window"`
 	SlidingPattern int            `json:"sliding_window_pattern"`
+	AttentionChunk int            `json:"attention_chunk_size"`   // Llama 4 chunked local attention
+	NoRopeLayers   []int          `json:"no_rope_layers"`         // Llama 4: 1 = RoPE (chunked) layer, 0 = NoPE (full)
+	NoRopeInterval int            `json:"no_rope_layer_interval"` // Llama 4: every nth layer is NoPE (default 4)
 	KVLoraRank     int            `json:"kv_lora_rank"`
 	QKRopeHeadDim  int            `json:"qk_rope_head_dim"`
 	LayerTypes     []string       `json:"layer_types"`
@@ -286,7 +292,7 @@ func fromHF(c hfConfig, id string) (Model, error) {
 		MambaHeads: first(c.MambaHeads, c.MambaNHeads), MambaHeadDim: first(c.MambaHeadDim, c.MambaDHead),
 		SSMStateSize: first(c.SSMState, c.MambaDState), MambaGroups: first(c.NGroups, c.MambaNGroups),
 		MambaConvKernel: first(c.ConvKernel, c.MambaDConv), MTPLayers: first(c.NextN, c.MTPLayers),
-		Experts: first(c.NumExperts, c.NumLocalExp, c.NRouted)}
+		Experts: first(c.NumExperts, c.NumLocalExp, c.NRouted), AttentionChunk: c.AttentionChunk}
 	if m.Experts > 0 {
 		m.ExpertFFN = first(c.MoEIntermediate, c.Intermediate)
 	}
@@ -367,6 +373,24 @@ func layerKindsOf(c hfConfig, sliding bool) ([]LayerKind, error) {
 	case c.FullInterval > 0 && c.LinKHeads > 0:
 		for i := range c.Layers {
 			out = append(out, map[bool]LayerKind{true: LayerFull, false: LayerGDN}[(i+1)%c.FullInterval == 0])
+		}
+	case c.AttentionChunk > 0:
+		// Llama 4 (vLLM llama4.py): RoPE layers use ChunkedLocalAttention,
+		// NoPE layers (no_rope_layers[i] == 0) full attention. An absent or
+		// empty no_rope_layers is transformers' Llama4TextConfig default:
+		// every no_rope_layer_interval-th layer (4) is NoPE.
+		nope := c.NoRopeLayers
+		if len(nope) == 0 {
+			step := max(c.NoRopeInterval, 1)
+			if c.NoRopeInterval == 0 {
+				step = 4
+			}
+			for i := range c.Layers {
+				nope = append(nope, map[bool]int{true: 1, false: 0}[(i+1)%step != 0])
+			}
+		}
+		for _, r := range nope {
+			out = append(out, map[bool]LayerKind{true: LayerChunked, false: LayerFull}[r != 0])
 		}
 	case sliding && c.SlidingPattern > 1:
 		for i := range c.Layers {

@@ -191,6 +191,8 @@ func Estimate(in Input) Result {
 		hybridFlag = false
 	}
 	li.NoHybrid = hybridFlag || version < HybridAllocatorSince
+	chunkedOff := !li.NoHybrid && m.AttentionChunk > 0 && !chunkedHybrid(version, in.Environ)
+	li.NoHybrid = li.NoHybrid || chunkedOff
 	prefix := true
 	if arg, ok := a.Lookup("enable-prefix-caching"); ok && arg.Negated {
 		prefix = false
@@ -212,9 +214,19 @@ func Estimate(in Input) Result {
 		}
 		r.Notes = append(r.Notes, "sliding-window layers are sized as full attention ("+why+")")
 	}
+	if li.NoHybrid && slices.Contains(m.layerKinds(), LayerChunked) {
+		why := "--disable-hybrid-kv-cache-manager"
+		switch {
+		case chunkedOff:
+			why = fmt.Sprintf("vLLM turns the hybrid allocator off for chunked local attention unless VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE=1, the default from %.2f", ChunkedHybridSince)
+		case !hybridFlag:
+			why = fmt.Sprintf("releases before %.2f have no hybrid allocator", HybridAllocatorSince)
+		}
+		r.Notes = append(r.Notes, "chunked local-attention layers are sized as full attention ("+why+")")
+	}
 	perTok := int64(0)
 	for _, g := range lo.Groups {
-		if g.BlockSize > 0 && g.Window == 0 {
+		if g.BlockSize > 0 && g.Window == 0 && g.Chunk == 0 {
 			perTok += int64(g.Layers) * g.RealPage / int64(g.BlockSize)
 		}
 	}
@@ -464,7 +476,26 @@ const (
 	// ConcurrencyTokensSince: "GPU KV cache size" is int(max concurrency ×
 	// max_model_len) (vLLM PR #41069, April 2026); before, num_blocks ÷ groups × block.
 	ConcurrencyTokensSince = 0.20
+	// ChunkedHybridSince: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE
+	// defaults to on, so Llama 4's chunked local-attention layers get their own
+	// KV cache groups (ChunkedLocalAttentionSpec). PR #21761 (July 2025, after 0.10.0) made it
+	// default off, sizing them as full attention; PR #29627 turned it back on,
+	// a change PR #46553 dates between 0.22 and 0.23.
+	ChunkedHybridSince = 0.23
 )
+
+// chunkedHybrid reports whether vLLM of version keeps the hybrid allocator
+// for a model with chunked local attention (vllm/config/vllm.py): the
+// environment variable decides when set, else the release's default.
+func chunkedHybrid(version float64, env map[string]string) bool {
+	switch strings.ToLower(env["VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE"]) {
+	case "1", "true":
+		return true
+	case "0", "false":
+		return false
+	}
+	return version >= ChunkedHybridSince
+}
 
 func orWord(s, def string) string {
 	if s == "" {
@@ -721,7 +752,8 @@ func KVFigures(m Model, a vllm.Args, availGiB float64, version string) (Result, 
 	}
 	li := layoutInput{TP: tp, PP: pp, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
 		MaxModelLen: max(1, mml), BatchedTokens: bt, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers,
-		NoHybrid: a.IsSet("disable-hybrid-kv-cache-manager") || ver < HybridAllocatorSince, MambaAlign: ver >= MambaAlignSince}
+		NoHybrid:   a.IsSet("disable-hybrid-kv-cache-manager") || ver < HybridAllocatorSince || (m.AttentionChunk > 0 && !chunkedHybrid(ver, nil)),
+		MambaAlign: ver >= MambaAlignSince}
 	if arg, ok := a.Lookup("enable-prefix-caching"); ok && arg.Negated {
 		li.MambaAlign = false
 	}

@@ -9,17 +9,18 @@ import (
 
 // LayerKind is the kind of cache state one decoder layer keeps in vLLM's V1
 // KV cache manager (vllm/v1/kv_cache_interface.py: FullAttentionSpec,
-// SlidingWindowSpec, MLAAttentionSpec, MambaSpec).
+// SlidingWindowSpec, ChunkedLocalAttentionSpec, MLAAttentionSpec, MambaSpec).
 type LayerKind string
 
 // Layer kinds.
 const (
-	LayerFull    LayerKind = "full_attention"    // K and V of every token
-	LayerSliding LayerKind = "sliding_attention" // K and V of the last window tokens
-	LayerMLA     LayerKind = "mla"               // one latent vector per token (kv_lora_rank + qk_rope_head_dim)
-	LayerGDN     LayerKind = "linear_attention"  // Gated DeltaNet: conv + recurrent state per sequence
-	LayerMamba   LayerKind = "mamba"             // Mamba2: conv + SSM state per sequence
-	LayerNone    LayerKind = "none"              // an MLP/MoE-only block (Nemotron-H '-' and 'E'): no cache
+	LayerFull    LayerKind = "full_attention"          // K and V of every token
+	LayerSliding LayerKind = "sliding_attention"       // K and V of the last window tokens
+	LayerChunked LayerKind = "chunked_local_attention" // Llama 4: K and V of the current attention chunk
+	LayerMLA     LayerKind = "mla"                     // one latent vector per token (kv_lora_rank + qk_rope_head_dim)
+	LayerGDN     LayerKind = "linear_attention"        // Gated DeltaNet: conv + recurrent state per sequence
+	LayerMamba   LayerKind = "mamba"                   // Mamba2: conv + SSM state per sequence
+	LayerNone    LayerKind = "none"                    // an MLP/MoE-only block (Nemotron-H '-' and 'E'): no cache
 )
 
 // isState reports whether the layer keeps a fixed state per sequence (MambaSpec).
@@ -30,7 +31,7 @@ type layerSpec struct {
 	kind      LayerKind
 	perToken  int64 // attention: bytes per token of this layer on this rank
 	state     int64 // state layers: bytes of one sequence's state (the MambaSpec page)
-	window    int   // sliding window in tokens
+	window    int   // sliding window, or attention chunk of a chunked layer, in tokens
 	blockSize int   // tokens per block (attention)
 }
 
@@ -60,6 +61,7 @@ type Group struct {
 	PageBytes  int64     `json:"page_bytes"`        // bytes per block and layer after unification
 	RealPage   int64     `json:"real_page_bytes"`   // before padding to the common page size
 	Window     int       `json:"sliding_window,omitempty"`
+	Chunk      int       `json:"attention_chunk_size,omitempty"`
 	PerRequest int       `json:"blocks_per_request"` // blocks one request of max_model_len holds
 }
 
@@ -146,11 +148,14 @@ func (m Model) specs(in layoutInput) ([]layerSpec, error) {
 		switch k {
 		case LayerNone:
 			continue
-		case LayerFull, LayerSliding:
+		case LayerFull, LayerSliding, LayerChunked:
 			// AttentionSpec.page_size_bytes: 2 (K, V) × block × heads × head_size × dtype.
 			s.perToken = int64(float64(2*kvh*m.HeadDim) * in.KVBytes)
-			if k == LayerSliding {
+			switch k {
+			case LayerSliding:
 				s.window = m.SlidingWindow
+			case LayerChunked:
+				s.window = m.AttentionChunk
 			}
 		case LayerMLA:
 			// MLAAttentionSpec: one latent head of kv_lora_rank + qk_rope_head_dim, not split by TP.
@@ -251,10 +256,11 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 			specs[i].state = statePage // MambaSpec.page_size_padded
 		}
 	}
-	// 2. Without the hybrid allocator, sliding layers are sized as full attention.
+	// 2. Without the hybrid allocator, sliding and chunked layers are sized
+	// as full attention (FullAttentionSpec records the window or chunk only).
 	if in.NoHybrid {
 		for i := range specs {
-			if specs[i].kind == LayerSliding {
+			if specs[i].kind == LayerSliding || specs[i].kind == LayerChunked {
 				specs[i].kind, specs[i].window = LayerFull, 0
 			}
 		}
@@ -322,6 +328,9 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 			s := sg.spec
 			gr := Group{Kind: s.kind, Layers: layers, Padding: lo.GroupSize - layers, BlockSize: s.blockSize,
 				PageBytes: lo.PageBytes, RealPage: real[sg.key], Window: s.window}
+			if s.kind == LayerChunked {
+				gr.Window, gr.Chunk = 0, s.window
+			}
 			gr.PerRequest = perRequestBlocks(s, in)
 			if s.kind.isState() {
 				gr.BlockSize = 0
@@ -336,11 +345,16 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 // perRequestBlocks is cdiv(spec.max_memory_usage_bytes, page) for one group:
 // full attention cdiv(max_model_len, block); sliding window
 // cdiv(min(window − 1 + max_num_batched_tokens, max_model_len), block) + 1;
-// state layers one block (two with mamba_cache_mode=align) plus one per
-// speculative token.
+// chunked local attention cdiv(min(chunk + max_num_batched_tokens,
+// max_model_len), block) (ChunkedLocalAttentionSpec, no extra block: a chunk
+// starts on a block boundary); state layers one block (two with
+// mamba_cache_mode=align) plus one per speculative token.
 func perRequestBlocks(s layerSpec, in layoutInput) int {
 	mml := int64(in.MaxModelLen)
 	switch s.kind {
+	case LayerChunked:
+		n := min(int64(s.window+in.BatchedTokens), mml)
+		return int(cdiv(n, int64(s.blockSize)))
 	case LayerSliding:
 		n := min(int64(s.window-1+in.BatchedTokens), mml)
 		return int(cdiv(n, int64(s.blockSize)) + 1)
@@ -389,7 +403,7 @@ func (lo Layout) figures(availBytes int64, in layoutInput) kvFigures {
 		in2.MaxModelLen = n
 		per := 0
 		for _, g := range lo.Groups {
-			s := layerSpec{kind: g.Kind, blockSize: max(1, g.BlockSize), window: g.Window}
+			s := layerSpec{kind: g.Kind, blockSize: max(1, g.BlockSize), window: max(g.Window, g.Chunk)}
 			per += perRequestBlocks(s, in2)
 		}
 		return pool*int64(per) <= availBytes
@@ -434,6 +448,8 @@ func (lo Layout) describe() []string {
 			what = fmt.Sprintf("block %d tokens, %s blocks per request", g.BlockSize, vllm.Commas(g.PerRequest))
 		case LayerSliding:
 			what = fmt.Sprintf("window %s, block %d tokens, %s blocks per request", vllm.Commas(g.Window), g.BlockSize, vllm.Commas(g.PerRequest))
+		case LayerChunked:
+			what = fmt.Sprintf("chunk %s, block %d tokens, %s blocks per request", vllm.Commas(g.Chunk), g.BlockSize, vllm.Commas(g.PerRequest))
 		default:
 			what = fmt.Sprintf("state %s B per sequence (page padded to %s B), %d blocks per request", vllm.Commas(int(g.RealPage)), vllm.Commas(int(g.PageBytes)), g.PerRequest)
 		}

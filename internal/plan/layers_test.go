@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,6 +97,28 @@ func TestLayoutPerLayerKind(t *testing.T) {
 			argv: []string{"--max-model-len=32768"}, version: "0.11.0", avail: 8,
 			blocks: 780, tokens: 65184, conc: 13.929, groups: 8, groupSize: 4,
 		},
+		{
+			// Chunked local attention + full (Llama 4 Scout: attention_chunk_size 8,192; no_rope_layers
+			// by Llama4TextConfig's default: layers 3, 7, …, 47 NoPE = full, the other 36 chunked; 8 KV
+			// heads × 128): page = 2 × 16 × 8 × 128 × 2 B = 65,536 B for both; group size 12 (36 ≥ 1.5 × 12):
+			// 1 full + 3 chunked groups, as vLLM PR #21761 lists them;
+			// 48 GiB = 51,539,607,552 B ÷ 65,536 ÷ 12 = 65,536 blocks;
+			// per request: full ceil(131,072/16) = 8,192 + 3 × ceil(min(8,192 + 8,192, 131,072)/16) = 3 × 1,024
+			// (ChunkedLocalAttentionSpec: no extra block) = 11,264; concurrency 65,536 ÷ 11,264 = 5.818;
+			// printed from 0.20: int(5.8182 × 131,072) = 762,600.
+			name: "chunked local attention + full, Llama 4 Scout on 0.23", model: "meta-llama/Llama-4-Scout-17B-16E",
+			argv: []string{"--max-model-len=131072", "--max-num-batched-tokens=8192"}, version: "0.23.0", avail: 48,
+			blocks: 65536, tokens: 762600, conc: 5.818, groups: 4, groupSize: 12,
+		},
+		{
+			// The same on 0.22, where VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE defaults to off:
+			// no hybrid allocator, every layer full attention, one group of 48;
+			// 51,539,607,552 ÷ 65,536 ÷ 48 = 16,384 blocks; per request 8,192; concurrency 2;
+			// printed: int(2 × 131,072) = 262,144.
+			name: "chunked sized as full, Llama 4 Scout on 0.22", model: "meta-llama/Llama-4-Scout-17B-16E",
+			argv: []string{"--max-model-len=131072", "--max-num-batched-tokens=8192"}, version: "0.22.0", avail: 48,
+			blocks: 16384, tokens: 262144, conc: 2, groups: 1, groupSize: 48,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,5 +175,46 @@ func TestMTPAddsLayerAndState(t *testing.T) {
 	r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=32768", `--speculative-config={"method":"mtp","num_speculative_tokens":2}`}), GPUs: h(1, "RTX 4090"), Version: "0.11.0"})
 	if !strings.Contains(strings.Join(r.Notes, "\n"), "1 MTP layer(s)") {
 		t.Fatalf("notes %q lack the MTP note", r.Notes)
+	}
+}
+
+// Llama 4's layer kinds follow no_rope_layers (1: RoPE, chunked; 0: NoPE,
+// full), its default every fourth layer NoPE; whether the chunked layers get
+// their own groups is VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, else
+// the release's default, and Estimate says when they are sized as full.
+func TestChunkedLocalAttention(t *testing.T) {
+	m := model(t, "meta-llama/Llama-4-Scout-17B-16E")
+	kinds := m.layerKinds()
+	if len(kinds) != 48 || kinds[3] != LayerFull || kinds[47] != LayerFull || kinds[0] != LayerChunked || kinds[46] != LayerChunked {
+		t.Fatalf("kinds %v", kinds)
+	}
+	if got := m.kindsSummary(); got != "36 chunked_local_attention + 12 full_attention" {
+		t.Errorf("layer mix %q, want 36 chunked + 12 full", got)
+	}
+	explicit, err := fromHF(hfConfig{Layers: 4, Heads: 8, KVHeads: 2, Hidden: 512, AttentionChunk: 64, NoRopeLayers: []int{0, 1, 1, 0}}, "x")
+	if err != nil || !slices.Equal(explicit.LayerTypes, []LayerKind{LayerFull, LayerChunked, LayerChunked, LayerFull}) {
+		t.Errorf("explicit no_rope_layers: %v %v", explicit.LayerTypes, err)
+	}
+	for _, tt := range []struct {
+		version string
+		env     map[string]string
+		hybrid  bool
+	}{
+		{"0.22.0", nil, false},
+		{"0.22.0", map[string]string{"VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE": "1"}, true},
+		{"0.23.0", nil, true},
+		{"0.23.0", map[string]string{"VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE": "0"}, false},
+	} {
+		a := vllm.Parse([]string{"--max-model-len=131072", "--tensor-parallel-size=8"})
+		r := Estimate(Input{Model: m, Args: a, GPUs: h(8, "H200"), Version: tt.version, Environ: tt.env})
+		if r.Layout == nil {
+			t.Fatalf("%s %v: no layout: %s", tt.version, tt.env, r.NoPrediction)
+		}
+		noted := slices.ContainsFunc(r.Notes, func(n string) bool {
+			return strings.Contains(n, "chunked local-attention layers are sized as full attention")
+		})
+		if r.Layout.Hybrid != tt.hybrid || noted == tt.hybrid {
+			t.Errorf("%s %v: hybrid %v (noted as full: %v), want hybrid %v", tt.version, tt.env, r.Layout.Hybrid, noted, tt.hybrid)
+		}
 	}
 }
