@@ -191,7 +191,7 @@ func Estimate(in Input) Result {
 		hybridFlag = false
 	}
 	li.NoHybrid = hybridFlag || version < HybridAllocatorSince
-	chunkedOff := !li.NoHybrid && m.AttentionChunk > 0 && !chunkedHybrid(version, in.Environ)
+	chunkedOff := !li.NoHybrid && m.AttentionChunk > 0 && (spec.hiddenStates || !chunkedHybrid(version, in.Environ))
 	li.NoHybrid = li.NoHybrid || chunkedOff
 	prefix := true
 	if arg, ok := a.Lookup("enable-prefix-caching"); ok && arg.Negated {
@@ -217,6 +217,8 @@ func Estimate(in Input) Result {
 	if li.NoHybrid && slices.Contains(m.layerKinds(), LayerChunked) {
 		why := "--disable-hybrid-kv-cache-manager"
 		switch {
+		case chunkedOff && spec.hiddenStates:
+			why = "vLLM turns the hybrid allocator off for chunked local attention with an EAGLE-style draft"
 		case chunkedOff:
 			why = fmt.Sprintf("vLLM turns the hybrid allocator off for chunked local attention unless VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE=1, the default from %.2f", ChunkedHybridSince)
 		case !hybridFlag:
@@ -518,6 +520,11 @@ type specDecode struct {
 	weightBytes float64
 	weightWhat  string
 	notes       []string
+	// hiddenStates: the method drafts from the target's hidden states
+	// (SpeculativeConfig.use_eagle: eagle, eagle3, mtp, dflash, dspark),
+	// which vLLM does not combine with chunked local attention in the
+	// hybrid allocator.
+	hiddenStates bool
 }
 
 func flagValue(a vllm.Args, name string) string {
@@ -548,6 +555,7 @@ func speculative(a vllm.Args, m Model) specDecode {
 	}
 	s.tokens = c.N
 	method := strings.ToLower(c.Method)
+	s.hiddenStates = strings.Contains(method, "mtp") || slices.Contains([]string{"eagle", "eagle3", "dflash", "dspark"}, method)
 	switch {
 	case strings.Contains(method, "mtp"):
 		if m.MTPLayers == 0 {
@@ -752,7 +760,7 @@ func KVFigures(m Model, a vllm.Args, availGiB float64, version string) (Result, 
 	}
 	li := layoutInput{TP: tp, PP: pp, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
 		MaxModelLen: max(1, mml), BatchedTokens: bt, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers,
-		NoHybrid:   a.IsSet("disable-hybrid-kv-cache-manager") || ver < HybridAllocatorSince || (m.AttentionChunk > 0 && !chunkedHybrid(ver, nil)),
+		NoHybrid:   a.IsSet("disable-hybrid-kv-cache-manager") || ver < HybridAllocatorSince || (m.AttentionChunk > 0 && (spec.hiddenStates || !chunkedHybrid(ver, nil))),
 		MambaAlign: ver >= MambaAlignSince}
 	if arg, ok := a.Lookup("enable-prefix-caching"); ok && arg.Negated {
 		li.MambaAlign = false

@@ -181,7 +181,8 @@ func TestMTPAddsLayerAndState(t *testing.T) {
 // Llama 4's layer kinds follow no_rope_layers (1: RoPE, chunked; 0: NoPE,
 // full), its default every fourth layer NoPE; whether the chunked layers get
 // their own groups is VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, else
-// the release's default, and Estimate says when they are sized as full.
+// the release's default (never with an EAGLE-style draft), and Estimate says
+// when they are sized as full.
 func TestChunkedLocalAttention(t *testing.T) {
 	m := model(t, "meta-llama/Llama-4-Scout-17B-16E")
 	kinds := m.layerKinds()
@@ -204,9 +205,14 @@ func TestChunkedLocalAttention(t *testing.T) {
 		{"0.22.0", map[string]string{"VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE": "1"}, true},
 		{"0.23.0", nil, true},
 		{"0.23.0", map[string]string{"VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE": "0"}, false},
+		{"0.23.0 eagle3", nil, false},
 	} {
-		a := vllm.Parse([]string{"--max-model-len=131072", "--tensor-parallel-size=8"})
-		r := Estimate(Input{Model: m, Args: a, GPUs: h(8, "H200"), Version: tt.version, Environ: tt.env})
+		argv := []string{"--max-model-len=131072", "--tensor-parallel-size=8"}
+		if strings.HasSuffix(tt.version, "eagle3") {
+			argv = append(argv, `--speculative-config={"method":"eagle3","model":"a/draft","num_speculative_tokens":3}`)
+		}
+		a := vllm.Parse(argv)
+		r := Estimate(Input{Model: m, Args: a, GPUs: h(8, "H200"), Version: strings.TrimSuffix(tt.version, " eagle3"), Environ: tt.env})
 		if r.Layout == nil {
 			t.Fatalf("%s %v: no layout: %s", tt.version, tt.env, r.NoPrediction)
 		}
