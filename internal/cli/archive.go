@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -98,9 +99,6 @@ func newArchiveListCmd(e *env) *cobra.Command {
 		Short: "List the dated archives",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			_, st, err := archiveStore(e)
 			if err != nil {
 				return err
@@ -109,26 +107,25 @@ func newArchiveListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if e.output != "table" {
-				return writeData(e.stdout, e.output, all)
-			}
-			if len(all) == 0 {
-				fmt.Fprintf(e.stdout, "no archives in %s\n", st.Dir)
-				return nil
-			}
-			t := newTable(e.stdout, "ARCHIVE", "DATE", "FILES", "REASONS")
-			for _, a := range all {
-				reasons := map[string]bool{}
-				var rs []string
-				for _, en := range a.Entries {
-					if !reasons[en.Reason] {
-						reasons[en.Reason] = true
-						rs = append(rs, en.Reason)
-					}
+			return e.render(all, func(w io.Writer) error {
+				if len(all) == 0 {
+					fmt.Fprintf(w, "no archives in %s\n", st.Dir)
+					return nil
 				}
-				t.row(a.Path, a.Date.Format("2006-01-02"), fmt.Sprint(len(a.Entries)), truncate(strings.Join(rs, "; "), 80))
-			}
-			return t.flush()
+				t := newTable(w, "ARCHIVE", "DATE", "FILES", "REASONS")
+				for _, a := range all {
+					reasons := map[string]bool{}
+					var rs []string
+					for _, en := range a.Entries {
+						if !reasons[en.Reason] {
+							reasons[en.Reason] = true
+							rs = append(rs, en.Reason)
+						}
+					}
+					t.row(a.Path, a.Date.Format("2006-01-02"), fmt.Sprint(len(a.Entries)), truncate(strings.Join(rs, "; "), 80))
+				}
+				return t.flush()
+			})
 		},
 	}
 	addOutput(c, e)
@@ -141,9 +138,6 @@ func newArchiveShowCmd(e *env) *cobra.Command {
 		Short: "Show one archive's manifest (DATE as YYYYMMDD or YYYY-MM-DD)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			_, st, err := archiveStore(e)
 			if err != nil {
 				return err
@@ -152,18 +146,17 @@ func newArchiveShowCmd(e *env) *cobra.Command {
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			if e.output != "table" {
-				return writeData(e.stdout, e.output, a)
-			}
-			t := newTable(e.stdout, "FILE", "ORIGINAL", "PROFILE", "REASON", "SHA256")
-			for _, en := range a.Entries {
-				sum := en.SHA256
-				if len(sum) > 12 {
-					sum = sum[:12]
+			return e.render(a, func(w io.Writer) error {
+				t := newTable(w, "FILE", "ORIGINAL", "PROFILE", "REASON", "SHA256")
+				for _, en := range a.Entries {
+					sum := en.SHA256
+					if len(sum) > 12 {
+						sum = sum[:12]
+					}
+					t.row(en.File, en.Original, en.Profile, en.Reason, sum)
 				}
-				t.row(en.File, en.Original, en.Profile, en.Reason, sum)
-			}
-			return t.flush()
+				return t.flush()
+			})
 		},
 	}
 	addOutput(c, e)

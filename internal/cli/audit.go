@@ -31,9 +31,6 @@ plan says, keeping each file's folder inside the dated archive folder.`,
 		Example: "  vllmctl audit\n  vllmctl audit --archives -o json\n  vllmctl audit --apply",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			p, err := e.load(project.Options{})
 			if err != nil {
 				return err
@@ -60,7 +57,7 @@ plan says, keeping each file's folder inside the dated archive folder.`,
 			if err != nil {
 				return err
 			}
-			if e.output != "table" {
+			if e.output != formatTable {
 				if err := writeData(e.stdout, e.output, rep); err != nil {
 					return err
 				}

@@ -160,9 +160,6 @@ func (f benchFlags) options() (bench.Options, []bench.Probe, error) {
 }
 
 func runBench(e *env, f benchFlags, profile string) error {
-	if err := e.checkOutput(); err != nil {
-		return err
-	}
 	o, probes, err := f.options()
 	if err != nil {
 		return usageErr("%v", err)
@@ -217,15 +214,14 @@ func runBench(e *env, f benchFlags, profile string) error {
 	if err := atomicfile.WriteFile(svg, bench.Plot(r), 0o644); err != nil {
 		return err
 	}
-	if e.output != "table" {
-		return writeData(e.stdout, e.output, r)
-	}
-	printBench(e.stdout, r)
-	fmt.Fprintf(e.stdout, "stored %s\nplot   %s\n", path, svg)
-	if total := totalRequests(r); total > 0 && errorsOf(r) == total {
-		return &exitError{code: ExitFindings, err: fmt.Errorf("every request of %s failed (%s): is it deployed and ready? vllmctl status %s", profile, errorKinds(r), profile)}
-	}
-	return nil
+	return e.render(r, func(w io.Writer) error {
+		printBench(w, r)
+		fmt.Fprintf(w, "stored %s\nplot   %s\n", path, svg)
+		if total := totalRequests(r); total > 0 && errorsOf(r) == total {
+			return &exitError{code: ExitFindings, err: fmt.Errorf("every request of %s failed (%s): is it deployed and ready? vllmctl status %s", profile, errorKinds(r), profile)}
+		}
+		return nil
+	})
 }
 
 // benchProgress draws a bar per level on stderr.
@@ -322,9 +318,6 @@ func newBenchListCmd(e *env) *cobra.Command {
 		Example: `  vllmctl bench list -o json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			p, err := e.load(project.Options{})
 			if err != nil {
 				return err
@@ -333,7 +326,7 @@ func newBenchListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if e.output != "table" {
+			if e.output != formatTable {
 				if list == nil {
 					list = []bench.Result{}
 				}
@@ -373,9 +366,6 @@ func newBenchShowCmd(e *env) *cobra.Command {
   vllmctl bench show 20261207T0415 --svg medium.svg`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			p, err := e.load(project.Options{})
 			if err != nil {
 				return err
@@ -389,11 +379,10 @@ func newBenchShowCmd(e *env) *cobra.Command {
 					return err
 				}
 			}
-			if e.output != "table" {
-				return writeData(e.stdout, e.output, r)
-			}
-			printBench(e.stdout, r)
-			return nil
+			return e.render(r, func(w io.Writer) error {
+				printBench(w, r)
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&svg, "svg", "", "also write the throughput-latency plot to this file")
@@ -432,9 +421,6 @@ Exit status: 0, or 1 with --fail-on-worse when a metric or the probes are worse.
   vllmctl bench compare 20261207T0415 20261207T0430 --fail-on-worse -o json`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			if o.Confidence <= 0 || o.Confidence >= 1 || o.MinEffect < 0 || o.Resamples < 100 {
 				return usageErr("--confidence must be in (0, 1), --min-effect at least 0, --resamples at least 100")
 			}
@@ -457,7 +443,7 @@ Exit status: 0, or 1 with --fail-on-worse when a metric or the probes are worse.
 					return err
 				}
 			}
-			if e.output != "table" {
+			if e.output != formatTable {
 				if err := writeData(e.stdout, e.output, cmpr); err != nil {
 					return err
 				}

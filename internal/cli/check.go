@@ -53,9 +53,6 @@ every -o.`,
   vllmctl check -o sarif > vllmctl.sarif   # for github/codeql-action/upload-sarif
   vllmctl check -o github                  # annotations in a GitHub Actions step`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutputFormat(e.output); err != nil {
-				return err
-			}
 			p, err := e.load(project.Options{Files: f.files})
 			if err != nil {
 				return err
@@ -91,11 +88,11 @@ every -o.`,
 			warns := len(diags) - errs - countInfo(diags)
 			var werr error
 			switch e.output {
-			case "json", "yaml":
+			case formatJSON, formatYAML:
 				werr = writeData(e.stdout, e.output, diags)
-			case "sarif":
+			case formatSARIF:
 				werr = sarif.Write(e.stdout, diags, sarif.Options{ToolVersion: versionInfo().version, Place: placeOf(p, e.environ)})
-			case "github":
+			case formatGitHub:
 				werr = sarif.WriteGitHub(e.stdout, diags, placeOf(p, e.environ))
 			default:
 				for _, d := range diags {
@@ -105,7 +102,7 @@ every -o.`,
 			if werr != nil {
 				return werr
 			}
-			if e.output != "json" && e.output != "yaml" { // the summary goes to stderr, beside the findings or a CI log
+			if e.output != formatJSON && e.output != formatYAML { // the summary goes to stderr, beside the findings or a CI log
 				if len(p.Profiles) == 0 {
 					fmt.Fprintf(e.stderr, "no profiles found in %s (see 'vllmctl init' and 'vllmctl new')\n", p.Config.ProfilesDir)
 				}
@@ -121,18 +118,9 @@ every -o.`,
 	c.Flags().BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	c.Flags().BoolVar(&f.noPlan, "no-plan", false, "skip the memory plan (which needs a GPU inventory: nvidia-smi or gpus: in vllmctl.yaml)")
 	c.Flags().BoolVar(&f.all, "all", false, "also print informational findings (defaults that apply silently)")
-	c.Flags().StringVarP(&e.output, "output", "o", "table", "output format: table, json, yaml, sarif (SARIF 2.1.0, for code scanning) or github (GitHub Actions annotations)")
+	addOutput(c, e, formatSARIF, formatGitHub)
+	c.Flags().Lookup("output").Usage = "output format: table, json, yaml, sarif (SARIF 2.1.0, for code scanning) or github (GitHub Actions annotations)"
 	return c
-}
-
-// checkOutputFormat accepts check's output formats: the data formats and the
-// two CI formats.
-func checkOutputFormat(f string) error {
-	switch f {
-	case "table", "json", "yaml", "sarif", "github":
-		return nil
-	}
-	return usageErr("unknown output format %q (use table, json, yaml, sarif or github)", f)
 }
 
 // placeOf says where the project sits in its repository, for the CI formats.

@@ -53,9 +53,6 @@ Exit status 0 when equal, 1 when they differ, 2 when a side cannot be read.`,
 		Example: "  vllmctl diff medium docker-compose-qwen3-medium.yml\n  vllmctl diff old.yml new.yml -o json",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			p, err := e.load(project.Options{})
 			if err != nil {
 				return err
@@ -74,7 +71,7 @@ Exit status 0 when equal, 1 when they differ, 2 when a side cannot be read.`,
 				changes = []configdiff.Change{}
 			}
 			note := e.stdout
-			if e.output != "table" {
+			if e.output != formatTable {
 				note = e.stderr // the data keeps its shape: a list of changes
 			}
 			for _, side := range res.NoEngine {
@@ -84,7 +81,7 @@ Exit status 0 when equal, 1 when they differ, 2 when a side cannot be read.`,
 				}
 				fmt.Fprintf(note, "note: %s has no recognised vLLM engine: compose services compared as written (command as text)\n", name)
 			}
-			if e.output != "table" {
+			if e.output != formatTable {
 				if err := writeData(e.stdout, e.output, changes); err != nil {
 					return err
 				}

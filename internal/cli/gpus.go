@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -86,9 +87,6 @@ inside a process that sees all GPUs (CUDA_DEVICE_ORDER is honoured).`,
 		Example: "  vllmctl gpus\n  vllmctl gpus --gpu \"RTX 4090\" --gpus 3 -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			p, _ := project.Load(e.ctx, project.Options{Root: e.root, Environ: e.environ})
 			if p != nil {
 				e.learn(p)
@@ -100,24 +98,23 @@ inside a process that sees all GPUs (CUDA_DEVICE_ORDER is honoured).`,
 			if len(gpus) == 0 {
 				return &exitError{code: ExitFindings, err: errors.New("no GPU found: nvidia-smi is not installed and vllmctl.yaml declares none (use --gpu \"RTX 4090\" --gpus 2)")}
 			}
-			if e.output != "table" {
-				return writeData(e.stdout, e.output, gpus)
-			}
-			cuda := map[int]int{}
-			for i, g := range gpu.CUDAOrder(gpus, e.environ["CUDA_DEVICE_ORDER"]) {
-				cuda[g.Index] = i
-			}
-			fmt.Fprintf(e.stdout, "source: %s\n", src)
-			t := newTable(e.stdout, "INDEX", "CUDA", "NAME", "TOTAL", "USED", "FREE", "PROCESSES")
-			for _, g := range gpus {
-				var procs []string
-				for _, pr := range g.Processes {
-					procs = append(procs, fmt.Sprintf("%s[%d] %dMiB", pr.Name, pr.PID, pr.UsedMiB))
+			return e.render(gpus, func(w io.Writer) error {
+				cuda := map[int]int{}
+				for i, g := range gpu.CUDAOrder(gpus, e.environ["CUDA_DEVICE_ORDER"]) {
+					cuda[g.Index] = i
 				}
-				t.row(fmt.Sprint(g.Index), fmt.Sprint(cuda[g.Index]), g.Name, fmt.Sprintf("%.2f GiB", g.TotalGiB()),
-					fmt.Sprintf("%.2f GiB", float64(g.UsedMiB)/1024), fmt.Sprintf("%.2f GiB", g.FreeGiB()), strings.Join(procs, ", "))
-			}
-			return t.flush()
+				fmt.Fprintf(w, "source: %s\n", src)
+				t := newTable(w, "INDEX", "CUDA", "NAME", "TOTAL", "USED", "FREE", "PROCESSES")
+				for _, g := range gpus {
+					var procs []string
+					for _, pr := range g.Processes {
+						procs = append(procs, fmt.Sprintf("%s[%d] %dMiB", pr.Name, pr.PID, pr.UsedMiB))
+					}
+					t.row(fmt.Sprint(g.Index), fmt.Sprint(cuda[g.Index]), g.Name, fmt.Sprintf("%.2f GiB", g.TotalGiB()),
+						fmt.Sprintf("%.2f GiB", float64(g.UsedMiB)/1024), fmt.Sprintf("%.2f GiB", g.FreeGiB()), strings.Join(procs, ", "))
+				}
+				return t.flush()
+			})
 		},
 	}
 	f.register(c)

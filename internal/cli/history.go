@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -17,9 +18,6 @@ func newHistoryCmd(e *env) *cobra.Command {
 		Example: "  vllmctl history\n  vllmctl history medium -o json",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			p, err := e.load(project.Options{})
 			if err != nil {
 				return err
@@ -32,30 +30,29 @@ func newHistoryCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if e.output != "table" {
-				return writeData(e.stdout, e.output, h)
-			}
-			if len(h) == 0 {
-				fmt.Fprintln(e.stdout, "no deploys yet")
+			return e.render(h, func(w io.Writer) error {
+				if len(h) == 0 {
+					fmt.Fprintln(w, "no deploys yet")
+					return nil
+				}
+				t := newTable(w, "TIME", "PROFILE", "CONFIG", "RUNTIME", "OUTCOME", "TO READY", "DIAGNOSIS")
+				for _, r := range h {
+					ready := ""
+					if r.ReadySecs > 0 {
+						ready = fmt.Sprintf("%.1fs", r.ReadySecs)
+					}
+					rt := r.Runtime
+					if r.Simulated {
+						rt += " (sim)"
+					}
+					t.row(r.Time.Local().Format("2006-01-02 15:04:05"), r.Profile, r.Hash, rt, string(r.Outcome), ready, truncate(r.Diagnosis, 80))
+				}
+				if err := t.flush(); err != nil {
+					return err
+				}
+				printReadyTrends(e, h)
 				return nil
-			}
-			t := newTable(e.stdout, "TIME", "PROFILE", "CONFIG", "RUNTIME", "OUTCOME", "TO READY", "DIAGNOSIS")
-			for _, r := range h {
-				ready := ""
-				if r.ReadySecs > 0 {
-					ready = fmt.Sprintf("%.1fs", r.ReadySecs)
-				}
-				rt := r.Runtime
-				if r.Simulated {
-					rt += " (sim)"
-				}
-				t.row(r.Time.Local().Format("2006-01-02 15:04:05"), r.Profile, r.Hash, rt, string(r.Outcome), ready, truncate(r.Diagnosis, 80))
-			}
-			if err := t.flush(); err != nil {
-				return err
-			}
-			printReadyTrends(e, h)
-			return nil
+			})
 		},
 	}
 	addOutput(c, e)

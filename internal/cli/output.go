@@ -5,19 +5,64 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"go.yaml.in/yaml/v4"
 )
 
+// format is the value of -o.
+type format string
+
+// Output formats. Every command that prints data takes table (the default),
+// json and yaml; check also takes sarif and github.
+const (
+	formatTable  format = "table"
+	formatJSON   format = "json"
+	formatYAML   format = "yaml"
+	formatSARIF  format = "sarif"
+	formatGitHub format = "github"
+)
+
+// formatFlag is -o: a format among those its command takes, refused as a
+// usage error when parsed (before the command runs) otherwise.
+type formatFlag struct {
+	p       *format
+	allowed []format
+}
+
+func (f formatFlag) String() string { return string(*f.p) }
+func (f formatFlag) Type() string   { return "format" }
+
+func (f formatFlag) Set(s string) error {
+	if slices.Contains(f.allowed, format(s)) {
+		*f.p = format(s)
+		return nil
+	}
+	names := make([]string, len(f.allowed))
+	for i, a := range f.allowed {
+		names[i] = string(a)
+	}
+	return fmt.Errorf("unknown output format %q (use %s or %s)", s, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
+}
+
+// render prints v as data under -o json or yaml, or else runs table, which
+// prints it for people on w.
+func (e *env) render(v any, table func(w io.Writer) error) error {
+	if e.output != formatTable {
+		return writeData(e.stdout, e.output, v)
+	}
+	return table(e.stdout)
+}
+
 // writeData prints v as JSON or YAML (field names from the json tags).
-func writeData(w io.Writer, format string, v any) error {
+func writeData(w io.Writer, f format, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	if format == "json" {
+	if f == formatJSON {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}

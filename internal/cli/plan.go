@@ -67,9 +67,6 @@ Face cache, or the built-in catalog. --explain prints each formula and its input
   vllmctl plan --gpu "RTX 4090" --gpus 3
   vllmctl plan -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			p, err := e.load(project.Options{})
 			if err != nil {
 				return err
@@ -83,7 +80,7 @@ Face cache, or the built-in catalog. --explain prints each formula and its input
 			if err != nil {
 				return err
 			}
-			if e.output != "table" {
+			if e.output != formatTable {
 				if err := writeData(e.stdout, e.output, pp); err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"strconv"
 	"strings"
 
@@ -49,42 +50,38 @@ A profile that does not load is listed with status "error"; run 'vllmctl check' 
 		Example: "  vllmctl profiles\n  vllmctl profiles -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			p, err := e.load(project.Options{})
 			if err != nil {
 				return err
 			}
 			rows := profileRows(p)
-			if e.output != "table" {
-				return writeData(e.stdout, e.output, rows)
-			}
-			if len(rows) == 0 {
-				_, err := e.stdout.Write([]byte(p.NoProfilesHint() + "\n"))
-				return err
-			}
-			t := newTable(e.stdout, "PROFILE", "FILE", "SERVICE", "MODEL", "GPUS", "TP", "MAX-LEN", "UTIL", "QUANT", "KV", "SEQS", "PORT", "IMAGE")
-			marks := false
-			for _, r := range rows {
-				if r.Status == "error" {
-					t.row(r.Profile, r.File, "(does not load: run vllmctl check)", "", "", "", "", "", "", "", "", "", "")
-					continue
+			return e.render(rows, func(w io.Writer) error {
+				if len(rows) == 0 {
+					_, err := w.Write([]byte(p.NoProfilesHint() + "\n"))
+					return err
 				}
-				for _, src := range r.Sources {
-					marks = marks || src != vllm.FromWritten.String()
+				t := newTable(w, "PROFILE", "FILE", "SERVICE", "MODEL", "GPUS", "TP", "MAX-LEN", "UTIL", "QUANT", "KV", "SEQS", "PORT", "IMAGE")
+				marks := false
+				for _, r := range rows {
+					if r.Status == "error" {
+						t.row(r.Profile, r.File, "(does not load: run vllmctl check)", "", "", "", "", "", "", "", "", "", "")
+						continue
+					}
+					for _, src := range r.Sources {
+						marks = marks || src != vllm.FromWritten.String()
+					}
+					c := r.cells
+					t.row(r.Profile, r.File, r.Service, c["model"], r.GPUs, c["tensor-parallel-size"], c["max-model-len"], c["gpu-memory-utilization"],
+						c["quantization"], c["kv-cache-dtype"], c["max-num-seqs"], itoa(r.HostPort), r.Image)
 				}
-				c := r.cells
-				t.row(r.Profile, r.File, r.Service, c["model"], r.GPUs, c["tensor-parallel-size"], c["max-model-len"], c["gpu-memory-utilization"],
-					c["quantization"], c["kv-cache-dtype"], c["max-num-seqs"], itoa(r.HostPort), r.Image)
-			}
-			if err := t.flush(); err != nil {
+				if err := t.flush(); err != nil {
+					return err
+				}
+				if marks {
+					_, err = w.Write([]byte("(x): vLLM's default, not written in the files; ?X: unknown here (X says why)\n"))
+				}
 				return err
-			}
-			if marks {
-				_, err = e.stdout.Write([]byte("(x): vLLM's default, not written in the files; ?X: unknown here (X says why)\n"))
-			}
-			return err
+			})
 		},
 	}
 	addOutput(c, e)

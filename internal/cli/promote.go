@@ -74,9 +74,6 @@ Exit status: 0 kept, 1 rolled back (or failed), 2 usage.`,
 }
 
 func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
-	if err := e.checkOutput(); err != nil {
-		return err
-	}
 	if !f.recover && (len(args) != 1 || f.over == "") {
 		return usageErr("promote CANDIDATE --over LIVE (or promote --recover)")
 	}
@@ -130,7 +127,7 @@ func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
 		return &exitError{code: ExitFindings, err: err}
 	}
 	if f.recover {
-		if e.output != "table" {
+		if e.output != formatTable {
 			if recovered == nil {
 				recovered = []*promote.Journal{}
 			}
@@ -148,7 +145,7 @@ func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
 	}
 	o.Candidate, o.Live = args[0], f.over
 	j, err := promote.Run(e.ctx, dep, o)
-	if e.output != "table" {
+	if e.output != formatTable {
 		if werr := writeData(e.stdout, e.output, j); werr != nil {
 			return werr
 		}

@@ -130,7 +130,7 @@ type env struct {
 	stderr  io.Writer // masks red's secrets
 	environ map[string]string
 	root    string
-	output  string
+	output  format
 	// red holds every secret this run knows: secret-named variables of the
 	// environment from the start, the project's .env as soon as --root is
 	// parsed, and everything redactorFor finds once the project loads. stdout
@@ -275,17 +275,16 @@ flags, port and GPU clashes, hard-coded secrets) with file:line and a fix.`,
 	return root
 }
 
-// addOutput registers -o on a command that prints data.
-func addOutput(c *cobra.Command, e *env) {
-	c.Flags().StringVarP(&e.output, "output", "o", "table", "output format: table, json or yaml")
-}
-
-func (e *env) checkOutput() error {
-	switch e.output {
-	case "table", "json", "yaml":
-		return nil
+// addOutput registers -o on a command that prints data: table (the
+// default), json or yaml, and the extra formats the command takes.
+func addOutput(c *cobra.Command, e *env, extra ...format) {
+	e.output = formatTable
+	allowed := append([]format{formatTable, formatJSON, formatYAML}, extra...)
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
 	}
-	return usageErr("unknown output format %q (use table, json or yaml)", e.output)
+	c.Flags().VarP(formatFlag{&e.output, allowed}, "output", "o", "output format: "+strings.Join(names, ", "))
 }
 
 // load reads the project at --root.

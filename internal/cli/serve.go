@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -140,10 +141,7 @@ port-forward-lost); -o json or yaml prints it as data.`,
 		Example: "  vllmctl watch\n  vllmctl watch --once\n  vllmctl watch --once -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
-			if !once && e.output != "table" {
+			if !once && e.output != formatTable {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("-o %s needs --once (the watchdog runs until stopped and logs with --log-format)", e.output)}
 			}
 			s, err := newServer(e, rt, inv, logFormat, pinnedRuntime(cmd), func(*project.Project) *metrics.Metrics { return metrics.New(prometheus.NewRegistry(), nil) })
@@ -169,14 +167,13 @@ port-forward-lost); -o json or yaml prints it as data.`,
 				st := wd.Status(n)
 				rows = append(rows, row{n, string(st.State), st.Reason})
 			}
-			if e.output != "table" {
-				return writeData(e.stdout, e.output, rows)
-			}
-			t := newTable(e.stdout, "PROFILE", "STATE", "REASON")
-			for _, r := range rows {
-				t.row(r.Profile, r.State, r.Reason)
-			}
-			return t.flush()
+			return e.render(rows, func(w io.Writer) error {
+				t := newTable(w, "PROFILE", "STATE", "REASON")
+				for _, r := range rows {
+					t.row(r.Profile, r.State, r.Reason)
+				}
+				return t.flush()
+			})
 		},
 	}
 	rt.register(c)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -55,9 +56,6 @@ environment variable or default that gave its value.`,
 		Example: "  vllmctl show medium\n  vllmctl show medium -o json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			p, err := e.load(project.Options{Only: args})
 			if err != nil {
 				return err
@@ -74,13 +72,12 @@ environment variable or default that gave its value.`,
 			for _, s := range pr.Services {
 				out = append(out, describe(p, pr, s, red))
 			}
-			if e.output != "table" {
-				return writeData(e.stdout, e.output, out)
-			}
-			for _, s := range out {
-				printService(e, s)
-			}
-			return nil
+			return e.render(out, func(w io.Writer) error {
+				for _, s := range out {
+					printService(e, s)
+				}
+				return nil
+			})
 		},
 	}
 	addOutput(c, e)

@@ -27,9 +27,6 @@ the running and waiting requests, KV cache usage and generation tokens/s
 recorded it (runtime, Compose CLI), unless --runtime or --compose is given.`,
 		Example: "  vllmctl status\n  vllmctl status --watch 2s\n  vllmctl status -o json\n  vllmctl status --target kubernetes --namespace llm",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := e.checkOutput(); err != nil {
-				return err
-			}
 			if k8s, err := target.kubernetes(); err != nil || k8s {
 				if err != nil {
 					return err
@@ -47,10 +44,10 @@ recorded it (runtime, Compose CLI), unless --runtime or --compose is given.`,
 				if err != nil {
 					return stateErr(err)
 				}
-				if watch > 0 && e.output == "table" {
+				if watch > 0 && e.output == formatTable {
 					fmt.Fprint(e.stdout, "\033[H\033[2J")
 				}
-				if e.output != "table" {
+				if e.output != formatTable {
 					if err := writeData(e.stdout, e.output, sts); err != nil {
 						return err
 					}

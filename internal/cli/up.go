@@ -107,9 +107,6 @@ func (f *upFlags) register(c *cobra.Command, e *env) {
 }
 
 func runUp(e *env, f upFlags, args []string) error {
-	if err := e.checkOutput(); err != nil {
-		return err
-	}
 	if k8s, err := f.target.kubernetes(); err != nil || k8s {
 		if err != nil {
 			return err
@@ -141,7 +138,7 @@ func runUp(e *env, f upFlags, args []string) error {
 	// With -o json or yaml, stdout carries one document (every profile's
 	// result); progress goes to stderr (JSON lines with --progress json).
 	mode, progressOut := f.progress, e.stdout
-	if e.output != "table" {
+	if e.output != formatTable {
 		progressOut = e.stderr
 		if mode == "auto" || mode == "" {
 			mode = "plain"
@@ -164,7 +161,7 @@ func runUp(e *env, f upFlags, args []string) error {
 		rend.Close()
 		results = append(results, res)
 		switch {
-		case e.output != "table":
+		case e.output != formatTable:
 			if err != nil {
 				fmt.Fprintf(e.stderr, "%s: %s\n", name, red.String(err.Error()))
 			}
@@ -187,7 +184,7 @@ func runUp(e *env, f upFlags, args []string) error {
 		// A failure does not stop the others: each profile is tried and reported.
 		rend, _ = progress.New(mode, progressOut)
 	}
-	if e.output != "table" {
+	if e.output != formatTable {
 		if err := writeData(e.stdout, e.output, results); err != nil {
 			return err
 		}
