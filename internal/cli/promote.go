@@ -11,6 +11,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/archive"
 	"github.com/vllmctl/vllmctl/internal/bench"
 	"github.com/vllmctl/vllmctl/internal/deploy"
+	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/promote"
 )
 
@@ -87,22 +88,8 @@ func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
 			return usageErr("--gate: %v", err)
 		}
 	}
-	inv, src, _ := e.inventory(p, f.gpu)
-	red := redactorFor(p)
-	stateDir := deploy.New(p, nil).Store.Dir
-	o := promote.Options{Gate: gate,
-		Up: deploy.UpOptions{Version: Version, Simulate: f.rt.simulate, SimBinary: f.rt.simBin, Inventory: inv, Completion: true,
-			StallOther: 10 * time.Minute, StallLoading: 30 * time.Minute, Redact: red},
-		Describe: func(r *bench.Result) {
-			eng, _ := bench.Engine(p, r.Profile)
-			bench.Facts(e.ctx, r, dep.Store, eng, r.URL, inv, src)
-		},
-		Bench:    benchStore(p),
-		Archive:  archive.Store{Root: p.Root, Dir: p.Config.ArchiveDir},
-		Journals: promote.Journals{Dir: filepath.Join(stateDir, "promote")},
-		OnStep: func(j *promote.Journal, s promote.Step) {
-			fmt.Fprintf(e.stderr, "promote %s: %s %s %s\n", j.ID, s.Name, s.Status, red.String(s.Detail))
-		}}
+	o := e.promoteOptions(p, dep, f.rt, f.gpu)
+	o.Gate = gate
 	if gate.Probes != "" {
 		path := gate.Probes
 		if !filepath.IsAbs(path) {
@@ -152,7 +139,7 @@ func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
 	} else if j != nil {
 		fmt.Fprintf(e.stdout, "%s: %s; %s runs\n", j.ID, j.Outcome, j.Running)
 		if j.Reason != "" {
-			fmt.Fprintf(e.stdout, "reason: %s\n", red.String(j.Reason))
+			fmt.Fprintf(e.stdout, "reason: %s\n", redactorFor(p).String(j.Reason))
 		}
 		if j.LiveBench != "" && j.CandidateBench != "" {
 			fmt.Fprintf(e.stdout, "measured: vllmctl bench compare %s %s\n", j.LiveBench, j.CandidateBench)
@@ -167,4 +154,26 @@ func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
 		return &exitError{code: ExitUsage, err: err}
 	}
 	return &exitError{code: ExitFindings, err: err}
+}
+
+// promoteOptions is what a promotion (and its recovery, in promote and in
+// serve) deploys and measures with: the flags' runtime and inventory, the
+// project's bench, archive and journal folders; steps are printed on stderr.
+func (e *env) promoteOptions(p *project.Project, dep *deploy.Deployer, rt runtimeFlags, g gpuFlags) promote.Options {
+	inv, src, _ := e.inventory(p, g)
+	red := redactorFor(p)
+	stateDir := deploy.New(p, nil).Store.Dir
+	return promote.Options{Gate: promote.DefaultGate(),
+		Up: deploy.UpOptions{Version: Version, Simulate: rt.simulate, SimBinary: rt.simBin, Inventory: inv, Completion: true,
+			StallOther: 10 * time.Minute, StallLoading: 30 * time.Minute, Redact: red},
+		Describe: func(r *bench.Result) {
+			eng, _ := bench.Engine(p, r.Profile)
+			bench.Facts(e.ctx, r, dep.Store, eng, r.URL, inv, src)
+		},
+		Bench:    benchStore(p),
+		Archive:  archive.Store{Root: p.Root, Dir: p.Config.ArchiveDir},
+		Journals: promote.Journals{Dir: filepath.Join(stateDir, "promote")},
+		OnStep: func(j *promote.Journal, s promote.Step) {
+			fmt.Fprintf(e.stderr, "promote %s: %s %s %s\n", j.ID, s.Name, s.Status, red.String(s.Detail))
+		}}
 }

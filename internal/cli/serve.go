@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -13,9 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/vllmctl/vllmctl/internal/dashboard"
+	"github.com/vllmctl/vllmctl/internal/deploy"
 	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/metrics"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/promote"
 	"github.com/vllmctl/vllmctl/internal/serve"
 )
 
@@ -42,6 +46,20 @@ func newServer(e *env, rt runtimeFlags, inv gpuFlags, logFormat string, pinned b
 		Inventory: func(p *project.Project) []gpu.GPU {
 			g, _, _ := e.inventory(p, inv)
 			return g
+		},
+		Recover: func(ctx context.Context, p *project.Project) ([]string, error) {
+			js := promote.Journals{Dir: filepath.Join(deploy.New(p, nil).Store.Dir, "promote")}
+			if pending, err := js.Unfinished(); !pending {
+				return nil, err
+			}
+			o := e.promoteOptions(p, deploy.NewLocated(p, rts), rt, inv)
+			o.OnStep = nil
+			recovered, err := promote.Recover(ctx, deploy.NewLocated(p, rts), o)
+			var done []string
+			for _, j := range recovered {
+				done = append(done, fmt.Sprintf("promotion %s (%s over %s) was interrupted: %s, %s runs", j.ID, j.Candidate, j.Live, j.Outcome, j.Running))
+			}
+			return done, err
 		},
 	}), nil
 }

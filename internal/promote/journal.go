@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vllmctl/vllmctl/internal/atomicfile"
+	"github.com/vllmctl/vllmctl/internal/state"
 )
 
 // Decision is what the gate decided.
@@ -65,6 +66,15 @@ type Journals struct {
 
 func (s Journals) path(id string) string { return filepath.Join(s.Dir, id+".json") }
 
+// Hold takes the promotion's lock (<id>.lock beside its journal, an
+// operating-system lock) for as long as the promotion runs: the kernel drops
+// it when the promoting vllmctl dies, which is how Recover — in a later
+// promote, or in serve — tells an interrupted promotion from one in progress,
+// also from another container sharing the folder.
+func (s Journals) Hold(id string) (release func(), err error) {
+	return state.Hold(filepath.Join(s.Dir, id+".lock"))
+}
+
 // Save writes j atomically.
 func (s Journals) Save(j *Journal) error {
 	b, _ := json.MarshalIndent(j, "", "  ")
@@ -106,4 +116,20 @@ func (s Journals) List() ([]*Journal, error) {
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].ID < out[k].ID })
 	return out, nil
+}
+
+// Unfinished reports whether any journal has no outcome yet (a promotion in
+// progress, or one a killed vllmctl left): cheap, for a daemon that checks
+// often before building what Recover needs.
+func (s Journals) Unfinished() (bool, error) {
+	all, err := s.List()
+	if err != nil {
+		return false, err
+	}
+	for _, j := range all {
+		if j.Outcome == "" {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -82,6 +82,11 @@ func Run(ctx context.Context, d *deploy.Deployer, o Options) (*Journal, error) {
 		now = o.Now
 	}
 	j := &Journal{ID: now().UTC().Format("20060102T150405Z") + "-" + o.Candidate, Candidate: o.Candidate, Live: o.Live, Started: now().UTC(), Running: o.Live}
+	release, err := o.Journals.Hold(j.ID)
+	if err != nil {
+		return j, err
+	}
+	defer release()
 	r := &runner{d: d, o: o, j: j}
 	if err := r.step("start", "done", fmt.Sprintf("promote %s over %s", o.Candidate, o.Live)); err != nil {
 		return j, err

@@ -300,3 +300,33 @@ func TestPromoteKilledIsRecovered(t *testing.T) {
 		})
 	}
 }
+
+// A promotion whose vllmctl still runs (it holds the journal's lock) is in
+// progress: Recover leaves it alone, and recovers it once the lock is free
+// (its vllmctl died).
+func TestRecoverLeavesAPromotionInProgress(t *testing.T) {
+	dir := setup(t, map[string]string{"live": live, "better": "--sim-ttft=20ms --sim-itl=5ms"})
+	deployLive(t, dir)
+	e := mustLoad(t, dir, "better")
+	j := &Journal{ID: "20261207T000000Z-better", Candidate: "better", Live: "live", Started: time.Now().UTC(), Running: "live",
+		Steps: []Step{{Time: time.Now().UTC(), Name: "bench-live", Status: "started"}}}
+	if err := e.o.Journals.Save(j); err != nil {
+		t.Fatal(err)
+	}
+	release, err := e.o.Journals.Hold(j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := Recover(context.Background(), e.d, e.o)
+	if err != nil || len(js) != 0 {
+		t.Fatalf("Recover took %d journals (%v) of a promotion in progress, want none", len(js), err)
+	}
+	if saved, err := e.o.Journals.Load(j.ID); err != nil || saved.Outcome != "" || len(saved.Steps) != 1 {
+		t.Fatalf("the journal in progress was changed: %+v, %v", saved, err)
+	}
+	release()
+	js, err = Recover(context.Background(), e.d, e.o)
+	if err != nil || len(js) != 1 || js[0].Outcome != Recovered || js[0].Running != "live" {
+		t.Fatalf("after its vllmctl is gone: %d journals, %v", len(js), err)
+	}
+}

@@ -2,9 +2,11 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/vllmctl/vllmctl/internal/deploy"
+	"github.com/vllmctl/vllmctl/internal/state"
 )
 
 // Recover finishes every promotion a killed vllmctl left unfinished, so
@@ -16,7 +18,9 @@ import (
 //     between stopping the live profile and starting the candidate, when
 //     neither runs), and the candidate's files are archived when it was rejected.
 //
-// Every unfinished journal ends with outcome Recovered (or Failed, with the reason).
+// Every unfinished journal ends with outcome Recovered (or Failed, with the
+// reason). A promotion whose vllmctl still runs (it holds the journal's lock,
+// Journals.Hold) is in progress, not interrupted, and is left alone.
 func Recover(ctx context.Context, d *deploy.Deployer, o Options) ([]*Journal, error) {
 	all, err := o.Journals.List()
 	if err != nil {
@@ -27,11 +31,20 @@ func Recover(ctx context.Context, d *deploy.Deployer, o Options) ([]*Journal, er
 		if j.Outcome != "" {
 			continue
 		}
-		r := &runner{d: d, o: o, j: j}
-		if err := r.recover(ctx); err != nil {
-			return append(done, j), err
+		release, err := o.Journals.Hold(j.ID)
+		if errors.Is(err, state.ErrLocked) {
+			continue // in progress
 		}
+		if err != nil {
+			return done, err
+		}
+		r := &runner{d: d, o: o, j: j}
+		err = r.recover(ctx)
+		release()
 		done = append(done, j)
+		if err != nil {
+			return done, err
+		}
 	}
 	return done, nil
 }

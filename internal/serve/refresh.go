@@ -30,6 +30,15 @@ func (s *Server) Refresh(ctx context.Context) {
 	if s.o.Learn != nil {
 		s.o.Learn(p) // a key added to .env while serve runs is masked from now on
 	}
+	if s.o.Recover != nil {
+		done, err := s.o.Recover(ctx, p)
+		for _, d := range done {
+			s.log.Info("recovered", "what", d)
+		}
+		if err != nil {
+			s.log.Warn("recover interrupted work", "err", err)
+		}
+	}
 	insts, unreachable, err := deploy.NewLocated(p, s.o.Runtimes).Instances(ctx)
 	if err != nil {
 		s.log.Warn("list engines", "err", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/vllmctl/vllmctl/internal/deploy"
 	"github.com/vllmctl/vllmctl/internal/gateway"
+	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/runtime"
 	"github.com/vllmctl/vllmctl/internal/sim"
 )
@@ -223,4 +225,33 @@ func countOf(m *sync.Map, k string) int64 {
 		return c.(*atomic.Int64).Load()
 	}
 	return 0
+}
+
+// TestRefreshRecovers: each refresh runs Options.Recover with the project it
+// loaded, before the engines are listed, and logs what it finished.
+func TestRefreshRecovers(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "configs/docker/profiles"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "configs/docker/profiles/a.yml"), []byte(fmt.Sprintf(raceProfile, "a", "A", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	var calls []string
+	be := &flipBackend{ports: map[string]int{}}
+	s := New(Options{Root: root, Environ: map[string]string{}, Runtimes: deploy.NewRuntimes(be, true, filepath.Join(root, ".vllmctl")),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Recover: func(_ context.Context, p *project.Project) ([]string, error) {
+			calls = append(calls, p.Root)
+			return []string{"promotion P was interrupted: recovered, live runs"}, nil
+		}})
+	s.Refresh(t.Context())
+	s.Refresh(t.Context())
+	if len(calls) != 2 || calls[0] != root {
+		t.Fatalf("Recover calls: %q, want the project at %s twice", calls, root)
+	}
+	if !strings.Contains(logs.String(), "promotion P was interrupted: recovered, live runs") {
+		t.Fatalf("what Recover finished is not logged:\n%s", logs.String())
+	}
 }

@@ -48,6 +48,12 @@ type Options struct {
 	SimBinary string
 	// Version is vllmctl's version, written in deploy records.
 	Version string
+	// Recover finishes work a killed vllmctl left unfinished (a promotion
+	// stopped between the live profile and its candidate, so that neither
+	// runs), before each refresh lists the engines; it returns a line per
+	// thing finished, logged. Work whose vllmctl still runs is left alone.
+	// Default: nothing.
+	Recover func(context.Context, *project.Project) ([]string, error)
 }
 
 // Server is the serve daemon. Create it with New; its methods are safe for

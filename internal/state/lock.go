@@ -108,3 +108,26 @@ func samePath(fi os.FileInfo, path string) bool {
 	pi, err := os.Stat(path)
 	return err == nil && os.SameFile(fi, pi)
 }
+
+// Hold takes an operating-system lock on path (created if missing) until
+// release is called or the process dies, for work that must not run twice at
+// once and whose interruption another process must be able to detect (a
+// promotion in flight). ErrLocked when another process holds it. The file is
+// kept: it holds nothing.
+func Hold(path string) (release func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("the lock %s: %w", path, err)
+	}
+	if err := tryLock(f); err != nil {
+		f.Close()
+		if errors.Is(err, errHeld) {
+			return nil, fmt.Errorf("%w (%s is held)", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("the lock %s: %w", path, err)
+	}
+	return func() { unlockFile(f); f.Close() }, nil
+}

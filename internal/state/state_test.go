@@ -186,3 +186,21 @@ func TestLockDamaged(t *testing.T) {
 		t.Fatalf("the damaged lock was changed: %q", b)
 	}
 }
+
+// TestHold: a held lock refuses a second holder until released.
+func TestHold(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "x.lock")
+	release, err := Hold(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Hold(path); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("a second holder: %v", err)
+	}
+	release()
+	release, err = Hold(path)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	release()
+}
