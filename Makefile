@@ -210,12 +210,15 @@ e2e-compose-service: image sim-image build
 ## release-snapshot: every release archive (linux, windows, darwin × amd64,
 ## arm64), checksums, and the Homebrew and Scoop manifests into dist/, with
 ## GoReleaser (.goreleaser.yaml; run from the module proxy, not a dependency
-## of go.mod). Nothing is published. It takes several minutes (six builds).
+## of go.mod). Nothing is published. Six builds: 22 min on the 2-core VM under
+## load from a cold cache (BENCHMARKS.md), plus building GoReleaser once.
 GORELEASER ?= $(GO) run github.com/goreleaser/goreleaser/v2@v2.15.1
 .PHONY: release-snapshot release-check
 release-snapshot:
+	@$(GORELEASER) --version >/dev/null || { echo "release-snapshot: '$(GORELEASER)' failed (above): GoReleaser is built from the Go module proxy (GOPROXY=$$($(GO) env GOPROXY)); make it reachable, or set GORELEASER to an installed goreleaser v2 binary" >&2; exit 1; }
 	VLLMCTL_VERSION=$(VERSION) VLLMCTL_COMMIT=$(COMMIT) VLLMCTL_DATE=$(DATE) $(GORELEASER) release --snapshot --clean --skip=publish
 
-## release-check: test what release-snapshot built (internal/release).
+## release-check: test what release-snapshot built (internal/release), with
+## the version, commit and date it stamped.
 release-check: release-snapshot
-	$(GO) test -tags release -count=1 ./internal/release
+	VLLMCTL_VERSION=$(VERSION) VLLMCTL_COMMIT=$(COMMIT) VLLMCTL_DATE=$(DATE) $(GO) test -tags release -count=1 ./internal/release
