@@ -3,11 +3,16 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vllmctl/vllmctl/internal/cli/progress"
+	"github.com/vllmctl/vllmctl/internal/deploy"
 	"github.com/vllmctl/vllmctl/internal/kube"
+	"github.com/vllmctl/vllmctl/internal/monitor"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // targetFlags choose where up, down and status act: this machine (the
@@ -42,47 +47,84 @@ func (f targetFlags) kubernetes() (bool, error) {
 	return false, usageErr("--target %q: use local or kubernetes", f.target)
 }
 
-// cluster builds the profiles' objects (as export kubernetes writes them)
-// and connects to the cluster; ns is where they live.
-func (e *env) cluster(f targetFlags, profiles []string) (*kube.Result, kubernetes.Interface, string, error) {
+// kubeTarget is a project's profiles built as export kubernetes writes
+// them, and the cluster they go to.
+type kubeTarget struct {
+	p   *project.Project
+	res *kube.Result
+	cs  kubernetes.Interface
+	cfg *rest.Config
+	ns  string // where they live
+}
+
+// cluster builds the profiles' objects and connects to the cluster.
+func (e *env) cluster(f targetFlags, profiles []string) (*kubeTarget, error) {
 	p, err := e.load(project.Options{})
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	for _, a := range profiles {
 		if _, err := p.Profile(a); err != nil {
-			return nil, nil, "", &exitError{code: ExitUsage, err: err}
+			return nil, &exitError{code: ExitUsage, err: err}
 		}
 	}
 	res, err := kube.Build(p, profiles, kube.Options{Version: Version, Namespace: f.namespace})
 	if err != nil {
-		return nil, nil, "", &exitError{code: ExitConfig, err: err}
+		return nil, &exitError{code: ExitConfig, err: err}
 	}
-	cs, ctxNS, err := kube.Connect(f.kubeconfig, f.context)
+	cs, cfg, ctxNS, err := kube.ConnectConfig(f.kubeconfig, f.context)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	ns := res.Namespace
 	if ns == "" {
 		ns = ctxNS
 	}
-	return res, cs, ns, nil
+	return &kubeTarget{p: p, res: res, cs: cs, cfg: cfg, ns: ns}, nil
 }
 
 // upKubernetes is up --target kubernetes: server-side apply, then each
-// rollout followed to ready or a diagnosis with its fix.
+// rollout followed to a running pod or a diagnosis with its fix, then the
+// engine as on Docker: its container log through the API into the
+// startup-phase monitor, ready when /health, /v1/models and a tiny
+// completion answer through a port-forward, or the diagnosis, the fix and
+// the last log lines.
 func upKubernetes(e *env, f targetFlags, profiles []string) error {
-	res, cs, ns, err := e.cluster(f, profiles)
+	t, err := e.cluster(f, profiles)
 	if err != nil {
 		return err
 	}
-	progress := func(name, state string) { fmt.Fprintf(e.stderr, "%s: %s\n", name, state) }
-	err = kube.Up(e.ctx, cs, res, kube.UpOptions{Namespace: ns, Rollout: kube.RolloutOptions{Progress: progress}})
-	var d *kube.Diagnosis
-	if errors.As(err, &d) {
-		return &exitError{code: ExitFindings, err: err}
-	}
+	res, cs, ns := t.res, t.cs, t.ns
+	red := redactorFor(t.p)
+	rend, err := progress.New("auto", e.stderr)
 	if err != nil {
+		return err
+	}
+	rollout := func(name, state string) { fmt.Fprintf(e.stderr, "%s: %s\n", name, state) }
+	var results []deploy.UpResult
+	follow := kube.FollowOptions{Config: t.cfg, Completion: true,
+		OnEvent: func(ev monitor.Event) { ev.Message = red.String(ev.Message); rend.Event(ev) },
+		OnResult: func(profile string, m monitor.Result) {
+			for i := range m.Tail {
+				m.Tail[i] = red.String(m.Tail[i])
+			}
+			results = append(results, deploy.UpResult{Profile: profile, Monitor: &m})
+		}}
+	err = kube.Up(e.ctx, cs, res, kube.UpOptions{Namespace: ns, Rollout: kube.RolloutOptions{Progress: rollout}, Follow: follow})
+	rend.Close()
+	var d *kube.Diagnosis
+	var ef *kube.EngineFailure
+	switch {
+	case errors.As(err, &ef):
+		for _, r := range results {
+			if r.Profile == ef.Profile {
+				summarize(e, r, err, red.String)
+			}
+		}
+		return &exitError{code: ExitFindings, err: errors.New(red.String(err.Error()))}
+	case errors.As(err, &d):
+		return &exitError{code: ExitFindings, err: err}
+	case err != nil:
 		return err
 	}
 	rows, err := kube.Status(e.ctx, cs, res, ns)
@@ -92,13 +134,40 @@ func upKubernetes(e *env, f targetFlags, profiles []string) error {
 	return e.printKubeStatus(rows)
 }
 
-// downKubernetes deletes the profiles' Deployments and Services and waits
-// for their pods to go (claims and the Secret stay).
-func downKubernetes(e *env, f targetFlags, profiles []string) error {
-	res, cs, ns, err := e.cluster(f, profiles)
+// logsKubernetes is logs --target kubernetes: the engine container's log of
+// the profile's newest pod, through the API, marked as on Docker.
+func logsKubernetes(e *env, f targetFlags, profile string, follow bool, since time.Time) error {
+	t, err := e.cluster(f, []string{profile})
 	if err != nil {
 		return err
 	}
+	if len(t.res.Engines) == 0 {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("profile %s has no vLLM engine to read a log of", profile)}
+	}
+	eng := t.res.Engines[0]
+	pod, err := kube.EnginePod(e.ctx, t.cs, t.ns, eng.Name)
+	if errors.Is(err, kube.ErrNotFound) {
+		return &exitError{code: ExitFindings, err: fmt.Errorf("%s is not deployed in namespace %s: vllmctl up %s --target kubernetes", profile, t.ns, profile)}
+	}
+	if err != nil {
+		return &exitError{code: ExitFindings, err: err}
+	}
+	red := redactorFor(t.p)
+	err = kube.Logs(e.ctx, t.cs, t.ns, pod.Name, kube.LogOptions{Follow: follow, Since: since}, func(l string) { printLogLine(e, red, l) })
+	if err != nil && e.ctx.Err() != nil {
+		return nil // interrupted while following
+	}
+	return err
+}
+
+// downKubernetes deletes the profiles' Deployments and Services and waits
+// for their pods to go (claims and the Secret stay).
+func downKubernetes(e *env, f targetFlags, profiles []string) error {
+	t, err := e.cluster(f, profiles)
+	if err != nil {
+		return err
+	}
+	res, cs, ns := t.res, t.cs, t.ns
 	if err := kube.Down(e.ctx, cs, res, ns); err != nil {
 		return err
 	}
@@ -110,10 +179,11 @@ func downKubernetes(e *env, f targetFlags, profiles []string) error {
 
 // statusKubernetes shows the profiles' Deployments on the cluster.
 func statusKubernetes(e *env, f targetFlags, profiles []string) error {
-	res, cs, ns, err := e.cluster(f, profiles)
+	t, err := e.cluster(f, profiles)
 	if err != nil {
 		return err
 	}
+	res, cs, ns := t.res, t.cs, t.ns
 	rows, err := kube.Status(e.ctx, cs, res, ns)
 	if err != nil {
 		return err

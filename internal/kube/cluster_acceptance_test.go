@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +19,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vllmctl/vllmctl/internal/kube/kubetest"
+	"github.com/vllmctl/vllmctl/internal/monitor"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 // These tests run on a real control plane (make kube-testbin builds it):
@@ -195,5 +199,169 @@ func pollUntil(ctx context.Context, f func() error) error {
 			return last
 		case <-time.After(200 * time.Millisecond):
 		}
+	}
+}
+
+// engineResult builds gpuProject(2) into namespace ns (each test engine routes a
+// namespace's pods to its own simulator).
+func engineResult(t *testing.T, ns string) *Result {
+	t.Helper()
+	r, err := Build(gpuProject(t, 2), nil, Options{Version: "test", Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func createNamespace(t *testing.T, c *kubetest.Cluster, ns string) {
+	t.Helper()
+	if _, err := c.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// watchPodReady reports when a pod of namespace ns is first seen Ready
+// (zero when the watch ends first).
+func watchPodReady(t *testing.T, c *kubetest.Cluster, ns string) <-chan time.Time {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w, err := c.Client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan time.Time, 1)
+	go func() {
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			for _, cond := range p.Status.Conditions {
+				if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue {
+					out <- time.Now()
+					return
+				}
+			}
+		}
+		out <- time.Time{}
+	}()
+	return out
+}
+
+// TestClusterEngineLoop: the whole loop on the control plane, the pod's
+// engine being a vllm-sim whose log kwok serves (ClusterLogs) and whose port
+// 8000 it forwards (ClusterPortForward). Up follows the container log
+// through the API into the startup-phase monitor and is ready only when
+// /health, /v1/models and a completion answer through a port-forward; a
+// boot that fails (CUDA out of memory while loading) gets the diagnosis and
+// fix it gets on Docker; logs reads the log through the API.
+func TestClusterEngineLoop(t *testing.T) {
+	c := kubetest.Start(t, kubetest.Options{GPUNode: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	createNamespace(t, c, "boot-ok")
+	createNamespace(t, c, "boot-fail")
+
+	// --- a good boot: load time long enough that the pod runs before the engine answers
+	good := kubetest.StartSim(t, "--model", "Qwen/Qwen3-8B", "--tensor-parallel-size", "2", "--sim-load-time", "4s")
+	if err := c.RouteNamespace(ctx, "boot-ok", good.LogFile, good.Port); err != nil {
+		t.Fatal(err)
+	}
+	podReady := watchPodReady(t, c, "boot-ok")
+	var (
+		mu     sync.Mutex
+		events []monitor.Event
+		result *monitor.Result
+	)
+	fo := FollowOptions{Config: c.Config, Completion: true,
+		OnEvent:  func(e monitor.Event) { mu.Lock(); events = append(events, e); mu.Unlock() },
+		OnResult: func(_ string, r monitor.Result) { mu.Lock(); result = &r; mu.Unlock() }}
+	r := engineResult(t, "boot-ok")
+	err := Up(ctx, c.Client, r, UpOptions{Follow: fo})
+	upDone := time.Now()
+	if err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	mu.Lock()
+	if result == nil || result.Outcome != monitor.Ready {
+		t.Fatalf("monitor result %+v, want ready", result)
+	}
+	phases := map[vllm.Phase]bool{}
+	for _, e := range events {
+		if e.Kind == "phase" {
+			phases[e.Phase] = true
+		}
+	}
+	mu.Unlock()
+	for _, ph := range []vllm.Phase{vllm.PhaseLoading, vllm.PhaseKVCache, vllm.PhaseAPIServer} {
+		if !phases[ph] {
+			t.Errorf("no %s phase event from the log through the API (phases %v)", ph, phases)
+		}
+	}
+	engineReady := good.ReadyAt()
+	if engineReady.IsZero() || result.ReadyAt.Before(engineReady) {
+		t.Errorf("reported ready at %v, the engine first answered at %v: ready before it answered", result.ReadyAt, engineReady)
+	}
+	// The rollout is reported ready within 1 s of the pod becoming ready:
+	// the later of the pod's Ready condition (seen through a watch) and the
+	// engine answering /health (kwok marks the pod Ready at once; a real
+	// kubelet only once the readiness probe on /health passes).
+	pr := <-podReady
+	if pr.IsZero() {
+		t.Fatal("the pod never became Ready")
+	}
+	both := pr
+	if engineReady.After(both) {
+		both = engineReady
+	}
+	lag := upDone.Sub(both)
+	t.Logf("rollout reported ready %v after the pod was ready (pod Ready %v, engine answered %v after the pod)",
+		lag, pr.Format(time.RFC3339Nano), engineReady.Sub(pr))
+	if lag > time.Second {
+		t.Errorf("Up returned %v after the pod was ready and the engine answered, want within 1s", lag)
+	}
+	pod, err := EnginePod(ctx, c.Client, "boot-ok", r.Engines[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logLines []string
+	if err := Logs(ctx, c.Client, "boot-ok", pod.Name, LogOptions{}, func(l string) { logLines = append(logLines, l) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(logLines, func(l string) bool { return strings.Contains(l, "Starting vLLM API server") }) {
+		t.Errorf("logs through the API lack the API server line (%d lines)", len(logLines))
+	}
+	if rows, err := Status(ctx, c.Client, r, ""); err != nil || rows[0].State != "ready" {
+		t.Errorf("Status = %+v (%v), want ready", rows, err)
+	}
+
+	// down frees the node's GPUs for the next boot
+	if err := Down(ctx, c.Client, r, ""); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+
+	// --- a failed boot: the same diagnosis and fix as on Docker
+	bad := kubetest.StartSim(t, "--model", "Qwen/Qwen3-8B", "--tensor-parallel-size", "2", "--sim-fail-at", "loading", "--sim-fail-error", "oom")
+	if err := c.RouteNamespace(ctx, "boot-fail", bad.LogFile, bad.Port); err != nil {
+		t.Fatal(err)
+	}
+	err = Up(ctx, c.Client, engineResult(t, "boot-fail"), UpOptions{Follow: FollowOptions{Config: c.Config, Completion: true}})
+	var f *EngineFailure
+	if !errors.As(err, &f) {
+		t.Fatalf("Up of a boot that fails = %v, want an *EngineFailure", err)
+	}
+	if f.Result.Outcome != monitor.Failed || f.Result.Fatal != "cuda-oom" || f.Result.Diagnosis == "" || f.Result.ConcreteFix() == "" {
+		t.Errorf("failure = %+v, want failed with cuda-oom, a diagnosis and a fix", f.Result)
+	}
+	if !strings.Contains(f.Result.RootCause, "CUDA out of memory") {
+		t.Errorf("the failure's root cause %q is not the CUDA error", f.Result.RootCause)
+	}
+	if len(f.Result.Tail) == 0 || !strings.Contains(f.Result.Tail[len(f.Result.Tail)-1], "Engine core initialization failed") {
+		t.Errorf("the failure's last lines do not end with the engine's last line: %q", f.Result.Tail)
+	}
+	if !strings.Contains(err.Error(), "fix:") {
+		t.Errorf("error %q does not say the fix", err)
 	}
 }

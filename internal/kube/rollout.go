@@ -146,6 +146,7 @@ type rollout struct {
 	ready bool
 	msg   string
 	diag  *Diagnosis
+	pods  []corev1.Pod // of the Deployment's current template
 }
 
 func rolloutState(ctx context.Context, cs kubernetes.Interface, ns, name string) (rollout, error) {
@@ -159,10 +160,6 @@ func rolloutState(ctx context.Context, cs kubernetes.Interface, ns, name string)
 	want := int32(1)
 	if d.Spec.Replicas != nil {
 		want = *d.Spec.Replicas
-	}
-	st := d.Status
-	if st.ObservedGeneration >= d.Generation && st.UpdatedReplicas == want && st.ReadyReplicas == want && st.Replicas == want {
-		return rollout{ready: true, msg: "ready"}, nil
 	}
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
@@ -180,6 +177,10 @@ func rolloutState(ctx context.Context, cs kubernetes.Interface, ns, name string)
 			cur = append(cur, p)
 		}
 	}
+	st := d.Status
+	if st.ObservedGeneration >= d.Generation && st.UpdatedReplicas == want && st.ReadyReplicas == want && st.Replicas == want {
+		return rollout{ready: true, msg: "ready", pods: cur}, nil
+	}
 	var events []corev1.Event
 	for _, p := range cur {
 		ev, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + p.Name})
@@ -189,7 +190,7 @@ func rolloutState(ctx context.Context, cs kubernetes.Interface, ns, name string)
 		events = append(events, ev.Items...)
 	}
 	msg := podsSummary(d, cur)
-	return rollout{msg: msg, diag: Diagnose(cur, events)}, nil
+	return rollout{msg: msg, diag: Diagnose(cur, events), pods: cur}, nil
 }
 
 func podsSummary(d *appsv1.Deployment, pods []corev1.Pod) string {

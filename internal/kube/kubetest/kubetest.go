@@ -32,6 +32,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -49,9 +50,10 @@ type Cluster struct {
 	bin        string
 	mu         sync.Mutex
 	procs      []*exec.Cmd
-	logs       []*bytes.Buffer
+	logs       []*lockedWriter
 	stopping   bool
 	exited     []string // components that ended before stop: waiting for them is vain
+	dyn        dynamic.Interface
 }
 
 // BinDir finds the folder of the binaries: $VLLMCTL_KUBE_BIN, else
@@ -131,7 +133,7 @@ func (c *Cluster) run(name string, args ...string) error {
 	}
 	c.mu.Lock()
 	c.procs = append(c.procs, cmd)
-	c.logs = append(c.logs, buf)
+	c.logs = append(c.logs, w)
 	c.mu.Unlock()
 	go func() {
 		err := cmd.Wait()
@@ -147,6 +149,12 @@ func (c *Cluster) run(name string, args ...string) error {
 type lockedWriter struct {
 	mu  sync.Mutex
 	buf *bytes.Buffer
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 func (w *lockedWriter) Write(p []byte) (int, error) {
@@ -174,7 +182,7 @@ func (c *Cluster) dumpLogs(t testing.TB) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, p := range c.procs {
-		s := c.logs[i].String()
+		s := c.logs[i].String() // under the writer's lock: a killed process's output may still be copied
 		if len(s) > 8000 {
 			s = s[len(s)-8000:]
 		}
@@ -205,7 +213,7 @@ func (c *Cluster) poll(ctx context.Context, what string, f func() error) error {
 }
 
 func (c *Cluster) start(ctx context.Context, o Options) error {
-	ports := make([]int, 3)
+	ports := make([]int, 4)
 	for i := range ports {
 		p, err := freePort()
 		if err != nil {
@@ -213,7 +221,7 @@ func (c *Cluster) start(ctx context.Context, o Options) error {
 		}
 		ports[i] = p
 	}
-	etcdClient, etcdPeer, apiPort := ports[0], ports[1], ports[2]
+	etcdClient, etcdPeer, apiPort, kwokPort := ports[0], ports[1], ports[2], ports[3]
 	clientURL := "http://127.0.0.1:" + strconv.Itoa(etcdClient)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(etcdPeer)
 	if err := c.run("etcd", "--name=default", "--data-dir="+filepath.Join(c.Dir, "etcd"),
@@ -234,6 +242,10 @@ func (c *Cluster) start(ctx context.Context, o Options) error {
 	token := "vllmctl-test-admin-token"
 	tokens := filepath.Join(c.Dir, "tokens.csv")
 	if err := os.WriteFile(tokens, []byte(token+`,admin,admin,"system:masters"`+"\n"), 0o600); err != nil {
+		return err
+	}
+	kcerts, err := kubeletCerts(c.Dir)
+	if err != nil {
 		return err
 	}
 	server := "https://127.0.0.1:" + strconv.Itoa(apiPort)
@@ -263,7 +275,9 @@ current-context: test
 		// node lifecycle controller (not run here) lifts it
 		"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition", "--allow-privileged=true",
 		// a loopback advertise address is refused by the default (lease) endpoint reconciler
-		"--endpoint-reconciler-type=none"); err != nil {
+		"--endpoint-reconciler-type=none",
+		// logs and port-forward go to kwok's kubelet server: its cert is signed by this CA
+		"--kubelet-certificate-authority="+kcerts.ca, "--kubelet-preferred-address-types=InternalIP"); err != nil {
 		return err
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
@@ -308,8 +322,18 @@ current-context: test
 	if len(stages) == 0 {
 		return fmt.Errorf("no kwok stages in %s/stages: run `make kube-testbin`", c.bin)
 	}
+	if err := c.applyCRDs(ctx); err != nil {
+		return err
+	}
+	// kwok's kubelet server (logs, port-forward) on 127.0.0.1:kwokPort, with
+	// a cert the apiserver trusts; ClusterLogs and ClusterPortForward objects
+	// say where each pod's log and port are (RouteNamespace).
+	kp := strconv.Itoa(kwokPort)
 	kwokArgs := []string{"--kubeconfig=" + c.Kubeconfig, "--manage-all-nodes=false",
-		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--node-ip=127.0.0.1"}
+		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--node-ip=127.0.0.1",
+		"--node-port=" + kp, "--server-address=127.0.0.1:" + kp,
+		"--tls-cert-file=" + kcerts.cert, "--tls-private-key-file=" + kcerts.key,
+		"--enable-crds=" + strings.Join(kwokCRDs, ",")}
 	for _, s := range stages {
 		kwokArgs = append(kwokArgs, "--config="+s)
 	}
