@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
@@ -44,50 +43,57 @@ func (d *podDialer) DialContext(ctx context.Context, _, _ string) (net.Conn, err
 	if err != nil {
 		return nil, err
 	}
-	dialer := portforward.NewFallbackDialer(wsDialer, spdyDialer, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
+	// Any failure of the WebSocket upgrade falls back to SPDY (kubectl
+	// falls back on upgrade and proxy errors only; the retry is cheap).
+	dialer := portforward.NewFallbackDialer(wsDialer, spdyDialer, func(error) bool { return true })
 	type dialed struct {
-		conn httpstream.Connection
-		err  error
+		fc        *forwardConn
+		errStream io.Reader
+		err       error
 	}
 	ch := make(chan dialed, 1)
+	addr := forwardAddr(d.ns + "/" + d.pod + ":" + strconv.Itoa(d.port))
 	go func() {
-		c, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
-		ch <- dialed{c, err}
+		conn, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
+		if err != nil {
+			ch <- dialed{err: fmt.Errorf("port-forward to pod %s/%s: %w", d.ns, d.pod, err)}
+			return
+		}
+		h := http.Header{}
+		h.Set(corev1.StreamType, corev1.StreamTypeError)
+		h.Set(corev1.PortHeader, strconv.Itoa(d.port))
+		h.Set(corev1.PortForwardRequestIDHeader, "0")
+		errStream, err := conn.CreateStream(h)
+		if err != nil {
+			_ = conn.Close()
+			ch <- dialed{err: fmt.Errorf("port-forward to pod %s/%s: error stream: %w", d.ns, d.pod, err)}
+			return
+		}
+		_ = errStream.Close() // nothing is written to it
+		h.Set(corev1.StreamType, corev1.StreamTypeData)
+		data, err := conn.CreateStream(h)
+		if err != nil {
+			_ = conn.Close()
+			ch <- dialed{err: fmt.Errorf("port-forward to pod %s/%s: data stream: %w", d.ns, d.pod, err)}
+			return
+		}
+		ch <- dialed{fc: &forwardConn{conn: conn, data: data, errc: make(chan string, 1), addr: addr}, errStream: errStream}
 	}()
-	var conn httpstream.Connection
+	var r dialed
 	select {
 	case <-ctx.Done():
 		go func() {
-			if r := <-ch; r.conn != nil {
-				_ = r.conn.Close()
+			if r := <-ch; r.fc != nil {
+				_ = r.fc.Close()
 			}
 		}()
 		return nil, ctx.Err()
-	case r := <-ch:
+	case r = <-ch:
 		if r.err != nil {
-			return nil, fmt.Errorf("port-forward to pod %s/%s: %w", d.ns, d.pod, r.err)
+			return nil, r.err
 		}
-		conn = r.conn
 	}
-	h := http.Header{}
-	h.Set(corev1.StreamType, corev1.StreamTypeError)
-	h.Set(corev1.PortHeader, strconv.Itoa(d.port))
-	h.Set(corev1.PortForwardRequestIDHeader, "0")
-	errStream, err := conn.CreateStream(h)
-	if err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("port-forward to pod %s/%s: error stream: %w", d.ns, d.pod, err)
-	}
-	_ = errStream.Close() // nothing is written to it
-	h.Set(corev1.StreamType, corev1.StreamTypeData)
-	data, err := conn.CreateStream(h)
-	if err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("port-forward to pod %s/%s: data stream: %w", d.ns, d.pod, err)
-	}
-	fc := &forwardConn{conn: conn, data: data, errc: make(chan string, 1), addr: forwardAddr(d.ns + "/" + d.pod + ":" + strconv.Itoa(d.port))}
+	fc, errStream := r.fc, r.errStream
 	go func() {
 		msg, _ := io.ReadAll(errStream)
 		fc.errc <- string(msg)
@@ -97,8 +103,11 @@ func (d *podDialer) DialContext(ctx context.Context, _, _ string) (net.Conn, err
 
 // forwardConn is one forwarded TCP connection.
 type forwardConn struct {
-	conn      httpstream.Connection
-	data      httpstream.Stream
+	conn io.Closer // the port-forward connection to the API server
+	data interface {
+		io.ReadWriter
+		Reset() error
+	}
 	errc      chan string
 	addr      forwardAddr
 	closeOnce sync.Once
