@@ -89,20 +89,35 @@ func (e *env) cluster(f targetFlags, profiles []string) (*kubeTarget, error) {
 // startup-phase monitor, ready when /health, /v1/models and a tiny
 // completion answer through a port-forward, or the diagnosis, the fix and
 // the last log lines.
-func upKubernetes(e *env, f targetFlags, profiles []string) error {
+//
+// up's flags that only the Docker and process runtimes have are refused by
+// name rather than ignored; --no-completion-probe, --stall-timeout,
+// --download-timeout and --progress apply as on Docker.
+func upKubernetes(e *env, uf upFlags, profiles []string) error {
+	for _, n := range []struct {
+		set  bool
+		name string
+	}{{uf.rollback, "--rollback-on-failure"}, {uf.replace, "--replace"}, {uf.force, "--force"}, {uf.dryRun, "--dry-run"},
+		{uf.rt.simulate, "--simulate"}} {
+		if n.set {
+			return usageErr("%s is not supported with --target kubernetes yet (use 'vllmctl export kubernetes' to see the manifests, or drop the flag)", n.name)
+		}
+	}
+	f := uf.target
+	rend, err := progress.New(uf.progress, e.stderr)
+	if err != nil {
+		return usageErr("--progress: %v", err)
+	}
 	t, err := e.cluster(f, profiles)
 	if err != nil {
+		rend.Close()
 		return err
 	}
 	res, cs, ns := t.res, t.cs, t.ns
 	red := redactorFor(t.p)
-	rend, err := progress.New("auto", e.stderr)
-	if err != nil {
-		return err
-	}
 	rollout := func(name, state string) { fmt.Fprintf(e.stderr, "%s: %s\n", name, state) }
 	var results []deploy.UpResult
-	follow := kube.FollowOptions{Config: t.cfg, Completion: true,
+	follow := kube.FollowOptions{Config: t.cfg, Completion: !uf.noComplete, StallOther: uf.stall, StallLoading: uf.stallLoad,
 		OnEvent: func(ev monitor.Event) { ev.Message = red.String(ev.Message); rend.Event(ev) },
 		OnResult: func(profile string, m monitor.Result) {
 			for i := range m.Tail {

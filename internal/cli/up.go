@@ -111,7 +111,7 @@ func runUp(e *env, f upFlags, args []string) error {
 		if err != nil {
 			return err
 		}
-		return upKubernetes(e, f.target, args)
+		return upKubernetes(e, f, args)
 	}
 	p, err := e.load(project.Options{})
 	if err != nil {
