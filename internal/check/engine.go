@@ -352,13 +352,24 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		c.diag(pr.ServicePos(svc.Name), sev, "no-port", sp+".ports",
 			"no published port: the engine is reachable only from its compose network", `add ports: ["5000:8000"]`)
 	}
+	// A mapping to another container port is an error only when no mapping
+	// reaches vLLM's: an extra one (a port kept for an alternative command,
+	// a sidecar in the same network namespace) breaks nothing.
+	reached := slices.ContainsFunc(svc.Ports, func(p project.Port) bool { return p.Target == a.Port })
 	for _, p := range svc.Ports {
-		if p.Target != a.Port && a.Known("port") {
-			pos, _ := pr.PosOf(fmt.Sprintf("%s.ports.%d", sp, p.Index))
-			c.diag(pos, project.Error, "port-target", fmt.Sprintf("%s.ports.%d", sp, p.Index),
-				fmt.Sprintf("the port maps container port %d but vLLM listens on %d (--port)", p.Target, a.Port),
-				fmt.Sprintf("map %d:%d, or set --port %d", p.Published, a.Port, p.Target))
+		if p.Target == a.Port || !a.Known("port") {
+			continue
 		}
+		pos, _ := pr.PosOf(fmt.Sprintf("%s.ports.%d", sp, p.Index))
+		if reached {
+			c.diag(pos, project.Warning, "port-target", fmt.Sprintf("%s.ports.%d", sp, p.Index),
+				fmt.Sprintf("the port maps container port %d but vLLM listens on %d (--port), which another mapping publishes: nothing of this engine answers on %d", p.Target, a.Port, p.Published),
+				fmt.Sprintf("remove the mapping %d:%d unless something else in the container listens on %d", p.Published, p.Target, p.Target))
+			continue
+		}
+		c.diag(pos, project.Error, "port-target", fmt.Sprintf("%s.ports.%d", sp, p.Index),
+			fmt.Sprintf("the port maps container port %d but vLLM listens on %d (--port)", p.Target, a.Port),
+			fmt.Sprintf("map %d:%d, or set --port %d", p.Published, a.Port, p.Target))
 	}
 	// Image.
 	c.image(pr, svc)
@@ -602,7 +613,8 @@ func (c *checker) rawSource(s *project.Source) {
 					fmt.Sprintf("the value of %s starts with a space: the container gets %q", key, " "+strings.TrimLeft(val, " \t")[:min(12, len(strings.TrimLeft(val, " \t")))]+"..."),
 					fmt.Sprintf("write %s=%s with no space after '='", key, strings.TrimLeft(val, " \t")))
 			}
-			if project.IsSecretName(key) && literalOutsideRefs(val) {
+			// A placeholder ("EMPTY", "dummy", "sk-no-key-required") is not a secret.
+			if project.IsSecretName(key) && literalOutsideRefs(val) && redact.Maskable(strings.TrimSpace(val)) {
 				c.diag(pos, project.Error, "hardcoded-secret", path,
 					fmt.Sprintf("%s is written in the compose file", key),
 					fmt.Sprintf("move it to the root .env and write %s=${%s}", key, key))
@@ -632,7 +644,8 @@ func (c *checker) rawSource(s *project.Source) {
 				if !eq && i+1 < len(toks) {
 					v = toks[i+1]
 				}
-				if v != "" && !strings.HasPrefix(v, "-") && !strings.HasPrefix(strings.Trim(v, `"'`), "$") && literalOutsideRefs(strings.Trim(v, `"'`)) {
+				v = strings.Trim(v, `"'`)
+				if v != "" && !strings.HasPrefix(v, "-") && !strings.HasPrefix(v, "$") && literalOutsideRefs(v) && redact.Maskable(v) {
 					p, _ := s.FindWord(n.Line, name)
 					if p.File == "" {
 						p = pos
