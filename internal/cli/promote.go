@@ -162,7 +162,6 @@ func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
 func (e *env) promoteOptions(p *project.Project, dep *deploy.Deployer, rt runtimeFlags, g gpuFlags) promote.Options {
 	inv, src, _ := e.inventory(p, g)
 	red := redactorFor(p)
-	stateDir := deploy.New(p, nil).Store.Dir
 	return promote.Options{Gate: promote.DefaultGate(),
 		Up: deploy.UpOptions{Version: Version, Simulate: rt.simulate, SimBinary: rt.simBin, Inventory: inv, Completion: true,
 			StallOther: 10 * time.Minute, StallLoading: 30 * time.Minute, Redact: red},
@@ -172,8 +171,13 @@ func (e *env) promoteOptions(p *project.Project, dep *deploy.Deployer, rt runtim
 		},
 		Bench:    benchStore(p),
 		Archive:  archive.Store{Root: p.Root, Dir: p.Config.ArchiveDir},
-		Journals: promote.Journals{Dir: filepath.Join(stateDir, "promote")},
+		Journals: promoteJournals(p),
 		OnStep: func(j *promote.Journal, s promote.Step) {
 			fmt.Fprintf(e.stderr, "promote %s: %s %s %s\n", j.ID, s.Name, s.Status, red.String(s.Detail))
 		}}
+}
+
+// promoteJournals is the project's folder of promotion journals.
+func promoteJournals(p *project.Project) promote.Journals {
+	return promote.Journals{Dir: filepath.Join(deploy.New(p, nil).Store.Dir, "promote")}
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -48,13 +47,13 @@ func newServer(e *env, rt runtimeFlags, inv gpuFlags, logFormat string, pinned b
 			return g
 		},
 		Recover: func(ctx context.Context, p *project.Project) ([]string, error) {
-			js := promote.Journals{Dir: filepath.Join(deploy.New(p, nil).Store.Dir, "promote")}
-			if pending, err := js.Unfinished(); !pending {
+			if pending, err := promoteJournals(p).Unfinished(); !pending {
 				return nil, err
 			}
-			o := e.promoteOptions(p, deploy.NewLocated(p, rts), rt, inv)
+			dep := deploy.NewLocated(p, rts)
+			o := e.promoteOptions(p, dep, rt, inv)
 			o.OnStep = nil
-			recovered, err := promote.Recover(ctx, deploy.NewLocated(p, rts), o)
+			recovered, err := promote.Recover(ctx, dep, o)
 			var done []string
 			for _, j := range recovered {
 				done = append(done, fmt.Sprintf("promotion %s (%s over %s) was interrupted: %s, %s runs", j.ID, j.Candidate, j.Live, j.Outcome, j.Running))

@@ -33,19 +33,15 @@ func (s Store) Lock() (func(), error) {
 	}
 	path := filepath.Join(s.Dir, "lock")
 	for range 8 {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-		if err != nil {
-			if retryOpen(err) {
-				continue
-			}
-			return nil, fmt.Errorf("the lock %s: %w", path, err)
-		}
-		if err := tryLock(f); err != nil {
-			f.Close()
-			if !errors.Is(err, errHeld) {
-				return nil, fmt.Errorf("the lock %s: %w", path, err)
-			}
+		f, err := openLocked(path)
+		if errors.Is(err, errHeld) {
 			return nil, refusal(path)
+		}
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		if err != nil {
+			return nil, err
 		}
 		// Locked, but the file may have been removed by its last holder
 		// between our open and our lock: then it locks nothing.
@@ -118,16 +114,36 @@ func Hold(path string) (release func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
+	f, err := openLocked(path)
+	if errors.Is(err, errHeld) || errors.Is(err, errRetry) {
+		return nil, fmt.Errorf("%w (%s is held)", ErrLocked, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() { unlockFile(f); f.Close() }, nil
+}
+
+// errRetry: the file could not be opened for a moment (Windows, while its
+// last holder removes it).
+var errRetry = errors.New("the lock is being removed")
+
+// openLocked opens (creating) path and locks it without waiting: errHeld
+// when another process holds it, errRetry when it is being removed.
+func openLocked(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
+		if retryOpen(err) {
+			return nil, errRetry
+		}
 		return nil, fmt.Errorf("the lock %s: %w", path, err)
 	}
 	if err := tryLock(f); err != nil {
 		f.Close()
 		if errors.Is(err, errHeld) {
-			return nil, fmt.Errorf("%w (%s is held)", ErrLocked, path)
+			return nil, errHeld
 		}
 		return nil, fmt.Errorf("the lock %s: %w", path, err)
 	}
-	return func() { unlockFile(f); f.Close() }, nil
+	return f, nil
 }
