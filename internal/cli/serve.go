@@ -96,6 +96,8 @@ Without any key the gateway is open: keep it on 127.0.0.1.
 The watchdog probes every engine each interval (/health and a timed 4-token
 completion) and restarts wedged, hung or vanished engines with backoff, reports
 crash loops, stalled boots and lost port forwards (x-vllmctl.watchdog tunes it).
+A promotion that a killed vllmctl left unfinished (see promote) is finished at
+the next refresh: the live profile or the candidate runs again.
 Prometheus metrics are on /metrics of the same address, and a read-only web
 dashboard on / (states, watchdog transitions, KV usage, tokens/s, TTFT, last
 deploys, log tails; behind the gateway keys when any are set).`,
