@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 )
 
 // Verdict is the outcome of comparing B with A on one metric.
@@ -15,6 +16,9 @@ const (
 	Worse         Verdict = "worse"
 	NoDifference  Verdict = "no significant difference"
 	NotComparable Verdict = "not comparable"
+	// TooFewRequests: a percentile neither run measured with enough
+	// requests to bound it (see minRequests); run longer with --duration.
+	TooFewRequests Verdict = "too few requests"
 )
 
 // CompareOptions tune Compare. DefaultCompareOptions fills every field.
@@ -74,7 +78,8 @@ type ProbeComparison struct {
 type metric struct {
 	name, unit string
 	higher     bool
-	tail       bool // a p99: judged with twice the margin
+	tail       bool    // a p99: judged with twice the margin
+	quantile   float64 // of a percentile metric (50, 99); 0 for the others
 	stat       func(c int, s []Sample, o Objective) float64
 }
 
@@ -82,19 +87,19 @@ type metric struct {
 // samples as concurrency × (count or tokens) / Σ latency, which in a closed
 // loop equals the measured rate and can be resampled.
 var metrics = []metric{
-	{"output tokens/s", "tok/s", true, false, func(c int, s []Sample, _ Objective) float64 {
+	{"output tokens/s", "tok/s", true, false, 0, func(c int, s []Sample, _ Objective) float64 {
 		return rate(c, s, func(x Sample) float64 { return float64(x.Out) })
 	}},
-	{"requests/s", "req/s", true, false, func(c int, s []Sample, _ Objective) float64 { return rate(c, s, func(Sample) float64 { return 1 }) }},
-	{"goodput", "req/s", true, false, func(c int, s []Sample, o Objective) float64 {
+	{"requests/s", "req/s", true, false, 0, func(c int, s []Sample, _ Objective) float64 { return rate(c, s, func(Sample) float64 { return 1 }) }},
+	{"goodput", "req/s", true, false, 0, func(c int, s []Sample, o Objective) float64 {
 		return rate(c, s, func(x Sample) float64 { return b2f(o.Meets(x)) })
 	}},
-	{"TTFT p50", "ms", false, false, pct(func(x Sample) float64 { return x.TTFT * 1000 }, 50)},
-	{"TTFT p99", "ms", false, true, pct(func(x Sample) float64 { return x.TTFT * 1000 }, 99)},
-	{"ITL p50", "ms", false, false, pct(func(x Sample) float64 { return x.ITL * 1000 }, 50)},
-	{"E2E p50", "ms", false, false, pct(func(x Sample) float64 { return x.E2E * 1000 }, 50)},
-	{"E2E p99", "ms", false, true, pct(func(x Sample) float64 { return x.E2E * 1000 }, 99)},
-	{"error rate", "%", false, false, func(_ int, s []Sample, _ Objective) float64 {
+	{"TTFT p50", "ms", false, false, 50, pct(func(x Sample) float64 { return x.TTFT * 1000 }, 50)},
+	{"TTFT p99", "ms", false, true, 99, pct(func(x Sample) float64 { return x.TTFT * 1000 }, 99)},
+	{"ITL p50", "ms", false, false, 50, pct(func(x Sample) float64 { return x.ITL * 1000 }, 50)},
+	{"E2E p50", "ms", false, false, 50, pct(func(x Sample) float64 { return x.E2E * 1000 }, 50)},
+	{"E2E p99", "ms", false, true, 99, pct(func(x Sample) float64 { return x.E2E * 1000 }, 99)},
+	{"error rate", "%", false, false, 0, func(_ int, s []Sample, _ Objective) float64 {
 		n := 0.0
 		for _, x := range s {
 			n += b2f(x.Err != "")
@@ -160,6 +165,7 @@ func Compare(a, b *Result, o CompareOptions) Comparison {
 		cmp.Notes = append(cmp.Notes, "the two runs have different objectives: goodput is judged by A's")
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5851f42d4c957f2d))
+	short, shortNeed, shortHave := map[int][]string{}, map[int]int{}, map[int]int{}
 	for _, la := range a.Levels {
 		var lb *Level
 		for i := range b.Levels {
@@ -181,7 +187,20 @@ func Compare(a, b *Result, o CompareOptions) Comparison {
 				margin *= 2 // tails move more between runs than one run's resampling shows
 			}
 			md.Verdict = judge(md, margin)
+			if m.quantile > 0 && md.Verdict != NotComparable {
+				need := minRequests(m.quantile, o.Confidence)
+				if na, nb := succeeded(la.Samples), succeeded(lb.Samples); na < need || nb < need {
+					md.Verdict = TooFewRequests
+					short[c] = append(short[c], m.name)
+					shortNeed[c] = max(shortNeed[c], need)
+					shortHave[c] = min(na, nb)
+				}
+			}
 			cmp.Metrics = append(cmp.Metrics, md)
+		}
+		if names := short[la.Concurrency]; len(names) > 0 {
+			cmp.Notes = append(cmp.Notes, fmt.Sprintf("concurrency %d: %s not judged: %d successful requests, a bound at %.0f %% needs %d per run (run longer with --duration)",
+				la.Concurrency, strings.Join(names, ", "), shortHave[la.Concurrency], 100*o.Confidence, shortNeed[la.Concurrency]))
 		}
 	}
 	for _, lb := range b.Levels {
@@ -199,6 +218,29 @@ func Compare(a, b *Result, o CompareOptions) Comparison {
 		cmp.Notes = append(cmp.Notes, "only one run has probe results: run both with --probe to compare quality")
 	}
 	return cmp
+}
+
+// minRequests is the fewest requests whose order statistics bound the q-th
+// percentile on both sides at confidence conf without assuming a
+// distribution: with n requests, all of them fall below the percentile with
+// probability (q/100)^n, so an upper bound needs (q/100)^n ≤ (1-conf)/2 (and
+// the lower bound likewise with 1-q/100). Fewer, and the percentile's interval
+// is open: a p99 of 100 requests is their largest, and a difference between
+// two of them is one slow request, not a change (368 for a p99 at 95 %, 6 for
+// a p50).
+func minRequests(q, conf float64) int {
+	p := max(q, 100-q) / 100
+	return int(math.Ceil(math.Log((1-conf)/2) / math.Log(p)))
+}
+
+func succeeded(s []Sample) int {
+	n := 0
+	for _, x := range s {
+		if x.Err == "" {
+			n++
+		}
+	}
+	return n
 }
 
 func judge(md MetricDiff, minEffect float64) Verdict {

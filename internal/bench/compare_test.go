@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -90,10 +91,57 @@ func TestCompareTwoRunsOfOneProfileNoDifference(t *testing.T) {
 	if len(c.Metrics) != len(metrics) {
 		t.Fatalf("%d metrics, want %d", len(c.Metrics), len(metrics))
 	}
+	// A p99 of the default 5 s at c=16 (about 100 requests) is one slow
+	// request: it gets no verdict, and the note says how many it needs.
+	n := min(succeeded(r[0].Levels[0].Samples), succeeded(r[1].Levels[0].Samples))
+	need99 := minRequests(99, 0.95)
 	for _, m := range c.Metrics {
-		if m.Verdict != NoDifference {
-			t.Errorf("%s: %s (change %+.1f%% CI [%+.1f%%, %+.1f%%]), want no significant difference", m.Metric, m.Verdict, 100*m.Change, 100*m.CI.Lo, 100*m.CI.Hi)
+		want := NoDifference
+		if strings.HasSuffix(m.Metric, "p99") && n < need99 {
+			want = TooFewRequests
 		}
+		if m.Verdict != want {
+			t.Errorf("%s: %s (change %+.1f%% CI [%+.1f%%, %+.1f%%]), want %s (%d requests)", m.Metric, m.Verdict, 100*m.Change, 100*m.CI.Lo, 100*m.CI.Hi, want, n)
+		}
+	}
+	if n < need99 && !slices.ContainsFunc(c.Notes, func(s string) bool {
+		return strings.Contains(s, "TTFT p99, E2E p99 not judged") && strings.Contains(s, fmt.Sprintf("needs %d per run", need99))
+	}) {
+		t.Errorf("notes %q: want the p99s not judged, with the %d requests a p99 needs", c.Notes, need99)
+	}
+}
+
+// The fewest requests that bound a percentile without assuming a
+// distribution; below it a p99 gets no verdict, at it the bootstrap judges.
+func TestMinRequestsForAPercentile(t *testing.T) {
+	for _, c := range []struct {
+		q, conf float64
+		want    int
+	}{{99, 0.95, 368}, {50, 0.95, 6}, {95, 0.95, 72}, {99, 0.9, 299}} {
+		if got := minRequests(c.q, c.conf); got != c.want {
+			t.Errorf("minRequests(%v, %v) = %d, want %d", c.q, c.conf, got, c.want)
+		}
+	}
+	slow := func(n int, seed uint64) *Result {
+		s := samples(n, 1.0, 0.05, 100, seed)
+		for i := range s {
+			s[i].TTFT = s[i].E2E / 4
+		}
+		return &Result{ID: fmt.Sprint(seed), Levels: []Level{{Concurrency: 4, Samples: s}}}
+	}
+	few := Compare(slow(100, 1), slow(100, 2), DefaultCompareOptions())
+	if v := find(t, few, "TTFT p99").Verdict; v != TooFewRequests {
+		t.Errorf("100 requests: TTFT p99 %s, want %s", v, TooFewRequests)
+	}
+	if v := find(t, few, "TTFT p50").Verdict; v != NoDifference {
+		t.Errorf("100 requests: TTFT p50 %s, want %s", v, NoDifference)
+	}
+	enough := Compare(slow(400, 1), slow(400, 2), DefaultCompareOptions())
+	if v := find(t, enough, "TTFT p99").Verdict; v != NoDifference {
+		t.Errorf("400 requests: TTFT p99 %s, want %s", v, NoDifference)
+	}
+	if len(enough.Notes) != 0 {
+		t.Errorf("400 requests: notes %q, want none", enough.Notes)
 	}
 }
 
@@ -106,7 +154,7 @@ func TestCompareIsReproducible(t *testing.T) {
 	if string(jx) != string(jy) {
 		t.Error("two comparisons of the same runs differ")
 	}
-	if len(x.Notes) != 1 || !strings.Contains(x.Notes[0], "concurrency 8: only in b") {
+	if len(x.Notes) != 2 || !strings.Contains(x.Notes[0], "concurrency 4: TTFT p99, E2E p99 not judged: 200 successful requests") || !strings.Contains(x.Notes[1], "concurrency 8: only in b") {
 		t.Errorf("notes = %v", x.Notes)
 	}
 }

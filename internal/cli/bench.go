@@ -409,7 +409,10 @@ p50/p99, error rate) it gives B's relative change, its confidence interval
 slow spells of the machine widen it; seeded, so one comparison always gives
 one answer) and a verdict: better or worse when the interval excludes 0 and
 the change is at least --min-effect (twice that for p99s), else no
-significant difference. Throughputs are estimated as concurrency × tokens (or requests) /
+significant difference. A percentile gets "too few requests" instead when a
+run has fewer requests than bound it without assuming a distribution (368
+for a p99 at 95 %: a p99 of 100 requests is their slowest one, so a change in
+it is one slow request); raise bench's --duration. Throughputs are estimated as concurrency × tokens (or requests) /
 Σ latency, which in a closed loop equals the measured rate.
 
 When both runs have probe results (bench --probe), the probes are paired by

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -165,12 +166,16 @@ func Run(ctx context.Context, d *deploy.Deployer, o Options) (*Journal, error) {
 	}
 	j.CandidateBench = cand.ID
 	_ = r.step("bench-candidate", "done", benchLine(cand))
-	reasons := Judge(live, cand, o.Gate)
+	reasons, unjudged := judge(live, cand, o.Gate)
 	if len(reasons) > 0 {
 		_ = r.step("gate", "failed", strings.Join(reasons, "; "))
 		return r.reject(ctx, strings.Join(reasons, "; "), true)
 	}
-	_ = r.step("gate", "done", "no gated metric worse than "+o.Live)
+	passed := "no gated metric worse than " + o.Live
+	if len(unjudged) > 0 {
+		passed += "; not judged, too few requests for a percentile (raise the gate's duration): " + strings.Join(unjudged, ", ")
+	}
+	_ = r.step("gate", "done", passed)
 	// 5. Keep.
 	j.Decision, j.Reason = Keep, "no gated metric worse than "+o.Live+" ("+j.LiveBench+" against "+j.CandidateBench+")"
 	if err := r.step("decide", "done", "keep "+o.Candidate); err != nil {
@@ -292,21 +297,28 @@ func (r *runner) measure(ctx context.Context, profile string) (*bench.Result, er
 
 // Judge returns why cand fails the gate against live, nothing when it passes.
 func Judge(live, cand *bench.Result, g Gate) []string {
+	out, _ := judge(live, cand, g)
+	return out
+}
+
+// judge returns why cand fails the gate, and the gated metrics that got no
+// verdict (a p99 of too few requests), which do not fail it.
+func judge(live, cand *bench.Result, g Gate) (out, unjudged []string) {
 	co := bench.DefaultCompareOptions()
 	if g.MinEffect > 0 {
 		co.MinEffect = g.MinEffect
 	}
 	c := bench.Compare(live, cand, co)
-	var out []string
 	for _, m := range c.Metrics {
-		if m.Verdict != bench.Worse {
+		if !slices.Contains(g.Metrics, m.Metric) {
 			continue
 		}
-		for _, want := range g.Metrics {
-			if m.Metric == want {
-				out = append(out, fmt.Sprintf("%s at concurrency %d worse: %.2f → %.2f %s (%+.1f%%, 95%% CI [%+.1f%%, %+.1f%%])",
-					m.Metric, m.Concurrency, m.A, m.B, m.Unit, 100*m.Change, 100*m.CI.Lo, 100*m.CI.Hi))
-			}
+		switch m.Verdict {
+		case bench.Worse:
+			out = append(out, fmt.Sprintf("%s at concurrency %d worse: %.2f → %.2f %s (%+.1f%%, 95%% CI [%+.1f%%, %+.1f%%])",
+				m.Metric, m.Concurrency, m.A, m.B, m.Unit, 100*m.Change, 100*m.CI.Lo, 100*m.CI.Hi))
+		case bench.TooFewRequests:
+			unjudged = append(unjudged, fmt.Sprintf("%s at concurrency %d", m.Metric, m.Concurrency))
 		}
 	}
 	for _, l := range cand.Levels {
@@ -322,7 +334,7 @@ func Judge(live, cand *bench.Result, g Gate) []string {
 	if cand.Probes != nil && cand.Probes.PassRate < g.MinProbePassRate {
 		out = append(out, fmt.Sprintf("probe pass rate %.0f %% below the gate's %.0f %%", 100*cand.Probes.PassRate, 100*g.MinProbePassRate))
 	}
-	return out
+	return out, unjudged
 }
 
 func benchLine(r *bench.Result) string {
