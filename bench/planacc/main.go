@@ -205,7 +205,9 @@ func report(rows [][]string, n *int) int {
 		case strings.Contains(strings.ToLower(notes), "lmcache"):
 			b = "LMCache connector reserves GPU memory the row does not give"
 		default:
-			g, _ := gpu.Declare("", fmt.Sprintf("%gGiB", total), max(1, int(tp)))
+			// The row's GPU text names the card: the planner reads its
+			// architecture (MXFP4 kernel) and vLLM's A100 defaults from it.
+			g, _ := gpu.Declare(get(r, "gpu"), fmt.Sprintf("%gGiB", total), max(1, int(tp)))
 			res := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version})
 			got := res.Ranks[0].KV
 			d := math.Abs(got - avail)

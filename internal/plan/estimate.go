@@ -165,7 +165,7 @@ func Estimate(in Input) Result {
 	}
 	if r.BatchedTokens == 0 {
 		r.BatchedTokens = 2048
-		if len(in.GPUs) > 0 && minTotal >= Overheads.LargeGPUGiB {
+		if len(in.GPUs) > 0 && minTotal >= Overheads.LargeGPUGiB && !(version >= 0.09 && isA100(in.GPUs[0])) {
 			r.BatchedTokens = 8192
 		}
 		if version < 0.08 { // V0 without chunked prefill profiled a whole max_model_len
@@ -250,6 +250,16 @@ func Estimate(in Input) Result {
 	r.WeightBits = bits
 	wBytes += spec.weightBytes
 	weights := wBytes / float64(r.TP*r.PP) / gib
+	padNote := ""
+	if quant == "mxfp4" {
+		k := mxfp4KernelFor(in.GPUs[0], version)
+		if pad := mxfp4PaddingBytes(m, k, r.TP, r.PP); pad > 0 {
+			weights += pad / gib
+			padNote = fmt.Sprintf(" + %.2f GiB %s padding of the MXFP4 experts (hidden %d → %d, expert intermediate per rank %d → %d)",
+				pad/gib, k.Backend, m.Hidden, roundUp(m.Hidden, k.HiddenAlign), m.ExpertFFN/r.TP, roundUp(m.ExpertFFN/r.TP, k.InterAlign))
+		}
+		r.Notes = append(r.Notes, "MXFP4 experts: "+k.Why)
+	}
 	ffn := float64(m.Intermediate) / float64(r.TP)
 	ffnNote := ""
 	if m.Intermediate == 0 {
@@ -310,7 +320,7 @@ func Estimate(in Input) Result {
 	if spec.weightBytes > 0 {
 		wf += fmt.Sprintf(" + %.2f GiB %s", spec.weightBytes/gib, spec.weightWhat)
 	}
-	expl("weights", weights, "%s ÷ TP %d × PP %d", wf, r.TP, r.PP)
+	expl("weights", weights, "%s ÷ TP %d × PP %d%s", wf, r.TP, r.PP, padNote)
 	expl("activation peak", act, "%s batched tokens × %s FFN/rank × %g B%s", vllm.Commas(r.BatchedTokens), vllm.Commas(int(ffn)), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
 	expl("non-torch", nonTorch, "cuBLAS workspace and allocations outside PyTorch since vLLM's first snapshot%s", map[bool]string{true: ", NCCL buffers", false: ""}[r.TP*r.PP > 1])
 	if graphsIn {

@@ -30,6 +30,9 @@ func TestGoldenIssue13Rows(t *testing.T) {
 		{"talos-argocd-proxmox#1995", "Qwen/Qwen3.8-27B-FP8", []string{"--tensor-parallel-size=2", "--max-model-len=131072", "--kv-cache-dtype=fp8_e4m3", "--max-num-batched-tokens=8192"}, "0.26.0", 4.99, 302921},
 		// MoE full attention at TP 4 (shared row, vllm#21348).
 		{"vllm#21348", "Qwen/Qwen3-235B-A22B-FP8", []string{"--tensor-parallel-size=4"}, "0.10.0", 8.11, 178880},
+		// MoE full attention (62 layers) at TP 2, after #41069 (int(1.22 × 196,608)):
+		// MiniMax-M2.7's config.json, an AWQ checkpoint of it (spark-vllm-docker#396).
+		{"spark-vllm-docker#396", "MiniMax-M2.7-AWQ", []string{"--tensor-parallel-size=2", "--max-model-len=196608"}, "0.29.1", 28.74, 240816},
 	}
 	for _, tt := range tests {
 		_, got := KVTokens(model(t, tt.model), vllm.Parse(tt.argv), tt.avail, tt.version)
@@ -67,6 +70,7 @@ func TestCatalogIssue13Rows(t *testing.T) {
 		{"deepseek-ai/DeepSeek-R1-Distill-Llama-8B", 32, 8, 4096, 131072, "dense"},
 		{"allenai/OLMo-2-1124-7B-Instruct", 32, 32, 4096, 4096, "dense"},
 		{"Qwen/Qwen2.5-Coder-32B", 64, 8, 5120, 32768, "dense"},
+		{"MiniMaxAI/MiniMax-M2.7", 62, 8, 3072, 204800, "moe"},
 	} {
 		m := model(t, tt.id)
 		if m.Layers != tt.layers || m.KVHeads != tt.kvh || m.Hidden != tt.hidden || m.MaxPositions != tt.maxPos || m.Kind != tt.kind || m.ParamsB <= 0 {

@@ -2,7 +2,13 @@ package plan
 
 import (
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/gpu"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 // TestMXFP4WeightsQuantizeExpertsOnly works the weight bytes of the gpt-oss
@@ -36,6 +42,105 @@ func TestMXFP4WeightsQuantizeExpertsOnly(t *testing.T) {
 		// The previous rule (all non-embedding parameters at 4.25 bits) gave less.
 		if old := (tc.params-2*201088*2880)*4.25/8 + 2*201088*2880*2; got <= old {
 			t.Errorf("%s: %.2f GiB is not above the all-quantized %.2f GiB", tc.id, got/gib, old/gib)
+		}
+	}
+}
+
+// TestMXFP4KernelPadding works vLLM's MXFP4 MoE padding by hand for gpt-oss
+// (hidden 2880, expert intermediate 2880): Marlin rounds hidden to 256 (3072)
+// and the intermediate per rank to 128 (2944; 1536 for 1440 at TP 2), Triton
+// the intermediate to 64 (2880 stays), at 4.25 bits per value.
+func TestMXFP4KernelPadding(t *testing.T) {
+	const bits = 4.25 / 8
+	for _, tc := range []struct {
+		model, gpuName, version string
+		tp                      int
+		backend                 string
+		want                    float64 // bytes per rank
+	}{
+		{"openai/gpt-oss-120b", "H100 80GB", "0.10.1", 1, "marlin", 36 * 128 * 3 * (3072*2944 - 2880*2880) * bits},
+		{"openai/gpt-oss-120b", "NVIDIA H100 80GB HBM3", "0.11.0", 1, "marlin", 36 * 128 * 3 * (3072*2944 - 2880*2880) * bits},
+		{"openai/gpt-oss-120b", "H100 80GB", "0.14.1", 1, "triton", 0},
+		{"openai/gpt-oss-20b", "A100 80GB", "0.19.0", 1, "marlin", 24 * 32 * 3 * (3072*2944 - 2880*2880) * bits},
+		{"openai/gpt-oss-20b", "RTX 3090", "0.19.0", 2, "marlin", 24 * 32 * 3 * (3072*1536 - 2880*1440) * bits},
+		{"openai/gpt-oss-20b", "B200", "0.19.0", 1, "", 0},
+		{"openai/gpt-oss-20b", "GPU 79GiB", "0.19.0", 1, "", 0},
+	} {
+		k := mxfp4KernelFor(gpu.GPU{Name: tc.gpuName}, parseVersion(tc.version))
+		if k.Backend != tc.backend || k.Why == "" {
+			t.Errorf("%s on %s %s: backend %q (%s), want %q", tc.model, tc.gpuName, tc.version, k.Backend, k.Why, tc.backend)
+		}
+		if got := mxfp4PaddingBytes(model(t, tc.model), k, tc.tp, 1); math.Abs(got-tc.want) > 1 {
+			t.Errorf("%s on %s %s TP %d: padding %.0f B, want %.0f B", tc.model, tc.gpuName, tc.version, tc.tp, got, tc.want)
+		}
+	}
+	// A live GPU's compute capability decides over its name.
+	if k := mxfp4KernelFor(gpu.GPU{Name: "some card", ComputeCap: "8.6"}, 0.19); k.Backend != "marlin" {
+		t.Errorf("compute_cap 8.6: backend %q, want marlin", k.Backend)
+	}
+}
+
+// TestMXFP4WeightsAsLogged: with the padding, the weights the planner gives
+// gpt-oss match vLLM's "Model loading took" lines within 0.2 GiB, where the
+// unpadded checkpoint size was 0.9 and 5.3 GiB short.
+func TestMXFP4WeightsAsLogged(t *testing.T) {
+	for _, tc := range []struct {
+		source, model, card, version string
+		util, logged                 float64
+	}{
+		{"vllm#23278 (0.10.1, Marlin logged)", "openai/gpt-oss-120b", "H100 80GB", "0.10.1", 0.9, 65.9651},
+		{"myoceane.fr A100 row (0.19.0)", "openai/gpt-oss-20b", "A100 80GB", "0.19.0", 0.65, 13.72},
+	} {
+		g, err := gpu.Declare(tc.card, "", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := Estimate(Input{Model: model(t, tc.model), Args: vllm.Parse([]string{"--max-model-len=131072", "--gpu-memory-utilization=" + strconv.FormatFloat(tc.util, 'f', -1, 64)}), GPUs: g, Version: tc.version})
+		if len(res.Ranks) == 0 {
+			t.Fatalf("%s: no rank: %+v", tc.source, res)
+		}
+		if w := res.Ranks[0].Weights; math.Abs(w-tc.logged) > 0.2 {
+			t.Errorf("%s %s: weights %.2f GiB, vLLM logged %.2f", tc.source, tc.model, w, tc.logged)
+		}
+		if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.HasPrefix(n, "MXFP4 experts: ") }) {
+			t.Errorf("%s: no note on the MXFP4 kernel: %q", tc.source, res.Notes)
+		}
+	}
+}
+
+// TestA100KeepsSmallDefaults: from 0.9 vLLM gives GPUs of 70 GiB or more
+// max_num_batched_tokens 8192 unless "a100" is in the device name (PR #17885);
+// the profile run, and so the activation peak, follows.
+func TestA100KeepsSmallDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		card, version string
+		want          int
+	}{
+		{"A100 80GB", "0.19.0", 2048},
+		{"H100 80GB", "0.19.0", 8192},
+		{"A800 80GB", "0.19.0", 8192}, // vLLM tests the name for "a100" only
+		{"A100 40GB", "0.19.0", 2048},
+	} {
+		g, err := gpu.Declare(tc.card, "", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := Estimate(Input{Model: model(t, "Qwen/Qwen3-1.7B"), Args: vllm.Parse([]string{"--max-model-len=4096"}), GPUs: g, Version: tc.version})
+		if res.BatchedTokens != tc.want {
+			t.Errorf("%s %s: %d batched tokens profiled, want %d", tc.card, tc.version, res.BatchedTokens, tc.want)
+		}
+	}
+}
+
+func TestGPUMajor(t *testing.T) {
+	for name, want := range map[string]int{
+		"NVIDIA A100-SXM4-80GB": 8, "NVIDIA GeForce RTX 3090": 8, "RTX 4090": 8, "L40S": 8,
+		"NVIDIA H100 80GB HBM3": 9, "H200": 9, "NVIDIA GH200 480GB": 9,
+		"B200": 10, "NVIDIA GeForce RTX 5090": 12, "DGX Spark GB10 (unified memory)": 12,
+		"Tesla V100-SXM2-32GB": 7, "GPU 79GiB": 0,
+	} {
+		if got := gpuMajor(gpu.GPU{Name: name}); got != want {
+			t.Errorf("%s: SM %d, want %d", name, got, want)
 		}
 	}
 }
