@@ -49,6 +49,11 @@ type Model struct {
 	LinearKHeadDim   int `json:"linear_key_head_dim,omitempty"`
 	LinearVHeadDim   int `json:"linear_value_head_dim,omitempty"`
 	LinearConvKernel int `json:"linear_conv_kernel_dim,omitempty"`
+	// Kimi Delta Attention (KDA, Kimi Linear) state: linear_attn_config's
+	// num_heads, head_dim and short_conv_kernel_size.
+	KDAHeads      int `json:"kda_num_heads,omitempty"`
+	KDAHeadDim    int `json:"kda_head_dim,omitempty"`
+	KDAConvKernel int `json:"kda_conv_kernel,omitempty"`
 	// Mamba2 state.
 	MambaHeads        int `json:"mamba_num_heads,omitempty"`
 	MambaHeadDim      int `json:"mamba_head_dim,omitempty"`
@@ -117,10 +122,13 @@ var quantSuffix = regexp.MustCompile(`(?i)[-_](awq|gptq(?:[-_]int[48])?|int4|int
 // "fp8", "bitsandbytes"), or "".
 func CheckpointQuant(model string) string {
 	name := model[strings.LastIndex(model, "/")+1:]
+	// A bare "-4bit" is bitsandbytes unless a method precedes it
+	// ("…-AWQ-4bit": an AWQ checkpoint of 4 bits).
+	fallback := ""
 	for {
 		m := quantSuffix.FindStringSubmatch(name)
 		if m == nil {
-			return ""
+			return fallback
 		}
 		s := strings.ToLower(m[1])
 		switch {
@@ -130,8 +138,10 @@ func CheckpointQuant(model string) string {
 			return "gptq"
 		case strings.HasPrefix(s, "fp8"), s == "w8a8":
 			return "fp8"
-		case strings.Contains(s, "bnb"), s == "4bit":
+		case strings.Contains(s, "bnb"):
 			return "bitsandbytes"
+		case s == "4bit" && fallback == "":
+			fallback = "bitsandbytes"
 		}
 		name = strings.TrimSuffix(name, m[0])
 	}
@@ -228,6 +238,21 @@ type hfConfig struct {
 	SSMDType        string         `json:"mamba_ssm_dtype"`
 	NextN           int            `json:"num_nextn_predict_layers"`
 	MTPLayers       int            `json:"mtp_num_hidden_layers"`
+	// Kimi Linear writes some fields its own way.
+	ModelMaxLength   int        `json:"model_max_length"`
+	ExpertsPerToken  int        `json:"num_experts_per_token"`
+	NumSharedExperts int        `json:"num_shared_experts"`
+	LinearAttn       *kdaConfig `json:"linear_attn_config"`
+}
+
+// kdaConfig is Kimi Linear's linear_attn_config: which layers (1-based) are
+// full (MLA) attention and which KDA, and the KDA heads.
+type kdaConfig struct {
+	FullAttnLayers []int `json:"full_attn_layers"`
+	KDALayers      []int `json:"kda_layers"`
+	HeadDim        int   `json:"head_dim"`
+	NumHeads       int   `json:"num_heads"`
+	ConvKernel     int   `json:"short_conv_kernel_size"`
 }
 
 // catalogEntry is one row of catalog_models.json: config.json values of a
@@ -285,16 +310,19 @@ func fromHF(c hfConfig, id string) (Model, error) {
 		return Model{}, fmt.Errorf("num_hidden_layers, num_attention_heads and hidden_size are required")
 	}
 	m := Model{ID: id, Layers: c.Layers, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
-		Hidden: c.Hidden, Intermediate: c.Intermediate, Vocab: c.Vocab, MaxPositions: c.MaxPositions, Tie: c.Tie,
+		Hidden: c.Hidden, Intermediate: c.Intermediate, Vocab: c.Vocab, MaxPositions: first(c.MaxPositions, c.ModelMaxLength), Tie: c.Tie,
 		Kind: "dense", Multimodal: multimodal, KVLoraRank: c.KVLoraRank, QKRopeHeadDim: c.QKRopeHeadDim,
 		LinearKHeads: c.LinKHeads, LinearVHeads: c.LinVHeads, LinearKHeadDim: c.LinKDim, LinearVHeadDim: c.LinVDim,
-		LinearConvKernel: c.LinConv, SSMDType: c.SSMDType, ExpertsPerTok: c.ExpertsPerTok,
+		LinearConvKernel: c.LinConv, SSMDType: c.SSMDType, ExpertsPerTok: first(c.ExpertsPerTok, c.ExpertsPerToken),
 		MambaHeads: first(c.MambaHeads, c.MambaNHeads), MambaHeadDim: first(c.MambaHeadDim, c.MambaDHead),
 		SSMStateSize: first(c.SSMState, c.MambaDState), MambaGroups: first(c.NGroups, c.MambaNGroups),
 		MambaConvKernel: first(c.ConvKernel, c.MambaDConv), MTPLayers: first(c.NextN, c.MTPLayers),
 		Experts: first(c.NumExperts, c.NumLocalExp, c.NRouted), AttentionChunk: c.AttentionChunk}
 	if m.Experts > 0 {
 		m.ExpertFFN = first(c.MoEIntermediate, c.Intermediate)
+	}
+	if c.LinearAttn != nil {
+		m.KDAHeads, m.KDAHeadDim, m.KDAConvKernel = c.LinearAttn.NumHeads, c.LinearAttn.HeadDim, c.LinearAttn.ConvKernel
 	}
 	if m.KVHeads == 0 {
 		m.KVHeads = m.Heads
@@ -318,6 +346,8 @@ func fromHF(c hfConfig, id string) (Model, error) {
 	}
 	m.LayerTypes = kinds
 	switch {
+	case m.KDAHeads > 0 && m.Hybrid():
+		m.Kind = "hybrid"
 	case m.KVLoraRank > 0:
 		m.Kind = "mla"
 	case m.Hybrid():
@@ -369,6 +399,20 @@ func layerKindsOf(c hfConfig, sliding bool) ([]LayerKind, error) {
 			default:
 				return nil, fmt.Errorf("hybrid_override_pattern character %q is not modelled", r)
 			}
+		}
+	case c.LinearAttn != nil && len(c.LinearAttn.FullAttnLayers) > 0:
+		// Kimi Linear: full_attn_layers (1-based) are MLA when kv_lora_rank
+		// is set, every other layer KDA (vLLM's kimi_linear.py is_kda_layer).
+		full := map[int]bool{}
+		for _, l := range c.LinearAttn.FullAttnLayers {
+			full[l] = true
+		}
+		attn := LayerFull
+		if c.KVLoraRank > 0 {
+			attn = LayerMLA
+		}
+		for i := range c.Layers {
+			out = append(out, map[bool]LayerKind{true: attn, false: LayerKDA}[full[i+1]])
 		}
 	case c.FullInterval > 0 && c.LinKHeads > 0:
 		for i := range c.Layers {
@@ -535,6 +579,20 @@ func configParams(c hfConfig) float64 {
 			}
 		}
 	}
+	// Kimi Delta Attention layers (vLLM's kda.py, as the checkpoint's
+	// tensors): q, k, v and o projections of heads × head_dim, a depthwise
+	// conv over q, k and v, the low-rank forget (f_a, f_b) and output gates
+	// (g_a, g_b), b_proj, A_log, dt_bias and o_norm.
+	if k := c.LinearAttn; k != nil && k.NumHeads > 0 {
+		d, hd := float64(k.NumHeads*k.HeadDim), float64(k.HeadDim)
+		linear = 4*h*d + 3*d*float64(k.ConvKernel) + 2*(h*hd+hd*d) + h*float64(k.NumHeads) + float64(k.NumHeads) + d + hd
+		kinds, _ := layerKindsOf(c, false)
+		for _, kd := range kinds {
+			if kd == LayerKDA {
+				linearLayers++
+			}
+		}
+	}
 	attnAll := (float64(L)-linearLayers)*attn + linearLayers*linear
 	dense := 3 * h * float64(c.Intermediate)
 	experts := first(c.NumExperts, c.NumLocalExp, c.NRouted)
@@ -554,8 +612,8 @@ func configParams(c hfConfig) float64 {
 	switch {
 	case c.SharedExpertFFN > 0:
 		moe += 3 * h * float64(c.SharedExpertFFN)
-	case c.SharedExperts > 0:
-		moe += float64(c.SharedExperts) * 3 * h * float64(moeFFN)
+	case first(c.SharedExperts, c.NumSharedExperts) > 0:
+		moe += float64(first(c.SharedExperts, c.NumSharedExperts)) * 3 * h * float64(moeFFN)
 	}
 	k := min(c.FirstKDense, L)
 	return emb + attnAll + float64(k)*dense + float64(L-k)*moe

@@ -20,11 +20,12 @@ const (
 	LayerMLA     LayerKind = "mla"                     // one latent vector per token (kv_lora_rank + qk_rope_head_dim)
 	LayerGDN     LayerKind = "linear_attention"        // Gated DeltaNet: conv + recurrent state per sequence
 	LayerMamba   LayerKind = "mamba"                   // Mamba2: conv + SSM state per sequence
+	LayerKDA     LayerKind = "kda"                     // Kimi Delta Attention: conv + recurrent state per sequence
 	LayerNone    LayerKind = "none"                    // an MLP/MoE-only block (Nemotron-H '-' and 'E'): no cache
 )
 
 // isState reports whether the layer keeps a fixed state per sequence (MambaSpec).
-func (k LayerKind) isState() bool { return k == LayerGDN || k == LayerMamba }
+func (k LayerKind) isState() bool { return k == LayerGDN || k == LayerMamba || k == LayerKDA }
 
 // layerSpec is one layer's cache spec on one rank, as vLLM builds it.
 type layerSpec struct {
@@ -172,6 +173,18 @@ func (m Model) specs(in layoutInput) ([]layerSpec, error) {
 			rows := int64(m.LinearConvKernel - 1 + in.SpecTokens)
 			rec := int64(m.LinearVHeads/in.TP) * int64(m.LinearVHeadDim) * int64(m.LinearKHeadDim)
 			s.state = rows*conv*int64(in.ModelBytes) + rec*int64(in.SSMBytes)
+		case LayerKDA:
+			// MambaStateShapeCalculator.kda_state_shape: conv states of q, k
+			// and v, each (kernel − 1, heads × head_dim ÷ TP), in the model
+			// dtype (no rows for speculative tokens), and the recurrent state
+			// (heads ÷ TP, head_dim, head_dim) in float32 whatever the cache
+			// dtype (kda_state_dtype).
+			if m.KDAHeads == 0 || m.KDAHeadDim == 0 || m.KDAConvKernel == 0 {
+				return nil, fmt.Errorf("KDA layers need linear_attn_config num_heads, head_dim and short_conv_kernel_size")
+			}
+			proj := int64(m.KDAHeads*m.KDAHeadDim) / int64(in.TP)
+			rec := int64(m.KDAHeads/in.TP) * int64(m.KDAHeadDim) * int64(m.KDAHeadDim)
+			s.state = 3*int64(m.KDAConvKernel-1)*proj*int64(in.ModelBytes) + rec*4
 		case LayerMamba:
 			// mamba2_state_shape: n_groups grows to a multiple of TP; conv (kernel − 1 + spec,
 			// (intermediate + 2·groups·state) ÷ TP), SSM (heads ÷ TP, head_dim, state).
@@ -358,7 +371,7 @@ func perRequestBlocks(s layerSpec, in layoutInput) int {
 	case LayerSliding:
 		n := min(int64(s.window-1+in.BatchedTokens), mml)
 		return int(cdiv(n, int64(s.blockSize)) + 1)
-	case LayerGDN, LayerMamba:
+	case LayerGDN, LayerMamba, LayerKDA:
 		n := 1
 		if in.MambaAlign {
 			n = 2

@@ -86,6 +86,18 @@ func TestLayoutPerLayerKind(t *testing.T) {
 			blocks: 299, tokens: 567978, conc: 4.333, groups: 4, groupSize: 10,
 		},
 		{
+			// KDA + MLA (Kimi-Linear-48B-A3B at TP 2, bf16: 20 KDA, 7 MLA layers of 27):
+			// MLA 576 values × 2 B = 1,152 B per token (not split by TP); KDA state = conv 3 (q, k, v)
+			// × (4 − 1) × (32 × 128 ÷ 2 = 2,048) × 2 B = 36,864 + recurrent 16 × 128 × 128 × 4 B (float32)
+			// = 1,048,576 → 1,085,440 B; block 64 × ceil(1,085,440 / (64 × 1,152)) = 64 × 15 = 960 tokens,
+			// page 960 × 1,152 = 1,105,920 B; group size 7 (20 ≥ 1.5 × 7): 1 MLA + 3 KDA groups;
+			// 2.30 GiB = 2,469,606,195 B ÷ 1,105,920 ÷ 7 = 319 blocks; printed up to 0.19: 319 // 4 × 960 = 75,840;
+			// per request ceil(120,000/960) = 125 + 3 state blocks (mode none on 0.11) = 128; concurrency 2.492.
+			name: "KDA + MLA, Kimi-Linear-48B-A3B TP 2", model: "moonshotai/Kimi-Linear-48B-A3B-Instruct",
+			argv: []string{"--tensor-parallel-size=2", "--max-model-len=120000"}, version: "0.11.0", avail: 2.30 + 0.03,
+			blocks: 319, tokens: 75840, conc: 2.492, groups: 4, groupSize: 7,
+		},
+		{
 			// Mamba2 + full (Nemotron-Nano-9B-v2: 27 mamba, 4 attention, 25 MLP-only of 56 blocks):
 			// state = conv 3 × (128·80 + 2·8·128 = 12,288) × 2 B = 73,728 + SSM 128 × 80 × 128 × 2 B = 2,621,440
 			// → 2,695,168 B; attention 2 × 8 × 128 × 2 = 4,096 B per token;
@@ -221,6 +233,37 @@ func TestChunkedLocalAttention(t *testing.T) {
 		})
 		if r.Layout.Hybrid != tt.hybrid || noted == tt.hybrid {
 			t.Errorf("%s %v: hybrid %v (noted as full: %v), want hybrid %v", tt.version, tt.env, r.Layout.Hybrid, noted, tt.hybrid)
+		}
+	}
+}
+
+// Kimi Linear's config: linear_attn_config's full_attn_layers (1-based) are
+// MLA, the rest KDA; its fields num_experts_per_token, num_shared_experts and
+// model_max_length are read; the parameter count derived from it is within
+// 5 % of the 48 B MoonshotAI states.
+func TestKimiLinearConfig(t *testing.T) {
+	m := model(t, "moonshotai/Kimi-Linear-48B-A3B-Instruct")
+	kinds := m.layerKinds()
+	if len(kinds) != 27 || kinds[3] != LayerMLA || kinds[26] != LayerMLA || kinds[0] != LayerKDA || kinds[25] != LayerKDA {
+		t.Fatalf("kinds %v", kinds)
+	}
+	if got := m.kindsSummary(); got != "20 kda + 7 mla" {
+		t.Errorf("layer mix %q", got)
+	}
+	if m.Kind != "hybrid" || m.ExpertsPerTok != 8 || m.MaxPositions != 1048576 || m.KDAHeads != 32 || m.KDAHeadDim != 128 || m.KDAConvKernel != 4 {
+		t.Errorf("model %+v", m)
+	}
+	if m.ParamsB < 48*0.95 || m.ParamsB > 48*1.05 {
+		t.Errorf("derived %.2f B parameters, MoonshotAI states 48 B", m.ParamsB)
+	}
+	for name, want := range map[string]string{
+		"cyankiwi/Kimi-Linear-48B-A3B-Instruct-AWQ-4bit": "awq",
+		"unsloth/Qwen2.5-7B-Instruct-bnb-4bit":           "bitsandbytes",
+		"someone/Qwen2.5-7B-Instruct-4bit":               "bitsandbytes",
+		"Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4":             "gptq",
+	} {
+		if got := CheckpointQuant(name); got != want {
+			t.Errorf("CheckpointQuant(%s) = %q, want %q", name, got, want)
 		}
 	}
 }
