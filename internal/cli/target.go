@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +15,8 @@ import (
 	"github.com/vllmctl/vllmctl/internal/kube"
 	"github.com/vllmctl/vllmctl/internal/monitor"
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/redact"
+	"github.com/vllmctl/vllmctl/internal/state"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -97,7 +103,7 @@ func upKubernetes(e *env, uf upFlags, profiles []string) error {
 	for _, n := range []struct {
 		set  bool
 		name string
-	}{{uf.rollback, "--rollback-on-failure"}, {uf.replace, "--replace"}, {uf.force, "--force"}, {uf.dryRun, "--dry-run"},
+	}{{uf.replace, "--replace"}, {uf.force, "--force"}, {uf.dryRun, "--dry-run"},
 		{uf.rt.simulate, "--simulate"}} {
 		if n.set {
 			return usageErr("%s is not supported with --target kubernetes yet (use 'vllmctl export kubernetes' to see the manifests, or drop the flag)", n.name)
@@ -125,8 +131,24 @@ func upKubernetes(e *env, uf upFlags, profiles []string) error {
 			}
 			results = append(results, deploy.UpResult{Profile: profile, Monitor: &m})
 		}}
-	err = kube.Up(e.ctx, cs, res, kube.UpOptions{Namespace: ns, Rollout: kube.RolloutOptions{Progress: rollout}, Follow: follow})
+	store := kubeStore(t, f, red)
+	var outcomes []kube.Outcome
+	uo := kube.UpOptions{Namespace: ns, Rollout: kube.RolloutOptions{Progress: rollout}, Follow: follow,
+		RollbackOnFailure: uf.rollback, LastGood: func(profile string) (*kube.Good, error) { return lastGoodManifest(store, profile) },
+		OnRollback: func(profile string, g *kube.Good) {
+			fmt.Fprintf(e.stderr, "%s: rolling back to config %s (the last good manifest, from the %s)\n", profile, g.Hash, g.Source)
+		},
+		OnOutcome: func(o kube.Outcome) {
+			if rerr := recordKubeOutcome(store, o, red); rerr != nil {
+				fmt.Fprintf(e.stderr, "%s: recording the deploy in %s: %v\n", o.Profile, store.Dir, rerr)
+			}
+			outcomes = append(outcomes, o)
+		}}
+	err = kube.Up(e.ctx, cs, res, uo)
 	rend.Close()
+	if uf.rollback && err != nil {
+		return reportKubeRollback(e, err, outcomes, results, red)
+	}
 	var d *kube.Diagnosis
 	var ef *kube.EngineFailure
 	switch {
@@ -147,6 +169,150 @@ func upKubernetes(e *env, uf upFlags, profiles []string) error {
 		return err
 	}
 	return e.printKubeStatus(rows)
+}
+
+// kubeStore is where up --target kubernetes records its deploys: a history
+// of its own per context and namespace under the state folder
+// (kubernetes/<context>/<namespace>/history.json), apart from the local
+// runtimes' history that down, status and the watchdog read.
+func kubeStore(t *kubeTarget, f targetFlags, red *redact.Redactor) state.Store {
+	ctxName := kube.ContextName(f.kubeconfig, f.context)
+	if ctxName == "" {
+		ctxName = "current"
+	}
+	dir := filepath.Join(deploy.New(t.p, nil).Store.Dir, "kubernetes", pathSafe(ctxName), pathSafe(t.ns))
+	return state.Store{Dir: dir, Redact: red}
+}
+
+// pathSafe is a context or namespace name as one path element.
+func pathSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		}
+		return '_'
+	}, strings.TrimLeft(s, "."))
+}
+
+// lastGoodManifest is the Service and Deployment of the profile's last ready
+// deploy in the store (nil when there is none).
+func lastGoodManifest(store state.Store, profile string) (*kube.Good, error) {
+	rec, ok := store.LastGood(profile, "")
+	if !ok || rec.File == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(store.Abs(rec.File))
+	if err != nil {
+		return nil, fmt.Errorf("deploy %s: %w", rec.ID, err)
+	}
+	return kube.ParseGood(profile, data)
+}
+
+// recordKubeOutcome writes an engine's deploy (ready or failed, with the
+// manifest applied) and, after a rollback, the rollback's record (outcome
+// rolled-back, or failed when the last good manifest did not become ready).
+func recordKubeOutcome(store state.Store, o kube.Outcome, red *redact.Redactor) error {
+	unlock, err := store.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	now := time.Now()
+	rec := state.Record{ID: state.NewID(now, o.Hash), Profile: o.Profile, Time: now.UTC(), Hash: o.Hash, Runtime: "kubernetes", Outcome: state.Ready}
+	if o.Err != nil {
+		rec.Outcome = state.Failed
+		if errors.Is(o.Err, context.DeadlineExceeded) {
+			rec.Outcome = state.Timeout
+		}
+		rec.Diagnosis = red.String(firstLine(o.Err.Error()))
+	}
+	if o.Applied != nil {
+		if rec.File, err = saveManifest(store, o.Profile, rec.ID, o.Applied); err != nil {
+			return err
+		}
+	}
+	if err := store.Put(rec); err != nil {
+		return err
+	}
+	rb := o.RolledBack
+	if rb == nil {
+		return nil
+	}
+	at := time.Now()
+	if !at.After(now) {
+		at = now.Add(time.Millisecond)
+	}
+	back := state.Record{ID: state.NewID(at, rb.Hash), Profile: o.Profile, Time: at.UTC(), Hash: rb.Hash, Runtime: "kubernetes",
+		Outcome: state.RolledBack, RollbackOf: rec.ID}
+	if good, ok := store.LastGood(o.Profile, rec.ID); ok && good.Hash == rb.Hash {
+		back.ReplayOf, back.File = good.ID, good.File
+	}
+	if back.File == "" && rb.Good != nil {
+		if back.File, err = saveManifest(store, o.Profile, back.ID, rb.Good); err != nil {
+			return err
+		}
+	}
+	if rb.Err != nil {
+		back.Outcome = state.Failed
+		back.Diagnosis = red.String("rollback did not become ready: " + firstLine(rb.Err.Error()))
+	}
+	return store.Put(back)
+}
+
+func saveManifest(store state.Store, profile, id string, g *kube.Good) (string, error) {
+	data, err := g.YAML()
+	if err != nil {
+		return "", err
+	}
+	return store.SaveResolved(profile, id, data)
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// reportKubeRollback prints each failed engine (its diagnosis, or the
+// monitor's summary and last lines), then what its rollback did.
+func reportKubeRollback(e *env, upErr error, outcomes []kube.Outcome, results []deploy.UpResult, red *redact.Redactor) error {
+	var failed []string
+	for _, o := range outcomes {
+		if o.Err == nil {
+			continue
+		}
+		failed = append(failed, o.Profile)
+		var ef *kube.EngineFailure
+		printed := false
+		if errors.As(o.Err, &ef) {
+			for _, r := range results {
+				if r.Profile == ef.Profile {
+					summarize(e, r, o.Err, red.String)
+					printed = true
+				}
+			}
+		}
+		if !printed {
+			msg := o.Err.Error()
+			if d := (*kube.Diagnosis)(nil); errors.As(o.Err, &d) {
+				msg = d.Error() // without the profile, said first
+			}
+			fmt.Fprintf(e.stdout, "%s FAILED: %s\n", o.Profile, red.String(msg))
+		}
+		switch rb := o.RolledBack; {
+		case o.NoGood:
+			fmt.Fprintf(e.stdout, "  no last good manifest of %s to roll back to: the failed one is left (vllmctl status --target kubernetes %s)\n", o.Profile, o.Profile)
+		case rb == nil:
+		case rb.Err == nil:
+			fmt.Fprintf(e.stdout, "  rolled back to %s: ready\n", rb.Hash)
+		default:
+			fmt.Fprintf(e.stdout, "  rolled back to %s: NOT ready: %s\n", rb.Hash, red.String(rb.Err.Error()))
+		}
+	}
+	if len(failed) == 0 { // it failed before any engine was followed (an apply)
+		return upErr
+	}
+	return &exitError{code: ExitFindings, err: fmt.Errorf("%s did not become ready (see above)", strings.Join(failed, ", "))}
 }
 
 // logsKubernetes is logs --target kubernetes: the engine container's log of

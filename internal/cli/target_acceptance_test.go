@@ -107,3 +107,124 @@ func TestTargetKubernetes(t *testing.T) {
 		t.Errorf("up gpu2 -n boot-fail: exit %d, want %d with the diagnosis, the fix and the last lines\nstdout:\n%s\nstderr:\n%s", code, ExitFindings, out, errs)
 	}
 }
+
+// TestTargetKubernetesRollback: up --target kubernetes --rollback-on-failure.
+// A ready 2-GPU deploy of profile medium, then medium edited to ask 4 GPUs:
+// the failure with its diagnosis (FailedScheduling), then "rolled back to
+// <hash>: ready"; the cluster runs the 2-GPU config again; the history of
+// the context and namespace records ready, failed and rolled-back. In a
+// namespace where medium never ran, there is no last good manifest: said so,
+// the failed deploy is left.
+func TestTargetKubernetesRollback(t *testing.T) {
+	c := kubetest.Start(t, kubetest.Options{GPUNode: 3})
+	setup, cancelSetup := context.WithTimeout(context.Background(), time.Minute)
+	defer cancelSetup()
+	good := kubetest.StartSim(t, "--model", "Qwen/Qwen3-8B", "--tensor-parallel-size", "2")
+	if err := c.RouteNamespace(setup, "default", good.LogFile, good.Port); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client.CoreV1().Namespaces().Create(setup, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fresh"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "configs", "docker", "profiles")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(gpus int) {
+		if err := os.WriteFile(filepath.Join(dir, "medium.yml"), []byte(kubetest.GPUProfile(gpus)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) (int, string, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		var out, errb bytes.Buffer
+		args = append([]string{"-C", root}, args...)
+		args = append(args, "--target", "kubernetes", "--kubeconfig", c.Kubeconfig)
+		code := Main(ctx, args, strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	type record struct {
+		ID, File   string
+		Hash       string `json:"config_hash"`
+		Outcome    string
+		Diagnosis  string
+		RollbackOf string `json:"rollback_of"`
+	}
+	history := func(ns string) []record {
+		t.Helper()
+		paths, _ := filepath.Glob(filepath.Join(root, ".vllmctl", "kubernetes", "*", ns, "history.json"))
+		if len(paths) != 1 {
+			t.Fatalf("history of namespace %s: %v, want one file under .vllmctl/kubernetes/<context>/%s", ns, paths, ns)
+		}
+		b, err := os.ReadFile(paths[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []record
+		if err := json.Unmarshal(b, &recs); err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+
+	write(2)
+	code, out, errs := run("up", "medium", "--rollback-on-failure")
+	if code != 0 {
+		t.Fatalf("up medium: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	recs := history("default")
+	if len(recs) != 1 || recs[0].Outcome != "ready" || recs[0].File == "" {
+		t.Fatalf("history after a ready deploy = %+v, want one ready record with its manifest", recs)
+	}
+	goodHash := recs[0].Hash
+	paths, _ := filepath.Glob(filepath.Join(root, ".vllmctl", "kubernetes", "*", "default", filepath.FromSlash(recs[0].File)))
+	if len(paths) != 1 {
+		t.Fatalf("the recorded manifest %s: found %v", recs[0].File, paths)
+	}
+	manifest, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(manifest), "kind: Deployment") || !strings.Contains(string(manifest), goodHash) {
+		t.Errorf("the recorded manifest lacks the Deployment of config %s:\n%s", goodHash, manifest)
+	}
+
+	write(4)
+	code, out, errs = run("up", "medium", "--rollback-on-failure")
+	fail := strings.Index(out, "Insufficient nvidia.com/gpu")
+	back := strings.Index(out, "rolled back to "+goodHash+": ready")
+	if code != ExitFindings || fail < 0 || back < fail || !strings.Contains(out, "fix:") {
+		t.Fatalf("up medium (4 GPUs) --rollback-on-failure: exit %d, want %d, the diagnosis and its fix, then %q\nstdout:\n%s\nstderr:\n%s",
+			code, ExitFindings, "rolled back to "+goodHash+": ready", out, errs)
+	}
+	t.Logf("up medium (4 GPUs) --rollback-on-failure, stdout:\n%s", out)
+	recs = history("default")
+	if len(recs) != 3 || recs[1].Outcome != "failed" || recs[1].Hash == goodHash || !strings.Contains(recs[1].Diagnosis, "FailedScheduling") ||
+		recs[2].Outcome != "rolled-back" || recs[2].Hash != goodHash || recs[2].RollbackOf != recs[1].ID {
+		t.Errorf("history = %+v, want ready, failed (FailedScheduling), rolled-back to %s of the failed one", recs, goodHash)
+	}
+	code, out, errs = run("status", "medium", "-o", "json")
+	var rows []struct {
+		State string
+		Hash  string `json:"config_hash"`
+		Drift bool
+	}
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 1 || rows[0].State != "ready" || rows[0].Hash != goodHash || !rows[0].Drift {
+		t.Errorf("status after the rollback: exit %d (%v) %+v, want ready on %s, drifted from the 4-GPU files\n%s", code, err, rows, goodHash, errs)
+	}
+
+	code, out, errs = run("up", "medium", "--rollback-on-failure", "-n", "fresh")
+	if code != ExitFindings || !strings.Contains(out, "Insufficient nvidia.com/gpu") || !strings.Contains(out, "no last good manifest of medium") {
+		t.Errorf("up in a namespace medium never ran in: exit %d, want %d, the diagnosis and no last good manifest\nstdout:\n%s\nstderr:\n%s", code, ExitFindings, out, errs)
+	}
+	if recs := history("fresh"); len(recs) != 1 || recs[0].Outcome != "failed" {
+		t.Errorf("history of namespace fresh = %+v, want the one failed deploy", recs)
+	}
+	code, out, _ = run("status", "medium", "-n", "fresh", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 1 || !strings.HasPrefix(rows[0].State, "failed") {
+		t.Errorf("status in namespace fresh: exit %d (%v) %+v, want the failed deploy left", code, err, rows)
+	}
+}

@@ -70,6 +70,10 @@ With --target kubernetes, up applies the objects 'export kubernetes' writes
 known) to the cluster of --context and follows each Deployment's rollout to a
 ready pod, or to a diagnosis with its fix (FailedScheduling for GPUs, taints or
 selectors, ImagePullBackOff, CrashLoopBackOff, OOMKilled, a missing Secret).
+With --rollback-on-failure, the Deployment and Service the cluster ran ready
+before (as vllmctl applied them; else the last ready deploy recorded under
+.vllmctl/kubernetes/<context>/<namespace>/) are applied again and followed to
+ready; the history there records the failure and the rollback.
 
 Exit status: 0 ready, 1 engine failure (or the replacement declined), 2 usage
 (an alternative runs and there is neither --replace nor a terminal; a damaged
