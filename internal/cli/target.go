@@ -226,6 +226,13 @@ func recordKubeOutcome(store state.Store, o kube.Outcome, red *redact.Redactor) 
 			rec.Outcome = state.Timeout
 		}
 		rec.Diagnosis = red.String(firstLine(o.Err.Error()))
+		var f *kube.EngineFailure
+		if errors.As(o.Err, &f) { // the monitor's outcome and diagnosis, as on Docker
+			rec.Outcome = state.Outcome(f.Result.Outcome)
+			if d := strings.TrimSpace(f.Result.Diagnosis + " " + f.Result.RootCause); d != "" {
+				rec.Diagnosis = red.String(d)
+			}
+		}
 	}
 	if o.Applied != nil {
 		if rec.File, err = saveManifest(store, o.Profile, rec.ID, o.Applied); err != nil {

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/vllmctl/vllmctl/internal/kube"
+	"github.com/vllmctl/vllmctl/internal/monitor"
 	"github.com/vllmctl/vllmctl/internal/redact"
 	"github.com/vllmctl/vllmctl/internal/state"
 )
@@ -60,7 +61,16 @@ func TestRecordKubeOutcome(t *testing.T) {
 		RolledBack: &kube.Rollback{Hash: "aaaa1111", Source: kube.GoodFromState, Err: errors.New("medium: CrashLoopBackOff")}}, red); err != nil {
 		t.Fatal(err)
 	}
+	// A boot that failed: the monitor's outcome and diagnosis, as on Docker.
+	stalled := &kube.EngineFailure{Profile: "medium", Pod: "p", Result: monitor.Result{Outcome: monitor.Timeout, Diagnosis: "no progress for 10m0s while loading"}}
+	if err := recordKubeOutcome(store, kube.Outcome{Profile: "medium", Hash: "dddd4444", Err: stalled}, red); err != nil {
+		t.Fatal(err)
+	}
 	hist, _ = store.History("medium")
+	if last := hist[len(hist)-1]; last.Outcome != state.Timeout || last.Diagnosis != "no progress for 10m0s while loading" {
+		t.Errorf("a stalled boot's record = %+v, want timeout with the monitor's diagnosis", last)
+	}
+	hist = hist[:len(hist)-1]
 	if last := hist[len(hist)-1]; last.Outcome != state.Failed || last.RollbackOf != hist[len(hist)-2].ID || !strings.Contains(last.Diagnosis, "rollback did not become ready") {
 		t.Errorf("a failed rollback's record = %+v, want failed, rollback of the deploy before it", last)
 	}

@@ -60,6 +60,7 @@ type Engine struct {
 	settings Settings
 	tokens   []string // container command then args, secrets as $(VAR)
 	startup  int32    // startupProbe failure threshold
+	served   []string // the served names, when not src's (a rolled-back manifest's)
 }
 
 // Warning is something that could not be mapped, with where it is written.

@@ -90,6 +90,9 @@ func followEngine(ctx context.Context, cs kubernetes.Interface, e *Engine, ns st
 			served = names[0]
 		}
 	}
+	if len(e.served) > 0 {
+		served = e.served[0]
+	}
 	wctx, wcancel := context.WithCancel(ctx)
 	defer wcancel()
 	diagnosed := make(chan error, 1)

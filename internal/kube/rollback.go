@@ -18,6 +18,8 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 // Good is an engine's objects as they last ran ready: its Service and
@@ -199,7 +201,8 @@ func applyGood(ctx context.Context, cs kubernetes.Interface, ns string, g *Good)
 }
 
 // engineOf is e with the Good's Deployment and Service, to follow the
-// rolled-back engine (its port; the served name and key stay e's).
+// rolled-back engine: its port, and its served name when its command line
+// says one (the API key stays e's).
 func (g *Good) engineOf(e *Engine) (*Engine, error) {
 	back := *e
 	for _, o := range g.Objects {
@@ -209,6 +212,7 @@ func (g *Good) engineOf(e *Engine) (*Engine, error) {
 			d := &appsv1.Deployment{}
 			err = runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, d)
 			back.Deployment = d
+			back.served = servedNames(d)
 		case "Service":
 			s := &corev1.Service{}
 			err = runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, s)
@@ -241,4 +245,16 @@ type Outcome struct {
 	// a last good manifest was applied again; NoGood when there was none.
 	RolledBack *Rollback
 	NoGood     bool
+}
+
+// servedNames reads the served names from the engine container's command
+// line (--served-model-name, else --model); nil when it names none.
+func servedNames(d *appsv1.Deployment) []string {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == ContainerName {
+			a := vllm.Parse(append(append([]string(nil), c.Command...), c.Args...))
+			return a.ServedNames()
+		}
+	}
+	return nil
 }

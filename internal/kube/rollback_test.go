@@ -67,6 +67,19 @@ func TestGoodRoundTrip(t *testing.T) {
 	if eng.Deployment.Name != e.Name || enginePort(eng) != enginePort(e) || eng.Deployment.Spec.Template.Labels[LabelHash] != hash {
 		t.Errorf("the engine of the read-back manifest = %s port %d, want %s port %d", eng.Deployment.Name, enginePort(eng), e.Name, enginePort(e))
 	}
+	if len(eng.served) != 1 || eng.served[0] != "Qwen/Qwen3-8B" {
+		t.Errorf("served names of the read-back manifest = %q, want the model", eng.served)
+	}
+	// A last good manifest serving another name is probed for that name,
+	// not the failed config's.
+	named := profileResult(t, "ns1", strings.Replace(kubetest.GPUProfile(2), `"--tensor-parallel-size"`, `"--served-model-name", "chat", "--tensor-parallel-size"`, 1))
+	ng, err := GoodOf(named.Engines[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eng, err := ng.engineOf(e); err != nil || len(eng.served) != 1 || eng.served[0] != "chat" {
+		t.Errorf("served names of a manifest with --served-model-name chat = %v (%v), want chat", eng, err)
+	}
 	if _, err := ParseGood("medium", []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n")); err == nil || !strings.Contains(err.Error(), "Secret") {
 		t.Errorf("ParseGood of a Secret = %v, want refused", err)
 	}
