@@ -270,6 +270,15 @@ func Estimate(in Input) Result {
 	if quant == "bitsandbytes" {
 		act += Overheads.BnBWorkspaceGiB
 	}
+	actFormula := fmt.Sprintf("%s batched tokens × %s FFN/rank × %g B%s", vllm.Commas(r.BatchedTokens), vllm.Commas(int(ffn)), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
+	// The profile's sampler warm-up follows the forward pass: the peak is the larger.
+	seqs := defaultMaxNumSeqs(a, in.GPUs, minTotal, version)
+	if samp, known, note := sortSampler(seqs, r.BatchedTokens, m.Vocab, version, in.Environ); known && samp > act {
+		act = samp
+		actFormula = fmt.Sprintf("the sampler warm-up, above the forward pass: PyTorch top-k/top-p (VLLM_USE_FLASHINFER_SAMPLER=0) over min(max_num_seqs %s, batched tokens) × vocabulary %s × %g B", vllm.Commas(seqs), vllm.Commas(m.Vocab), SortSamplerBytesPerLogit)
+	} else if note != "" && samp > act+0.25 {
+		r.Notes = append(r.Notes, note)
+	}
 	nonTorch := Overheads.NonTorchGiB
 	if r.TP*r.PP > 1 {
 		nonTorch += Overheads.NonTorchTPGiB
@@ -321,7 +330,7 @@ func Estimate(in Input) Result {
 		wf += fmt.Sprintf(" + %.2f GiB %s", spec.weightBytes/gib, spec.weightWhat)
 	}
 	expl("weights", weights, "%s ÷ TP %d × PP %d%s", wf, r.TP, r.PP, padNote)
-	expl("activation peak", act, "%s batched tokens × %s FFN/rank × %g B%s", vllm.Commas(r.BatchedTokens), vllm.Commas(int(ffn)), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
+	expl("activation peak", act, "%s", actFormula)
 	expl("non-torch", nonTorch, "cuBLAS workspace and allocations outside PyTorch since vLLM's first snapshot%s", map[bool]string{true: ", NCCL buffers", false: ""}[r.TP*r.PP > 1])
 	if graphsIn {
 		expl("CUDA graphs", graphs, "%.2f GiB per 28 layers × %d layers, subtracted since v0.21", Overheads.GraphGiBPer28Layers, layersPerRank)

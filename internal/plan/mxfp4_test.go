@@ -144,3 +144,44 @@ func TestGPUMajor(t *testing.T) {
 		}
 	}
 }
+
+// TestSortSamplerWarmup: with VLLM_USE_FLASHINFER_SAMPLER=0 on a V1 release
+// before the Triton sampler, the profile's peak is the PyTorch sampler's
+// warm-up, min(max_num_seqs, batched tokens) × vocab × 38 B (measured), when
+// it is above the forward pass: gpt-oss-120b on an H100 (1,024 default
+// sequences × 201,088 = 7.29 GiB). Without the variable the plan cannot tell
+// which sampler runs and says so; from 0.18 (Triton top-k/top-p) it neither
+// counts nor notes it.
+func TestSortSamplerWarmup(t *testing.T) {
+	g, err := gpu.Declare("H100 80GB", "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}
+	m := model(t, "openai/gpt-oss-120b")
+	want := 1024 * 201088 * 38.0 / (1 << 30)
+	argv := []string{"--max-model-len=131072", "--gpu-memory-utilization=0.9"}
+	counted := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: "0.10.1", Environ: off})
+	if a := counted.Ranks[0].Activation; math.Abs(a-want) > 0.006 { // ranks carry 2 decimals
+		t.Errorf("activation %.4f GiB, want the sampler's %.4f", a, want)
+	}
+	plain := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: "0.10.1"})
+	if d := plain.KVAvailGiB - counted.KVAvailGiB; math.Abs(d-(want-plain.Ranks[0].Activation)) > 0.02 {
+		t.Errorf("KV %.2f without the variable, %.2f with it: differ by %.2f", plain.KVAvailGiB, counted.KVAvailGiB, d)
+	}
+	noted := func(r Result) bool {
+		return slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "PyTorch top-k/top-p sampler") })
+	}
+	if !noted(plain) || noted(counted) {
+		t.Errorf("note: without the variable %v, with it %v", noted(plain), noted(counted))
+	}
+	// --max-num-seqs bounds the dummy requests.
+	few := Estimate(Input{Model: m, Args: vllm.Parse(append(argv, "--max-num-seqs=64")), GPUs: g, Version: "0.10.1", Environ: off})
+	if few.Ranks[0].Activation >= 1 {
+		t.Errorf("64 sequences: activation %.2f GiB", few.Ranks[0].Activation)
+	}
+	late := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: "0.19.0", Environ: off})
+	if late.Ranks[0].Activation >= 1 || noted(late) {
+		t.Errorf("0.19: activation %.2f GiB, noted %v", late.Ranks[0].Activation, noted(late))
+	}
+}

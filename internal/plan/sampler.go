@@ -1,0 +1,66 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vllmctl/vllmctl/internal/gpu"
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+// SortSamplerBytesPerLogit is the peak, per (sequence × vocabulary entry), of
+// the profile run's sampler warm-up when vLLM's V1 sampler takes its
+// PyTorch-native top-k/top-p path: _dummy_sampler_run computes bf16 logits
+// for min(max_num_seqs, max_num_batched_tokens) dummy requests, the sampler
+// casts them to float32 and sorts them (dummy top_k = vocab − 1, top_p 0.9).
+// Measured on an H100 with torch 2.11 on that code path (the 0.10 sampler:
+// to(float32), argmax, temperature in place, sort, gather, softmax, cumsum,
+// masks, scatter): 7.290 GiB for 1,024 × 201,088 and 1.823 GiB for 256 ×
+// 201,088, i.e. 38.02 B — bf16 logits 2 + float32 copy 4 + the sort's 32
+// (its 4 B values and 8 B int64 indices plus as much again of scratch).
+const SortSamplerBytesPerLogit = 38.0
+
+// TritonSamplerSince is the first release whose top-k/top-p runs in Triton
+// kernels for batches of 8 or more (vLLM PR #33538, opened 2026-02-02;
+// topk_topp_triton is in v0.18.0's API reference), using no sort buffers.
+const TritonSamplerSince = 0.18
+
+// v1Since is the first release whose engine is V1 by default (0.8), the one
+// with _dummy_sampler_run in its profile run.
+const v1Since = 0.08
+
+// defaultMaxNumSeqs is vLLM V1's max_num_seqs when the flag is not given:
+// 1,024 on GPUs of 70 GiB or more (from 0.9 unless "a100" is in the name,
+// PR #17885), else 256.
+func defaultMaxNumSeqs(a vllm.Args, gpus []gpu.GPU, minTotal, version float64) int {
+	if a.IsSet("max-num-seqs") && a.MaxNumSeqs > 0 {
+		return a.MaxNumSeqs
+	}
+	if len(gpus) > 0 && minTotal >= Overheads.LargeGPUGiB && !(version >= 0.09 && isA100(gpus[0])) {
+		return 1024
+	}
+	return 256
+}
+
+// sortSampler is the PyTorch sort sampler's warm-up peak in GiB for seqs
+// dummy requests over vocab, whether it is known to run (true only when
+// VLLM_USE_FLASHINFER_SAMPLER=0 in a V1 release before the Triton sampler),
+// and a note when it may run but the plan cannot tell. Up to 0.17 the V1
+// sampler uses FlashInfer's top-k/top-p kernels when FlashInfer is installed
+// and VLLM_USE_FLASHINFER_SAMPLER is not 0 (on some releases only when it is
+// 1), else the PyTorch path ("Falling back to the PyTorch-native
+// implementation of top-p & top-k sampling" in the log): the installation,
+// not the flags, decides.
+func sortSampler(seqs, batched, vocab int, version float64, env map[string]string) (float64, bool, string) {
+	if vocab <= 0 || version < v1Since || version >= TritonSamplerSince {
+		return 0, false, ""
+	}
+	n := min(seqs, max(batched, 1))
+	gib := float64(n) * float64(vocab) * SortSamplerBytesPerLogit / (1 << 30)
+	switch strings.ToLower(env["VLLM_USE_FLASHINFER_SAMPLER"]) {
+	case "0", "false":
+		return gib, true, ""
+	}
+	return gib, false, fmt.Sprintf("if vLLM falls back to its PyTorch top-k/top-p sampler (FlashInfer not installed or disabled; the log says `Falling back to the PyTorch-native implementation of top-p & top-k sampling`), the profile's sampler warm-up over %s requests × %s vocabulary takes %.2f GiB (38 B each, measured), which is not counted here: set VLLM_USE_FLASHINFER_SAMPLER=0 in the environment to count it, or lower --max-num-seqs",
+		vllm.Commas(n), vllm.Commas(vocab), gib)
+}
