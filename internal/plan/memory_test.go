@@ -148,3 +148,43 @@ func TestHeldFromSettings(t *testing.T) {
 		t.Error("no located diagnostic for held: lots")
 	}
 }
+
+// The service's environment: entries reach the plan as the engine sees them:
+// VLLM_USE_FLASHINFER_SAMPLER=0 on a 0.10.1 gpt-oss-120b engine counts the
+// PyTorch sampler's warm-up (7.29 GiB), which the same engine without it only
+// notes.
+func TestServiceEnvironmentReachesPlan(t *testing.T) {
+	plan := func(env string) EnginePlan {
+		t.Helper()
+		dir := t.TempDir()
+		body := `services:
+  vllm-oss:
+    image: vllm/vllm-openai:v0.10.1
+    command: ["--model=openai/gpt-oss-120b", "--max-model-len=131072", "--gpu-memory-utilization=0.9"]
+` + env
+		if err := os.MkdirAll(filepath.Join(dir, "configs/docker/profiles"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "configs/docker/profiles/oss.yml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := project.Load(context.Background(), project.Options{Root: dir, Environ: map[string]string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, _ := gpu.Declare("H100 80GB", "", 1)
+		pp := PlanProject(p, ProjectInput{GPUs: inv, GPUSource: "test"})
+		if len(pp.Engines) != 1 || len(pp.Engines[0].Ranks) == 0 {
+			t.Fatalf("engines %+v", pp.Engines)
+		}
+		return pp.Engines[0]
+	}
+	with := plan("    environment:\n      VLLM_USE_FLASHINFER_SAMPLER: \"0\"\n")
+	without := plan("")
+	if a := with.Ranks[0].Activation; a < 7.28 || a > 7.30 {
+		t.Errorf("with VLLM_USE_FLASHINFER_SAMPLER=0: activation %.2f GiB, want 7.29", a)
+	}
+	if a := without.Ranks[0].Activation; a > 1 {
+		t.Errorf("without it: activation %.2f GiB", a)
+	}
+}

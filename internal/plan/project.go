@@ -82,7 +82,7 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 				if len(gpus) == 0 && len(in.GPUs) > 0 {
 					noGPU = note
 				}
-				ep.Result = Estimate(Input{Model: m, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: p.Environ(), Live: in.Live, NoGPUWhy: noGPU})
+				ep.Result = Estimate(Input{Model: m, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: engineEnviron(p, s), Live: in.Live, NoGPUWhy: noGPU})
 				ep.ModelSource = src
 				if noGPU != "" {
 					note = ""
@@ -290,6 +290,28 @@ func Diagnostics(p *project.Project, pp ProjectPlan) []project.Diagnostic {
 }
 
 // engineVersion is the engine's pinned vLLM release, or "" (the estimator's default).
+// engineEnviron is what the engine's process sees of the variables the plan
+// reads (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS,
+// VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, VLLM_USE_FLASHINFER_SAMPLER,
+// ...): the project's environment (shell, .env) overlaid with the service's
+// own environment: entries, as Compose passes them to the container.
+func engineEnviron(p *project.Project, s *project.Service) map[string]string {
+	base := p.Environ()
+	if s == nil || len(s.Config.Environment) == 0 {
+		return base
+	}
+	env := make(map[string]string, len(base)+len(s.Config.Environment))
+	for k, v := range base {
+		env[k] = v
+	}
+	for k, v := range s.Config.Environment {
+		if v != nil {
+			env[k] = *v
+		}
+	}
+	return env
+}
+
 func engineVersion(s *project.Service) string {
 	if s.Version.Pin == flagdb.Pinned {
 		return s.Version.Version.String()
