@@ -273,9 +273,9 @@ func Estimate(in Input) Result {
 	actFormula := fmt.Sprintf("%s batched tokens × %s FFN/rank × %g B%s", vllm.Commas(r.BatchedTokens), vllm.Commas(int(ffn)), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
 	// The profile's sampler warm-up follows the forward pass: the peak is the larger.
 	seqs := defaultMaxNumSeqs(a, in.GPUs, minTotal, version)
-	if samp, known, note := sortSampler(seqs, r.BatchedTokens, m.Vocab, version, in.Environ); known && samp > act {
+	if samp, known, note := sortSampler(seqs, r.BatchedTokens, m.Vocab, in.Version, in.Environ); known && samp > act {
 		act = samp
-		actFormula = fmt.Sprintf("the sampler warm-up, above the forward pass: PyTorch top-k/top-p (VLLM_USE_FLASHINFER_SAMPLER=0) over min(max_num_seqs %s, batched tokens) × vocabulary %s × %g B", vllm.Commas(seqs), vllm.Commas(m.Vocab), SortSamplerBytesPerLogit)
+		actFormula = fmt.Sprintf("the sampler warm-up, above the forward pass: PyTorch top-k/top-p over min(max_num_seqs %s, batched tokens %s) × vocabulary %s × %g B (measured)", vllm.Commas(seqs), vllm.Commas(r.BatchedTokens), vllm.Commas(m.Vocab), SortSamplerBytesPerLogit)
 	} else if note != "" && samp > act+0.25 {
 		r.Notes = append(r.Notes, note)
 	}

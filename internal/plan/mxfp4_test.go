@@ -145,13 +145,13 @@ func TestGPUMajor(t *testing.T) {
 	}
 }
 
-// TestSortSamplerWarmup: with VLLM_USE_FLASHINFER_SAMPLER=0 on a V1 release
-// before the Triton sampler, the profile's peak is the PyTorch sampler's
-// warm-up, min(max_num_seqs, batched tokens) × vocab × 38 B (measured), when
+// TestSortSamplerWarmup: where vLLM's V1 sampler takes its PyTorch path
+// (the default from 0.11.1 to 0.17, or VLLM_USE_FLASHINFER_SAMPLER=0 before),
+// the profile's peak is that sampler's warm-up, min(max_num_seqs, batched tokens) × vocab × 38 B (measured), when
 // it is above the forward pass: gpt-oss-120b on an H100 (1,024 default
-// sequences × 201,088 = 7.29 GiB). Without the variable the plan cannot tell
-// which sampler runs and says so; from 0.18 (Triton top-k/top-p) it neither
-// counts nor notes it.
+// sequences × 201,088 = 7.29 GiB). Before 0.11.1 without the variable the plan
+// cannot tell which sampler runs and says so; from 0.18 (Triton top-k/top-p)
+// it neither counts nor notes it.
 func TestSortSamplerWarmup(t *testing.T) {
 	g, err := gpu.Declare("H100 80GB", "", 1)
 	if err != nil {
@@ -179,6 +179,25 @@ func TestSortSamplerWarmup(t *testing.T) {
 	few := Estimate(Input{Model: m, Args: vllm.Parse(append(argv, "--max-num-seqs=64")), GPUs: g, Version: "0.10.1", Environ: off})
 	if few.Ranks[0].Activation >= 1 {
 		t.Errorf("64 sequences: activation %.2f GiB", few.Ranks[0].Activation)
+	}
+	// From 0.11.1 to 0.17 the PyTorch path is vLLM's default (PR #26859):
+	// counted unless VLLM_USE_FLASHINFER_SAMPLER=1 opts into FlashInfer.
+	for _, tc := range []struct {
+		version string
+		env     map[string]string
+		counted bool
+	}{
+		{"0.11.0", nil, false},
+		{"0.11.1", nil, true},
+		{"0.14.1", nil, true},
+		{"0.14.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}, false},
+		{"0.17.0", nil, true},
+		{"", nil, false},
+	} {
+		r := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: tc.version, Environ: tc.env})
+		if got := r.Ranks[0].Activation > 7; got != tc.counted {
+			t.Errorf("%q %v: activation %.2f GiB, sampler counted %v, want %v", tc.version, tc.env, r.Ranks[0].Activation, got, tc.counted)
+		}
 	}
 	late := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: "0.19.0", Environ: off})
 	if late.Ranks[0].Activation >= 1 || noted(late) {

@@ -42,24 +42,70 @@ func defaultMaxNumSeqs(a vllm.Args, gpus []gpu.GPU, minTotal, version float64) i
 	return 256
 }
 
+// SortSamplerDefaultSince is the first release whose V1 sampler takes the
+// PyTorch top-k/top-p path whatever is installed: vLLM PR #26859 ("Disable
+// FlashInfer sampler by default", merged 2025-10-15, in 0.11.1) made
+// FlashInfer's kernels opt-in (VLLM_USE_FLASHINFER_SAMPLER=1; PR #29415), and
+// the PyTorch path stays the default until the Triton kernels of 0.18.
+var SortSamplerDefaultSince = [3]int{0, 11, 1}
+
+// releaseTriple reads "0.11.1" (or "v0.11.1rc2") into its numbers; ok is
+// false when the release is not known.
+func releaseTriple(v string) ([3]int, bool) {
+	var out [3]int
+	v = strings.TrimPrefix(strings.TrimSpace(v), "v")
+	if v == "" {
+		return out, false
+	}
+	for i, part := range strings.SplitN(v, ".", 3) {
+		n := 0
+		for _, c := range part {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		out[i] = n
+	}
+	return out, true
+}
+
+func tripleLess(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
 // sortSampler is the PyTorch sort sampler's warm-up peak in GiB for seqs
-// dummy requests over vocab, whether it is known to run (true only when
-// VLLM_USE_FLASHINFER_SAMPLER=0 in a V1 release before the Triton sampler),
-// and a note when it may run but the plan cannot tell. Up to 0.17 the V1
-// sampler uses FlashInfer's top-k/top-p kernels when FlashInfer is installed
-// and VLLM_USE_FLASHINFER_SAMPLER is not 0 (on some releases only when it is
-// 1), else the PyTorch path ("Falling back to the PyTorch-native
-// implementation of top-p & top-k sampling" in the log): the installation,
-// not the flags, decides.
-func sortSampler(seqs, batched, vocab int, version float64, env map[string]string) (float64, bool, string) {
+// dummy requests over vocab, whether the plan counts it, and a note when it
+// may run but the plan cannot tell. Counted on releases from 0.11.1 to 0.17,
+// where it is the default (unless VLLM_USE_FLASHINFER_SAMPLER=1), and on
+// earlier V1 releases when VLLM_USE_FLASHINFER_SAMPLER=0; on those earlier
+// releases vLLM otherwise uses FlashInfer's kernels when FlashInfer is
+// installed (the vllm-openai image has it, pip installs may not; the log then
+// says "Falling back to the PyTorch-native implementation of top-p & top-k
+// sampling"), so the plan notes the figure. From 0.18 the Triton kernels
+// need no sort buffers: nothing counted.
+func sortSampler(seqs, batched, vocab int, release string, env map[string]string) (float64, bool, string) {
+	version := parseVersion(release)
 	if vocab <= 0 || version < v1Since || version >= TritonSamplerSince {
 		return 0, false, ""
 	}
 	n := min(seqs, max(batched, 1))
 	gib := float64(n) * float64(vocab) * SortSamplerBytesPerLogit / (1 << 30)
-	switch strings.ToLower(env["VLLM_USE_FLASHINFER_SAMPLER"]) {
-	case "0", "false":
+	flag := strings.ToLower(env["VLLM_USE_FLASHINFER_SAMPLER"])
+	off, on := flag == "0" || flag == "false", flag == "1" || flag == "true"
+	if t, known := releaseTriple(release); known && !tripleLess(t, SortSamplerDefaultSince) {
+		return gib, !on, ""
+	}
+	if off {
 		return gib, true, ""
+	}
+	if on {
+		return gib, false, ""
 	}
 	return gib, false, fmt.Sprintf("if vLLM falls back to its PyTorch top-k/top-p sampler (FlashInfer not installed or disabled; the log says `Falling back to the PyTorch-native implementation of top-p & top-k sampling`), the profile's sampler warm-up over %s requests × %s vocabulary takes %.2f GiB (38 B each, measured), which is not counted here: set VLLM_USE_FLASHINFER_SAMPLER=0 in the environment to count it, or lower --max-num-seqs",
 		vllm.Commas(n), vllm.Commas(vocab), gib)
