@@ -38,10 +38,13 @@ func newServer(e *env, rt runtimeFlags, inv gpuFlags, logFormat string, pinned b
 	if logFormat == "json" {
 		h = slog.NewJSONHandler(e.stderr, nil)
 	}
+	log := slog.New(h)
+	kr := newKubeRoutes(log)
+	go func() { <-e.ctx.Done(); kr.Close() }()
 	return serve.New(serve.Options{
-		Root: e.root, Environ: e.environ, Project: p, Runtimes: rts, Logger: slog.New(h), Metrics: metricsFor(p),
+		Root: e.root, Environ: e.environ, Project: p, Runtimes: rts, Logger: log, Metrics: metricsFor(p),
 		Learn: e.learn, Redactor: redactorFor, Version: Version,
-		Simulate: rt.simulate, SimBinary: rt.simBin,
+		Simulate: rt.simulate, SimBinary: rt.simBin, Remotes: kr.Remotes,
 		Inventory: func(p *project.Project) []gpu.GPU {
 			g, _, _ := e.inventory(p, inv)
 			return g
@@ -88,6 +91,11 @@ func newServeCmd(e *env) *cobra.Command {
 names and x-vllmctl aliases; /v1/models lists the ready ones). Request bytes go
 upstream untouched with the engine's own API key; responses stream back as they
 come. Routes reload as profiles are deployed, stopped or edited.
+
+Profiles deployed with 'up --target kubernetes' (and not on this machine) are
+routed through a port-forward to their pod that serve keeps open on 127.0.0.1
+(through the API server, as kubectl port-forward; it finds the new pod when
+the old one is gone), logged as each route appears.
 
 Clients authenticate with gateway keys from the root .env:
   VLLMCTL_GATEWAY_KEY_<NAME>=<key>[|model1,model2]      (or sha256:<hex of the key>)

@@ -132,6 +132,9 @@ func upKubernetes(e *env, uf upFlags, profiles []string) error {
 			results = append(results, deploy.UpResult{Profile: profile, Monitor: &m})
 		}}
 	store := kubeStore(t, f, red)
+	if err := writeKubeTarget(store, f, ns); err != nil {
+		fmt.Fprintf(e.stderr, "recording the cluster in %s (serve routes there): %v\n", store.Dir, err)
+	}
 	var outcomes []kube.Outcome
 	uo := kube.UpOptions{Namespace: ns, Rollout: kube.RolloutOptions{Progress: rollout}, Follow: follow,
 		RollbackOnFailure: uf.rollback, LastGood: func(profile string) (*kube.Good, error) { return lastGoodManifest(store, profile) },

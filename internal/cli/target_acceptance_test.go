@@ -7,9 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,4 +231,161 @@ func TestTargetKubernetesRollback(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 1 || !strings.HasPrefix(rows[0].State, "failed") {
 		t.Errorf("status in namespace fresh: exit %d (%v) %+v, want the failed deploy left", code, err, rows)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeKubernetes: serve routes to a profile deployed with --target
+// kubernetes through a port-forward it keeps open (logged as its route,
+// "kubernetes <context> default/medium:8000"): a chat completion through the
+// gateway is answered by the pod's engine, and still is once the pod was
+// deleted and the Deployment made another (the forward's reconnection itself
+// is TestClusterForward's: kwok keeps a stream to a deleted pod open); after
+// down --target kubernetes the route is gone.
+func TestServeKubernetes(t *testing.T) {
+	c := kubetest.Start(t, kubetest.Options{GPUNode: 3})
+	setup, cancelSetup := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancelSetup()
+	sim := kubetest.StartSim(t, "--model", "Qwen/Qwen3-8B", "--tensor-parallel-size", "2")
+	if err := c.RouteNamespace(setup, "default", sim.LogFile, sim.Port); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "configs", "docker", "profiles")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "medium.yml"), []byte(kubetest.GPUProfile(2)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kube := func(args ...string) (int, string, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		var out, errb bytes.Buffer
+		args = append(append([]string{"-C", root}, args...), "--target", "kubernetes", "--kubeconfig", c.Kubeconfig)
+		code := Main(ctx, args, strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, out, errs := kube("up", "medium"); code != 0 {
+		t.Fatalf("up medium: exit %d\n%s\n%s", code, out, errs)
+	}
+
+	// serve, with no local runtime running anything
+	sctx, stop := context.WithCancel(context.Background())
+	var sout, serr syncBuffer
+	served := make(chan int, 1)
+	go func() {
+		served <- Main(sctx, []string{"-C", root, "serve", "--listen", "127.0.0.1:0", "--no-dashboard", "--no-watchdog", "--refresh", "200ms", "--runtime", "process"},
+			strings.NewReader(""), &sout, &serr)
+	}()
+	defer func() {
+		stop()
+		select {
+		case <-served:
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}()
+	addrRe := regexp.MustCompile(`vllmctl gateway on (http://\S+)`)
+	var gw string
+	poll := func(what string, f func() error) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		var err error
+		for {
+			if err = f(); err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %v\nserve stdout:\n%s\nserve stderr:\n%s", what, err, sout.String(), serr.String())
+			}
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case code := <-served:
+				t.Fatalf("serve exited %d while waiting for %s\n%s\n%s", code, what, sout.String(), serr.String())
+			}
+		}
+	}
+	poll("the gateway's address", func() error {
+		m := addrRe.FindStringSubmatch(sout.String())
+		if m == nil {
+			return fmt.Errorf("not printed yet")
+		}
+		gw = m[1]
+		return nil
+	})
+	complete := func() error {
+		body := `{"model":"Qwen/Qwen3-8B","messages":[{"role":"user","content":"hi"}],"max_tokens":4}`
+		resp, err := http.Post(gw+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"choices"`) {
+			return fmt.Errorf("%d %s", resp.StatusCode, b)
+		}
+		return nil
+	}
+	poll("a completion through the gateway and the port-forward", complete)
+	routeRe := regexp.MustCompile(`msg=route profile=medium where="kubernetes \S+ default/medium:8000" via=http://127\.0\.0\.1:\d+`)
+	if !routeRe.MatchString(serr.String()) {
+		t.Errorf("serve's log lacks the route of medium through the cluster (%s)\n%s", routeRe, serr.String())
+	}
+
+	// The pod goes; the Deployment makes another.
+	pods, err := c.Client.CoreV1().Pods("default").List(setup, metav1.ListOptions{LabelSelector: "vllmctl.dev/profile=medium"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("pods of medium: %v (%v)", pods, err)
+	}
+	old := pods.Items[0].Name
+	zero := int64(0)
+	if err := c.Client.CoreV1().Pods("default").Delete(setup, old, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	poll("the old pod gone and a new one running", func() error {
+		pods, err := c.Client.CoreV1().Pods("default").List(setup, metav1.ListOptions{LabelSelector: "vllmctl.dev/profile=medium"})
+		if err != nil {
+			return err
+		}
+		if len(pods.Items) != 1 || pods.Items[0].Name == old || pods.Items[0].Status.Phase != corev1.PodRunning {
+			return fmt.Errorf("%d pod(s)", len(pods.Items))
+		}
+		return nil
+	})
+	poll("a completion after the pod was replaced", complete)
+
+	// down: the route goes.
+	if code, out, errs := kube("down", "medium"); code != 0 {
+		t.Fatalf("down medium: exit %d\n%s\n%s", code, out, errs)
+	}
+	poll("medium unrouted after down", func() error {
+		resp, err := http.Get(gw + "/v1/models")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if strings.Contains(string(b), "Qwen/Qwen3-8B") {
+			return fmt.Errorf("/v1/models still lists it: %s", b)
+		}
+		return nil
+	})
 }

@@ -48,6 +48,9 @@ type Upstream struct {
 	// Served are the names the engine itself answers to (--served-model-name);
 	// a request for an alias is sent with the first of them.
 	Served []string
+	// Where is where the engine runs when not on this machine's runtimes
+	// ("kubernetes <context> <namespace>/<deployment>:<port>"); "" locally.
+	Where string
 }
 
 // Table maps model names (served names and aliases) to engines. A Table is a

@@ -5,10 +5,14 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vllmctl/vllmctl/internal/kube/kubetest"
@@ -149,5 +153,80 @@ func TestClusterRollbackOnFailure(t *testing.T) {
 	}
 	if h, ready, _ := runningHash(t, ctx, c, ns, four.Engines[0].Name); h != badHash || ready {
 		t.Errorf("without a last good manifest the cluster holds config %s (ready %v), want the failed %s left", h, ready, badHash)
+	}
+}
+
+// TestClusterForward: the port kept open for serve reaches the engine of a
+// Deployment through the API server's port-forward, and reconnects to the
+// new pod when the one it reached is gone.
+func TestClusterForward(t *testing.T) {
+	c := kubetest.Start(t, kubetest.Options{GPUNode: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const ns = "forward"
+	createNamespace(t, c, ns)
+	sim := kubetest.StartSim(t, "--model", "Qwen/Qwen3-8B", "--tensor-parallel-size", "2")
+	if err := c.RouteNamespace(ctx, ns, sim.LogFile, sim.Port); err != nil {
+		t.Fatal(err)
+	}
+	r := profileResult(t, ns, kubetest.GPUProfile(2))
+	if err := Up(ctx, c.Client, r, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e := r.Engines[0]
+	f, err := StartForward(c.Client, c.Config, ns, e.Name, EnginePort(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Target() != ns+"/"+e.Name+":8000" || !strings.HasPrefix(f.Addr(), "127.0.0.1:") {
+		t.Errorf("forward %s → %s, want 127.0.0.1:P → %s/%s:8000", f.Addr(), f.Target(), ns, e.Name)
+	}
+	// A new connection per request, as after an idle timeout.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	models := func() error {
+		resp, err := client.Get("http://" + f.Addr() + "/v1/models")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "Qwen/Qwen3-8B") {
+			return fmt.Errorf("%d %s", resp.StatusCode, b)
+		}
+		return nil
+	}
+	if err := pollUntil(ctx, models); err != nil {
+		t.Fatalf("/v1/models through the forward: %v", err)
+	}
+	first, _ := f.Pod()
+	if first == "" {
+		t.Fatal("the forward names no pod after a connection")
+	}
+	zero := int64(0)
+	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, first, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pollUntil(ctx, func() error {
+		p, err := EnginePod(ctx, c.Client, ns, e.Name)
+		if err != nil {
+			return err
+		}
+		if p.Name == first || p.Status.Phase != corev1.PodRunning {
+			return fmt.Errorf("pod %s %s", p.Name, p.Status.Phase)
+		}
+		_, err = c.Client.CoreV1().Pods(ns).Get(ctx, first, metav1.GetOptions{})
+		if err == nil {
+			return fmt.Errorf("pod %s still there", first)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("the replacement pod: %v", err)
+	}
+	if err := models(); err != nil {
+		t.Fatalf("/v1/models through the forward once its pod was replaced: %v", err)
+	}
+	if now, _ := f.Pod(); now == first || now == "" {
+		t.Errorf("the forward reached pod %q after %q was deleted, want the new one", now, first)
 	}
 }

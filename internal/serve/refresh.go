@@ -67,6 +67,10 @@ func (s *Server) Refresh(ctx context.Context) {
 			prev[u.Profile] = u
 		}
 	}
+	var remotes map[string]Remote
+	if s.o.Remotes != nil {
+		remotes = s.o.Remotes(ctx, p)
+	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	ups := make([]*gateway.Upstream, len(p.Profiles))
 	var wg sync.WaitGroup
@@ -81,12 +85,24 @@ func (s *Server) Refresh(ctx context.Context) {
 		if running && in.HostPort != 0 {
 			port = in.HostPort
 		}
+		rem, remote := remotes[pr.Name]
+		remote = remote && !running
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			base := fmt.Sprintf("http://127.0.0.1:%d", port)
 			ready, reason := false, "not deployed"
-			if running && in.State == runtime.Running {
+			if remote {
+				base, reason = rem.BaseURL, rem.Reason
+			}
+			if remote && rem.Reason == "" {
+				pb := &monitor.HTTPProber{BaseURL: base, Client: client}
+				if err := pb.Health(ctx); err == nil {
+					ready, reason = true, ""
+				} else {
+					reason = "not answering through " + rem.Where + " (" + strings.TrimSpace(lastPart(err.Error())) + ")"
+				}
+			} else if running && in.State == runtime.Running {
 				pb := &monitor.HTTPProber{BaseURL: base, Client: client}
 				if err := pb.Health(ctx); err == nil {
 					ready, reason = true, ""
@@ -97,9 +113,15 @@ func (s *Server) Refresh(ctx context.Context) {
 				reason = string(in.State)
 			}
 			u := &gateway.Upstream{Profile: pr.Name, BaseURL: base, APIKey: eng.Args.APIKey, Ready: ready, Reason: reason,
-				Since: time.Now(), OnDemand: eng.Ext != nil && eng.Ext.OnDemand, Served: eng.Args.ServedNames()}
-			if old := prev[pr.Name]; old != nil && old.Ready == ready && old.Reason == reason {
+				Since: time.Now(), OnDemand: eng.Ext != nil && eng.Ext.OnDemand && !remote, Served: eng.Args.ServedNames()}
+			if remote {
+				u.Where = rem.Where
+			}
+			if old := prev[pr.Name]; old != nil && old.Ready == ready && old.Reason == reason && old.Where == u.Where {
 				u.Since = old.Since
+			}
+			if old := prev[pr.Name]; remote && (old == nil || old.Where != u.Where || old.BaseURL != u.BaseURL) {
+				s.log.Info("route", "profile", pr.Name, "where", u.Where, "via", u.BaseURL)
 			}
 			ups[i] = u
 			if s.o.Metrics != nil {

@@ -54,6 +54,21 @@ type Options struct {
 	// thing finished, logged. Work whose vllmctl still runs is left alone.
 	// Default: nothing.
 	Recover func(context.Context, *project.Project) ([]string, error)
+	// Remotes returns the profiles deployed elsewhere than on the runtimes
+	// (on a Kubernetes cluster), each with a local address that reaches its
+	// engine (a port-forward the caller keeps open). Asked at each refresh;
+	// a profile that also runs on a runtime is routed there. Default: none.
+	Remotes func(context.Context, *project.Project) map[string]Remote
+}
+
+// Remote is a profile's engine reached through a local address kept open
+// by the caller (a port-forward to a pod).
+type Remote struct {
+	BaseURL string // http://127.0.0.1:PORT
+	Where   string // shown in the route table: "kubernetes <context> <namespace>/<deployment>:<port>"
+	// Reason is why it cannot be reached now ("" when it can): it is routed,
+	// not ready, with this reason.
+	Reason string
 }
 
 // Server is the serve daemon. Create it with New; its methods are safe for

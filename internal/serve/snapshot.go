@@ -21,8 +21,9 @@ type Snapshot struct {
 // ProfileState is one engine profile as the gateway and the watchdog see it.
 type ProfileState struct {
 	Profile  string    `json:"profile"`
-	Models   []string  `json:"models"`   // names the gateway routes to it (served names and aliases), sorted
-	BaseURL  string    `json:"base_url"` // where the gateway sends its requests
+	Models   []string  `json:"models"`          // names the gateway routes to it (served names and aliases), sorted
+	BaseURL  string    `json:"base_url"`        // where the gateway sends its requests
+	Where    string    `json:"where,omitempty"` // where it runs when not on this machine (kubernetes …)
 	Ready    bool      `json:"ready"`
 	Reason   string    `json:"reason,omitempty"` // why it is not ready
 	Since    time.Time `json:"since"`            // of the current Ready and Reason
@@ -49,7 +50,7 @@ func (s *Server) Snapshot() Snapshot {
 		for _, u := range ups {
 			ps := byProfile[u.Profile]
 			if ps == nil {
-				ps = &ProfileState{Profile: u.Profile, BaseURL: u.BaseURL, Ready: u.Ready, Reason: u.Reason, Since: u.Since, OnDemand: u.OnDemand}
+				ps = &ProfileState{Profile: u.Profile, BaseURL: u.BaseURL, Where: u.Where, Ready: u.Ready, Reason: u.Reason, Since: u.Since, OnDemand: u.OnDemand}
 				byProfile[u.Profile] = ps
 			}
 			ps.Models = append(ps.Models, name)
