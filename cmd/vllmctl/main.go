@@ -10,6 +10,7 @@ import (
 )
 
 func main() {
+	cli.Self, _ = os.Executable()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

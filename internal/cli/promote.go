@@ -19,6 +19,7 @@ type promoteFlags struct {
 	over    string
 	gate    string
 	recover bool
+	guard   string
 	rt      runtimeFlags
 	gpu     gpuFlags
 }
@@ -53,8 +54,12 @@ gate.yaml (every key optional):
 Each step is written to .vllmctl/promote/<id>.json before and after it runs,
 with the profile believed to run; deploys are in 'vllmctl history' (their
 trigger names the promotion) and both bench results in 'vllmctl bench list'.
-A promotion killed midway is finished by the next 'vllmctl promote' (or
-'vllmctl promote --recover'): LIVE is deployed again when neither runs or no
+A promotion killed midway is finished by its recovery guard: before it
+changes anything, promote starts a detached 'vllmctl promote --guard ID'
+(output in .vllmctl/promote/<id>.guard.log) that waits on the promotion's
+lock, which the kernel releases when the promoting vllmctl dies. Without it
+(a reboot), the next 'vllmctl promote' (or 'vllmctl promote --recover', or
+'vllmctl serve') finishes it: LIVE is deployed again when neither runs or no
 decision was made, a decided archive is completed, and the journal says which
 profile runs.
 
@@ -68,6 +73,8 @@ Exit status: 0 kept, 1 rolled back (or failed), 2 usage.`,
 	c.Flags().StringVar(&f.over, "over", "", "the live profile the candidate replaces")
 	c.Flags().StringVar(&f.gate, "gate", "", "gate file (YAML): concurrency, duration, metrics, min_effect, probes, min_probe_pass_rate")
 	c.Flags().BoolVar(&f.recover, "recover", false, "only finish promotions a killed vllmctl left unfinished")
+	c.Flags().StringVar(&f.guard, "guard", "", "run as the recovery guard of promotion `ID` (started by promote itself)")
+	_ = c.Flags().MarkHidden("guard")
 	f.rt.register(c)
 	f.gpu.register(c)
 	addOutput(c, e)
@@ -75,7 +82,7 @@ Exit status: 0 kept, 1 rolled back (or failed), 2 usage.`,
 }
 
 func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
-	if !f.recover && (len(args) != 1 || f.over == "") {
+	if !f.recover && f.guard == "" && (len(args) != 1 || f.over == "") {
 		return usageErr("promote CANDIDATE --over LIVE (or promote --recover)")
 	}
 	p, dep, err := e.located(c, f.rt)
@@ -89,7 +96,11 @@ func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
 		}
 	}
 	o := e.promoteOptions(p, dep, f.rt, f.gpu)
+	if f.guard != "" {
+		return runGuard(e, o, dep, f.guard)
+	}
 	o.Gate = gate
+	o.Guard = e.startGuard(c, p, o.Journals)
 	if gate.Probes != "" {
 		path := gate.Probes
 		if !filepath.IsAbs(path) {

@@ -75,6 +75,11 @@ func (s Journals) Hold(id string) (release func(), err error) {
 	return state.Hold(filepath.Join(s.Dir, id+".lock"))
 }
 
+// HoldWait takes the promotion's lock, waiting for its holder to end or die.
+func (s Journals) HoldWait(id string) (release func(), err error) {
+	return state.HoldWait(filepath.Join(s.Dir, id+".lock"))
+}
+
 // Save writes j atomically.
 func (s Journals) Save(j *Journal) error {
 	b, _ := json.MarshalIndent(j, "", "  ")

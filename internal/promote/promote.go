@@ -31,6 +31,12 @@ type Options struct {
 	Journals Journals
 	// OnStep is told every step (progress). Default: nothing.
 	OnStep func(j *Journal, s Step)
+	// Guard starts, once the promotion holds its journal's lock and before
+	// anything is stopped, a process that outlives this one and finishes the
+	// promotion if this one dies (Guard in the guard process: it waits for
+	// the lock). An error stops the promotion before it changes anything.
+	// Default: none (the next promote, or serve, recovers).
+	Guard func(id string) error
 	// Hook is called after each journal write with the step name and
 	// status: tests kill the process there. Default: nothing.
 	Hook func(step, status string)
@@ -91,6 +97,14 @@ func Run(ctx context.Context, d *deploy.Deployer, o Options) (*Journal, error) {
 	r := &runner{d: d, o: o, j: j}
 	if err := r.step("start", "done", fmt.Sprintf("promote %s over %s", o.Candidate, o.Live)); err != nil {
 		return j, err
+	}
+	if o.Guard != nil {
+		if err := o.Guard(j.ID); err != nil {
+			j.Outcome, j.Reason = Failed, "starting the recovery guard: "+err.Error()+": nothing was changed"
+			_ = r.step("guard", "failed", err.Error())
+			return j, errors.New(j.Reason)
+		}
+		_ = r.step("guard", "done", "a process finishes this promotion if vllmctl dies")
 	}
 	st, err := d.Status(ctx, []string{o.Live}, nil, 0)
 	if err != nil || len(st) == 0 || st[0].State != "running" {

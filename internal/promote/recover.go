@@ -14,9 +14,11 @@ import (
 //
 //   - the candidate was kept (decided) and runs: its archive step is completed;
 //   - no decision was made, or the decision was to roll back: the live
-//     profile is deployed again unless it already runs (this covers a kill
-//     between stopping the live profile and starting the candidate, when
-//     neither runs), and the candidate's files are archived when it was rejected.
+//     profile is deployed again unless it already runs outside a swap (this
+//     covers a kill between stopping the live profile and starting the
+//     candidate, when neither runs, and one while the live engine stops,
+//     when it still looks up), and the candidate's files are archived when
+//     it was rejected.
 //
 // Every unfinished journal ends with outcome Recovered (or Failed, with the
 // reason). A promotion whose vllmctl still runs (it holds the journal's lock,
@@ -47,6 +49,26 @@ func Recover(ctx context.Context, d *deploy.Deployer, o Options) ([]*Journal, er
 		}
 	}
 	return done, nil
+}
+
+// Guard is the recovery guard of promotion id, run in a process of its own
+// (Options.Guard starts it): it waits for the promotion's lock, which the
+// promoting vllmctl holds until it ends or dies, and then finishes the
+// promotion as Recover does if it has no outcome. So a SIGKILL between
+// stopping the live profile and starting the candidate leaves neither
+// running only until the guard has deployed the live profile again. It
+// returns the journal; recovered is false when the promotion had ended.
+func Guard(ctx context.Context, d *deploy.Deployer, o Options, id string) (j *Journal, recovered bool, err error) {
+	release, err := o.Journals.HoldWait(id)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
+	if j, err = o.Journals.Load(id); err != nil || j.Outcome != "" {
+		return j, false, err
+	}
+	r := &runner{d: d, o: o, j: j}
+	return j, true, r.recover(ctx)
 }
 
 func (r *runner) running(ctx context.Context) (live, cand bool, err error) {
@@ -82,7 +104,10 @@ func (r *runner) recover(ctx context.Context) error {
 	switch {
 	case j.Decision == Keep && cand:
 		j.Running = j.Candidate
-	case live && !cand:
+	case live && !cand && j.Running != "":
+		// A kill during a swap (Running "") may have signalled the live
+		// engine, which still looks up while it stops: that case takes the
+		// default branch and deploys it again.
 		j.Running = j.Live
 		if j.Decision == "" {
 			j.Decision, j.Reason = Rollback, "interrupted after "+last+": not promoted"

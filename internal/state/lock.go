@@ -124,6 +124,25 @@ func Hold(path string) (release func(), err error) {
 	return func() { unlockFile(f); f.Close() }, nil
 }
 
+// HoldWait is Hold that waits for the lock as long as it takes, for a
+// process whose work starts when another's ends or dies (the recovery guard
+// of a promotion). The wait cannot be cancelled: run it in a process of its
+// own.
+func HoldWait(path string) (release func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("the lock %s: %w", path, err)
+	}
+	if err := waitLock(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("the lock %s: %w", path, err)
+	}
+	return func() { unlockFile(f); f.Close() }, nil
+}
+
 // errRetry: the file could not be opened for a moment (Windows, while its
 // last holder removes it).
 var errRetry = errors.New("the lock is being removed")

@@ -26,6 +26,16 @@ func tryLock(f *os.File) error {
 	}
 }
 
+// waitLock blocks until f is locked.
+func waitLock(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
 func unlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
 
 // release removes the file while still holding it, then unlocks: a vllmctl

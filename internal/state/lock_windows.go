@@ -24,6 +24,13 @@ func tryLock(f *os.File) error {
 	return err
 }
 
+// waitLock blocks until f is locked (LockFileEx without
+// LOCKFILE_FAIL_IMMEDIATELY on a synchronous handle waits).
+func waitLock(f *os.File) error {
+	ol := windows.Overlapped{Offset: lockOffset}
+	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, &ol)
+}
+
 func unlockFile(f *os.File) {
 	ol := windows.Overlapped{Offset: lockOffset}
 	_ = windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, &ol)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,4 +204,47 @@ func TestHold(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 	release()
+}
+
+// HoldWait waits for the holder to let go, and then holds the lock itself.
+func TestHoldWait(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	release, err := Hold(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var released atomic.Bool
+	got := make(chan bool)
+	go func() {
+		rel, err := HoldWait(path)
+		if err != nil {
+			t.Error(err)
+			got <- false
+			return
+		}
+		got <- released.Load() // it must not have had the lock before the release
+		<-got
+		rel()
+		got <- true
+	}()
+	released.Store(true)
+	release()
+	select {
+	case ok := <-got:
+		if !ok {
+			t.Fatal("HoldWait took the lock while another held it")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("HoldWait did not take the lock within 10 s of its release")
+	}
+	if _, err := Hold(path); !errors.Is(err, ErrLocked) {
+		t.Errorf("while the waiter holds it, Hold: %v, want ErrLocked", err)
+	}
+	got <- true
+	<-got
+	rel, err := Hold(path)
+	if err != nil {
+		t.Fatalf("after the waiter's release: %v", err)
+	}
+	rel()
 }
