@@ -41,6 +41,16 @@ type Model struct {
 	// AttentionChunk is Llama 4's attention_chunk_size: its RoPE layers
 	// attend within chunks of this many tokens (vLLM's ChunkedLocalAttention).
 	AttentionChunk int `json:"attention_chunk_size,omitempty"`
+	// Gemma 4: full-attention layers have their own head size and KV head
+	// count (global_head_dim; num_global_key_value_heads when
+	// attention_k_eq_v, else num_key_value_heads), as vLLM's gemma4.py builds
+	// them; 0 when full layers are like the others.
+	GlobalHeadDim int `json:"global_head_dim,omitempty"`
+	GlobalKVHeads int `json:"num_global_key_value_heads,omitempty"`
+	// KVSharedLayers are the last num_kv_shared_layers layers (Gemma 3n,
+	// Gemma 4): they read the KV of the last earlier layer of their type and
+	// own no cache (vLLM's kv_sharing_target_layer_name).
+	KVSharedLayers int `json:"num_kv_shared_layers,omitempty"`
 	KVLoraRank     int `json:"kv_lora_rank,omitempty"`     // MLA
 	QKRopeHeadDim  int `json:"qk_rope_head_dim,omitempty"` // MLA
 	// Gated DeltaNet (linear attention) state.
@@ -243,6 +253,13 @@ type hfConfig struct {
 	ExpertsPerToken  int        `json:"num_experts_per_token"`
 	NumSharedExperts int        `json:"num_shared_experts"`
 	LinearAttn       *kdaConfig `json:"linear_attn_config"`
+	// Gemma 4 (Gemma4TextConfig).
+	GlobalHeadDim int  `json:"global_head_dim"`
+	GlobalKVHeads int  `json:"num_global_key_value_heads"`
+	KEqV          bool `json:"attention_k_eq_v"`
+	KVShared      int  `json:"num_kv_shared_layers"`
+	TopKExperts   int  `json:"top_k_experts"`
+	EnableMoE     bool `json:"enable_moe_block"` // a routed MoE block beside the dense MLP of every layer
 }
 
 // kdaConfig is Kimi Linear's linear_attn_config: which layers (1-based) are
@@ -313,7 +330,7 @@ func fromHF(c hfConfig, id string) (Model, error) {
 		Hidden: c.Hidden, Intermediate: c.Intermediate, Vocab: c.Vocab, MaxPositions: first(c.MaxPositions, c.ModelMaxLength), Tie: c.Tie,
 		Kind: "dense", Multimodal: multimodal, KVLoraRank: c.KVLoraRank, QKRopeHeadDim: c.QKRopeHeadDim,
 		LinearKHeads: c.LinKHeads, LinearVHeads: c.LinVHeads, LinearKHeadDim: c.LinKDim, LinearVHeadDim: c.LinVDim,
-		LinearConvKernel: c.LinConv, SSMDType: c.SSMDType, ExpertsPerTok: first(c.ExpertsPerTok, c.ExpertsPerToken),
+		LinearConvKernel: c.LinConv, SSMDType: c.SSMDType, ExpertsPerTok: first(c.ExpertsPerTok, c.ExpertsPerToken, c.TopKExperts),
 		MambaHeads: first(c.MambaHeads, c.MambaNHeads), MambaHeadDim: first(c.MambaHeadDim, c.MambaDHead),
 		SSMStateSize: first(c.SSMState, c.MambaDState), MambaGroups: first(c.NGroups, c.MambaNGroups),
 		MambaConvKernel: first(c.ConvKernel, c.MambaDConv), MTPLayers: first(c.NextN, c.MTPLayers),
@@ -329,6 +346,18 @@ func fromHF(c hfConfig, id string) (Model, error) {
 	}
 	if m.HeadDim == 0 {
 		m.HeadDim = m.Hidden / m.Heads
+	}
+	// Gemma 4 (vLLM gemma4.py Gemma4DecoderLayer): full-attention layers
+	// use global_head_dim, and num_global_key_value_heads KV heads when
+	// attention_k_eq_v (else num_key_value_heads).
+	if c.GlobalHeadDim > 0 {
+		m.GlobalHeadDim, m.GlobalKVHeads = c.GlobalHeadDim, m.KVHeads
+		if c.KEqV && c.GlobalKVHeads > 0 {
+			m.GlobalKVHeads = c.GlobalKVHeads
+		}
+	}
+	if c.KVShared > 0 && c.KVShared < c.Layers {
+		m.KVSharedLayers = c.KVShared
 	}
 	if m.MambaGroups == 0 && m.MambaHeads > 0 {
 		m.MambaGroups = 1
@@ -593,7 +622,26 @@ func configParams(c hfConfig) float64 {
 			}
 		}
 	}
-	attnAll := (float64(L)-linearLayers)*attn + linearLayers*linear
+	// Gemma 4's full-attention layers (vLLM gemma4.py): q and o of
+	// heads × global_head_dim, k of the global KV heads, and no v_proj when
+	// attention_k_eq_v.
+	var globalAttn, globalLayers float64
+	if c.GlobalHeadDim > 0 {
+		gkv, ghd := float64(kv), float64(c.GlobalHeadDim)
+		if c.KEqV && c.GlobalKVHeads > 0 {
+			gkv = float64(c.GlobalKVHeads)
+		}
+		globalAttn = 2*h*heads*ghd + h*gkv*ghd
+		if !c.KEqV {
+			globalAttn += h * gkv * ghd
+		}
+		for _, t := range c.LayerTypes {
+			if t == "full_attention" {
+				globalLayers++
+			}
+		}
+	}
+	attnAll := (float64(L)-linearLayers-globalLayers)*attn + linearLayers*linear + globalLayers*globalAttn
 	dense := 3 * h * float64(c.Intermediate)
 	experts := first(c.NumExperts, c.NumLocalExp, c.NRouted)
 	if experts == 0 {
@@ -601,6 +649,10 @@ func configParams(c hfConfig) float64 {
 	}
 	moeFFN := first(c.MoEIntermediate, c.Intermediate)
 	moe := float64(experts)*3*h*float64(moeFFN) + h*float64(experts)
+	if c.EnableMoE {
+		// Gemma 4: the routed experts run beside the layer's dense MLP.
+		moe += dense
+	}
 	if c.IntermediateMLP > 0 {
 		// Llama 4: MoE layers carry one shared expert of intermediate_size,
 		// dense layers an FFN of intermediate_size_mlp.

@@ -144,14 +144,25 @@ func (m Model) specs(in layoutInput) ([]layerSpec, error) {
 	}
 	kvh := max(1, m.KVHeads/in.TP)
 	out := make([]layerSpec, 0, len(kinds))
-	for _, k := range kinds {
+	for i, k := range kinds {
 		s := layerSpec{kind: k, blockSize: 16}
+		if m.KVSharedLayers > 0 && i >= m.Layers-m.KVSharedLayers && i < m.Layers {
+			// A KV-shared layer (Gemma 3n, Gemma 4) has a
+			// kv_sharing_target_layer_name: vLLM gives it no spec of its own.
+			continue
+		}
 		switch k {
 		case LayerNone:
 			continue
 		case LayerFull, LayerSliding, LayerChunked:
 			// AttentionSpec.page_size_bytes: 2 (K, V) × block × heads × head_size × dtype.
 			s.perToken = int64(float64(2*kvh*m.HeadDim) * in.KVBytes)
+			if k == LayerFull && m.GlobalHeadDim > 0 && i < m.Layers {
+				// Gemma 4's full layers: global_head_dim and their own KV heads
+				// (K is stored twice when attention_k_eq_v: vLLM loads k_proj
+				// into both the K and V slots and caches both).
+				s.perToken = int64(float64(2*max(1, m.GlobalKVHeads/in.TP)*m.GlobalHeadDim) * in.KVBytes)
+			}
 			switch k {
 			case LayerSliding:
 				s.window = m.SlidingWindow

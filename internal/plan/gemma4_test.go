@@ -1,0 +1,131 @@
+package plan
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+// Gemma 4 31B from its config.json (text_config): 60 layers, every 6th full.
+// Worked by hand, bf16 KV, TP 1, after vLLM's gemma4.py:
+//
+//	sliding layer: 2 × 16 KV heads × head_dim 256 × 2 B = 16,384 B/token,
+//	               page 16 tokens × 16,384 = 262,144 B
+//	full layer:    2 × 4 global KV heads × global_head_dim 512 × 2 B = 8,192 B/token,
+//	               page 131,072 B at 16 tokens, unified to 262,144 B: block 32
+//	50 sliding + 10 full layers: groups of 10 (50 ≥ 1.5 × 10), 5 sliding
+//	groups + 1 full group = 6 groups sharing 10 tensors of 262,144 B pages.
+//
+// hf-mem#61 (https://github.com/alvarobartt/hf-mem/pull/61) quotes vLLM for
+// google/gemma-4-31B-it: "Available KV cache memory: 24.54 GiB", "GPU KV cache
+// size: 26,800 tokens". floor(24.54 GiB = 26,349,624,360 B ÷ 262,144 ÷ 10) =
+// 10,051 blocks; 10,051 // 6 groups × 16 = 26,800 tokens (the printing before
+// PR #41069). After it, at max_model_len 262,144 and 2,048 batched tokens a
+// request holds 262,144 ÷ 32 = 8,192 full blocks + 5 × (cdiv(1,023 + 2,048, 16)
+// + 1) = 965 sliding blocks = 9,157; 10,051 ÷ 9,157 × 262,144 = 287,737 tokens.
+func TestGemma4_31BLayout(t *testing.T) {
+	m := model(t, "google/gemma-4-31B-it")
+	if m.GlobalHeadDim != 512 || m.GlobalKVHeads != 4 || m.KVHeads != 16 || m.HeadDim != 256 ||
+		m.SlidingWindow != 1024 || m.KVSharedLayers != 0 || !m.Multimodal {
+		t.Fatalf("config facts: %+v", m)
+	}
+	if got := m.kindsSummary(); got != "50 sliding_attention + 10 full_attention" {
+		t.Errorf("layer mix %q", got)
+	}
+	args := vllm.Parse([]string{"--max-model-len=262144", "--max-num-batched-tokens=2048"})
+	r, err := KVFigures(m, args, 24.54, "0.19.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := r.Layout
+	if lo.PageBytes != 262144 || lo.GroupSize != 10 || len(lo.Groups) != 6 || lo.PerRequest != 9157 {
+		t.Fatalf("layout: page %d, %d tensors, %d groups, %d blocks per request", lo.PageBytes, lo.GroupSize, len(lo.Groups), lo.PerRequest)
+	}
+	for _, g := range lo.Groups {
+		want := map[LayerKind]int{LayerSliding: 16, LayerFull: 32}[g.Kind]
+		if g.BlockSize != want || g.Layers != 10 {
+			t.Errorf("%s group: block %d (want %d), %d layers", g.Kind, g.BlockSize, want, g.Layers)
+		}
+	}
+	if r.KVBlocks != 10051 || r.TokensBlocks != 26800 || r.KVTokens != 26800 {
+		t.Errorf("blocks %d, tokens %d (printed %d); want 10,051 and 26,800", r.KVBlocks, r.TokensBlocks, r.KVTokens)
+	}
+	if r.TokensConc != 287737 {
+		t.Errorf("tokens after PR #41069: %d, want 287,737", r.TokensConc)
+	}
+	// All as full attention (--disable-hybrid-kv-cache-manager): the 50
+	// sliding layers keep every token; the page and grouping stay.
+	r2, err := KVFigures(m, vllm.Parse([]string{"--max-model-len=262144", "--disable-hybrid-kv-cache-manager"}), 24.54, "0.21.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 5 groups × 262,144 ÷ 16 + 262,144 ÷ 32 = 90,112 blocks per request.
+	if r2.Layout.PerRequest != 90112 {
+		t.Errorf("without the hybrid allocator: %d blocks per request, want 90,112", r2.Layout.PerRequest)
+	}
+}
+
+// Gemma 4 26B-A4B: 30 layers (25 sliding, 5 full), 8 KV heads of 256 on
+// sliding layers, 2 global KV heads of 512 on full ones; 128 experts, top 8.
+//
+//	sliding: 2 × 8 × 256 × 2 B = 8,192 B/token, page 131,072 B
+//	full:    2 × 2 × 512 × 2 B = 4,096 B/token, block 32 for the same page
+//	groups of 5: 5 sliding + 1 full = 6 groups, 5 tensors.
+//
+// 10 GiB = 10,737,418,240 B ÷ 131,072 ÷ 5 = 16,384 blocks; 16,384 // 6 × 16 =
+// 43,680 tokens.
+func TestGemma4_26BA4BLayout(t *testing.T) {
+	m := model(t, "google/gemma-4-26B-A4B")
+	if m.Experts != 128 || m.ExpertsPerTok != 8 || m.ExpertFFN != 704 || m.GlobalKVHeads != 2 || m.GlobalHeadDim != 512 {
+		t.Fatalf("config facts: %+v", m)
+	}
+	// 25.2B text parameters (model card) against the count of its config.
+	var e catalogEntry
+	for _, x := range mustEntries(t) {
+		if x.ID == "google/gemma-4-26B-A4B-it" {
+			e = x
+		}
+	}
+	if p := configParams(e.Config) / 1e9; p < 25.1 || p > 25.3 {
+		t.Errorf("config parameters %.3fB, want 25.2B", p)
+	}
+	r, err := KVFigures(m, vllm.Parse([]string{"--max-model-len=131072"}), 10, "0.19.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Layout.PageBytes != 131072 || r.Layout.GroupSize != 5 || len(r.Layout.Groups) != 6 || r.KVBlocks != 16384 || r.KVTokens != 43680 {
+		t.Errorf("page %d, %d tensors, %d groups, %d blocks, %d tokens", r.Layout.PageBytes, r.Layout.GroupSize, len(r.Layout.Groups), r.KVBlocks, r.KVTokens)
+	}
+}
+
+// num_kv_shared_layers (Gemma 3n, Gemma 4 E2B/E4B): the last layers read an
+// earlier layer's KV and own none. Four layers [sliding, full, sliding, full]
+// with the last two shared: one sliding and one full layer own KV, 2 × 1 ×
+// 16 × 2 B = 64 B/token each (global_head_dim 16 on the full layer too).
+func TestKVSharedLayersOwnNoCache(t *testing.T) {
+	win := 8
+	c := hfConfig{Layers: 4, Heads: 2, KVHeads: 1, HeadDim: 16, Hidden: 32, Intermediate: 64, Vocab: 64, MaxPositions: 64,
+		SlidingWindow: &win, LayerTypes: []string{"sliding_attention", "full_attention", "sliding_attention", "full_attention"},
+		GlobalHeadDim: 16, KVShared: 2}
+	m, err := fromHF(c, "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := m.specs(layoutInput{TP: 1, PP: 1, KVBytes: 2, ModelBytes: 2, SSMBytes: 2, MaxModelLen: 64, BatchedTokens: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) != 2 || specs[0].kind != LayerSliding || specs[1].kind != LayerFull || specs[0].perToken != 64 || specs[1].perToken != 64 {
+		t.Fatalf("specs %+v", specs)
+	}
+}
+
+func mustEntries(t *testing.T) []catalogEntry {
+	t.Helper()
+	var entries []catalogEntry
+	if err := json.Unmarshal(catalogJSON, &entries); err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
