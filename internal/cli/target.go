@@ -222,7 +222,8 @@ func recordKubeOutcome(store state.Store, o kube.Outcome, red *redact.Redactor) 
 	}
 	defer unlock()
 	now := time.Now()
-	rec := state.Record{ID: state.NewID(now, o.Hash), Profile: o.Profile, Time: now.UTC(), Hash: o.Hash, Runtime: "kubernetes", Outcome: state.Ready}
+	rec := state.Record{ID: state.NewID(now, o.Hash), Profile: o.Profile, Time: now.UTC(), Hash: o.Hash, Runtime: "kubernetes", Outcome: state.Ready,
+		ReadySecs: o.Ready.Seconds()}
 	if o.Err != nil {
 		rec.Outcome = state.Failed
 		if errors.Is(o.Err, context.DeadlineExceeded) {

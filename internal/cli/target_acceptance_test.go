@@ -155,7 +155,8 @@ func TestTargetKubernetesRollback(t *testing.T) {
 		Hash       string `json:"config_hash"`
 		Outcome    string
 		Diagnosis  string
-		RollbackOf string `json:"rollback_of"`
+		RollbackOf string  `json:"rollback_of"`
+		ReadySecs  float64 `json:"time_to_ready_seconds"`
 	}
 	history := func(ns string) []record {
 		t.Helper()
@@ -180,8 +181,8 @@ func TestTargetKubernetesRollback(t *testing.T) {
 		t.Fatalf("up medium: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 	recs := history("default")
-	if len(recs) != 1 || recs[0].Outcome != "ready" || recs[0].File == "" {
-		t.Fatalf("history after a ready deploy = %+v, want one ready record with its manifest", recs)
+	if len(recs) != 1 || recs[0].Outcome != "ready" || recs[0].File == "" || recs[0].ReadySecs <= 0 || recs[0].ReadySecs > 120 {
+		t.Fatalf("history after a ready deploy = %+v, want one ready record with its manifest and its time to ready", recs)
 	}
 	goodHash := recs[0].Hash
 	paths, _ := filepath.Glob(filepath.Join(root, ".vllmctl", "kubernetes", "*", "default", filepath.FromSlash(recs[0].File)))

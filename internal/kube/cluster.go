@@ -133,12 +133,16 @@ func Up(ctx context.Context, cs kubernetes.Interface, r *Result, o UpOptions) er
 			return err
 		}
 	}
+	applied := time.Now()
 	ro := o.Rollout
 	ro.Namespace = ns
 	var first error
 	for i, e := range r.Engines {
 		err := follow(ctx, cs, e, ns, ro, o.Follow)
 		out := Outcome{Profile: e.Profile, Hash: e.Deployment.Spec.Template.Labels[LabelHash], Err: err}
+		if err == nil {
+			out.Ready = time.Since(applied)
+		}
 		out.Applied, _ = GoodOf(e)
 		if err != nil && o.RollbackOnFailure && !errors.Is(ctx.Err(), context.Canceled) {
 			if g := goods[i]; g == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -238,6 +239,9 @@ type Outcome struct {
 	Profile string
 	Hash    string // the config hash applied
 	Err     error  // nil: ready
+	// Ready is the time from the apply to ready (0 when not ready): the
+	// engines of one up are applied together and boot side by side.
+	Ready time.Duration
 	// Applied is the objects applied (what the project state records; the
 	// last good manifest once ready).
 	Applied *Good
