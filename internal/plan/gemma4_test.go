@@ -47,6 +47,10 @@ func TestGemma4_31BLayout(t *testing.T) {
 		if g.BlockSize != want || g.Layers != 10 {
 			t.Errorf("%s group: block %d (want %d), %d layers", g.Kind, g.BlockSize, want, g.Layers)
 		}
+		// A grown block is not padding: 32 tokens × 8,192 B fill the page.
+		if g.RealPage != 262144 {
+			t.Errorf("%s group: real page %d B, want 262,144", g.Kind, g.RealPage)
+		}
 	}
 	if r.KVBlocks != 10051 || r.TokensBlocks != 26800 || r.KVTokens != 26800 {
 		t.Errorf("blocks %d, tokens %d (printed %d); want 10,051 and 26,800", r.KVBlocks, r.TokensBlocks, r.KVTokens)

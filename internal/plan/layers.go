@@ -324,6 +324,7 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 				return Layout{}, fmt.Errorf("page sizes %s B and %s B cannot be unified: vLLM raises NotImplementedError", vllm.Commas(int(p)), vllm.Commas(int(maxPage)))
 			}
 			byKey[i].spec.blockSize *= int(maxPage / p)
+			real[byKey[i].key] = maxPage // a larger block, not padding: the page is all real
 		}
 	}
 	lo.PageBytes = maxPage
