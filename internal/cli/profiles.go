@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,7 +45,8 @@ quantization, KV cache dtype, sequences, host port, image and vLLM release.
 
 Values written in the files are printed as they are; vLLM's defaults (not
 written) in parentheses; values that cannot be known here (a variable no .env
-sets, a script vllmctl cannot read) as ?${VAR}. In JSON an unknown value is null
+sets, a script vllmctl cannot read) as ?${VAR}, or as ?1 with the reason
+printed once under the table when it is a sentence. In JSON an unknown value is null
 and "sources" says written, default or unknown per field.
 
 A profile that does not load is listed with status "error"; run 'vllmctl check' for why.`,
@@ -61,6 +64,7 @@ A profile that does not load is listed with status "error"; run 'vllmctl check' 
 					return err
 				}
 				t := newTable(w, "PROFILE", "FILE", "SERVICE", "MODEL", "GPUS", "TP", "MAX-LEN", "UTIL", "QUANT", "KV", "SEQS", "PORT", "IMAGE")
+				var fn footnotes
 				marks := false
 				for _, r := range rows {
 					if r.Status == "error" {
@@ -71,8 +75,9 @@ A profile that does not load is listed with status "error"; run 'vllmctl check' 
 						marks = marks || src != vllm.FromWritten.String()
 					}
 					c := r.cells
-					t.row(r.Profile, r.File, r.Service, c["model"], r.GPUs, c["tensor-parallel-size"], c["max-model-len"], c["gpu-memory-utilization"],
-						c["quantization"], c["kv-cache-dtype"], c["max-num-seqs"], itoa(r.HostPort), r.Image)
+					t.row(r.Profile, r.File, r.Service, fn.cell(c["model"]), r.GPUs, fn.cell(c["tensor-parallel-size"]), fn.cell(c["max-model-len"]),
+						fn.cell(c["gpu-memory-utilization"]), fn.cell(c["quantization"]), fn.cell(c["kv-cache-dtype"]), fn.cell(c["max-num-seqs"]),
+						itoa(r.HostPort), r.Image)
 				}
 				if err := t.flush(); err != nil {
 					return err
@@ -80,12 +85,36 @@ A profile that does not load is listed with status "error"; run 'vllmctl check' 
 				if marks {
 					_, err = w.Write([]byte("(x): vLLM's default, not written in the files; ?X: unknown here (X says why)\n"))
 				}
+				for i, why := range fn.list {
+					if err == nil {
+						_, err = fmt.Fprintf(w, "?%d: unknown: %s\n", i+1, why)
+					}
+				}
 				return err
 			})
 		},
 	}
 	addOutput(c, e)
 	return c
+}
+
+// footnotes keeps a table narrow: an unknown cell whose reason is a
+// sentence ("may be set by the service's image and command …") becomes ?N,
+// and the reason is printed once below the table as "?N: unknown: …".
+// A bare reference (?${VAR}) stays in the cell.
+type footnotes struct{ list []string }
+
+func (f *footnotes) cell(v string) string {
+	why, ok := strings.CutPrefix(v, "?")
+	if !ok || !strings.Contains(why, " ") {
+		return v
+	}
+	i := slices.Index(f.list, why)
+	if i < 0 {
+		f.list = append(f.list, why)
+		i = len(f.list) - 1
+	}
+	return fmt.Sprintf("?%d", i+1)
 }
 
 // cell renders an effective value for the table: as written, (default), or ?unknown.
