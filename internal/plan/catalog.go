@@ -80,6 +80,13 @@ type Model struct {
 	// ExpertFFN is one routed expert's intermediate size (moe_intermediate_size,
 	// else intermediate_size), for checkpoints that quantize experts only.
 	ExpertFFN int `json:"-"`
+	// ExpertQuantBits are the stored bits per routed-expert weight of a
+	// checkpoint that quantizes the routed experts only (values and one
+	// 16-bit scale per group), the rest staying 16-bit; 0 when not known.
+	ExpertQuantBits float64 `json:"-"`
+	// MoELayers is the number of layers with routed experts
+	// (num_hidden_layers − first_k_dense_replace).
+	MoELayers int `json:"-"`
 	// MTPLayers are the multi-token-prediction layers (num_nextn_predict_layers,
 	// mtp_num_hidden_layers) vLLM loads with --speculative-config method mtp.
 	MTPLayers int `json:"mtp_layers,omitempty"`
@@ -281,6 +288,15 @@ type catalogEntry struct {
 	ParamsB float64  `json:"params_b"`
 	VisionB float64  `json:"vision_params_b"`
 	Config  hfConfig `json:"config"`
+	// ExpertsOnly describes a quantized checkpoint whose quantization_config
+	// leaves everything but the routed experts unquantized (the row's source
+	// quotes its ignore list): integer weights of num_bits with one 16-bit
+	// scale per group_size, symmetric (no zero point).
+	ExpertsOnly *struct {
+		Method    string `json:"quant_method"`
+		Bits      int    `json:"num_bits"`
+		GroupSize int    `json:"group_size"`
+	} `json:"experts_only_quantization"`
 }
 
 //go:embed catalog_models.json
@@ -298,6 +314,10 @@ func jsonCatalog() []Model {
 			panic("plan: embedded catalog_models.json: " + e.ID + ": " + err.Error())
 		}
 		m.ParamsB, m.VisionParamsB, m.Source = e.ParamsB, e.VisionB, "catalog: "+e.Source
+		if q := e.ExpertsOnly; q != nil && q.Bits > 0 && q.GroupSize > 0 {
+			m.ExpertQuantBits = float64(q.Bits) + 16/float64(q.GroupSize)
+			m.CheckpointQ = q.Method
+		}
 		if m.ParamsB == 0 {
 			// No published total: the count the config itself gives.
 			m.ParamsB = configParams(e.Config) / 1e9
@@ -337,6 +357,7 @@ func fromHF(c hfConfig, id string) (Model, error) {
 		Experts: first(c.NumExperts, c.NumLocalExp, c.NRouted), AttentionChunk: c.AttentionChunk}
 	if m.Experts > 0 {
 		m.ExpertFFN = first(c.MoEIntermediate, c.Intermediate)
+		m.MoELayers = m.Layers - min(c.FirstKDense, m.Layers)
 	}
 	if c.LinearAttn != nil {
 		m.KDAHeads, m.KDAHeadDim, m.KDAConvKernel = c.LinearAttn.NumHeads, c.LinearAttn.HeadDim, c.LinearAttn.ConvKernel

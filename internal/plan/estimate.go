@@ -630,6 +630,16 @@ func weightBytes(m Model, quant, dtype string) (float64, float64) {
 	if !m.Tie {
 		emb *= 2
 	}
+	if m.ExpertQuantBits > 0 && m.MoELayers > 0 && m.ExpertFFN > 0 {
+		// A checkpoint that quantizes the routed experts only (its
+		// quantization_config ignores attention, dense and shared-expert
+		// MLPs and lm_head): experts at their stored bits, the rest 16-bit.
+		experts := float64(m.MoELayers) * float64(m.Experts) * 3 * float64(m.Hidden) * float64(m.ExpertFFN)
+		if experts < params {
+			w := experts*m.ExpertQuantBits/8 + (params-experts)*2
+			return w, w * 8 / params
+		}
+	}
 	bits := 16.0
 	if dtype == "float32" || dtype == "float" {
 		bits = 32

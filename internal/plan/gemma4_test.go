@@ -133,3 +133,29 @@ func mustEntries(t *testing.T) []catalogEntry {
 	}
 	return entries
 }
+
+// cyankiwi/Kimi-Linear-48B-A3B-Instruct-AWQ-4bit quantizes the routed experts
+// only (compressed-tensors, 4 bits, group 32, symmetric; attention, dense and
+// shared-expert MLPs and lm_head ignored): 26 MoE layers × 256 experts × 3 ×
+// 2,304 × 1,024 = 47,110,422,528 weights at 4 + 16 ÷ 32 = 4.5 bits =
+// 26,499,612,672 B, the other parameters at 2 B. vllm#28228 logs "Model
+// loading took 14.2491 GiB" per rank at TP 2.
+func TestExpertsOnlyCheckpointWeights(t *testing.T) {
+	m := model(t, "cyankiwi/Kimi-Linear-48B-A3B-Instruct-AWQ-4bit")
+	if m.ExpertQuantBits != 4.5 || m.MoELayers != 26 {
+		t.Fatalf("expert bits %g, MoE layers %d", m.ExpertQuantBits, m.MoELayers)
+	}
+	const experts = 47110422528.0
+	want := experts*4.5/8 + (m.ParamsB*1e9-experts)*2
+	got, _ := weightBytes(m, m.CheckpointQ, "float16")
+	if got != want {
+		t.Errorf("weights %.0f B, want %.0f B", got, want)
+	}
+	if perRank := got / 2 / gib; perRank < 14.15 || perRank > 14.35 {
+		t.Errorf("%.2f GiB per rank at TP 2; vLLM logged 14.2491", perRank)
+	}
+	// The base model keeps the name lookup's AWQ assumption.
+	if b := model(t, "moonshotai/Kimi-Linear-48B-A3B-Instruct"); b.ExpertQuantBits != 0 {
+		t.Errorf("base model has expert bits %g", b.ExpertQuantBits)
+	}
+}
