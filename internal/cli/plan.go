@@ -131,7 +131,15 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 		}
 	}
 	for _, en := range pp.Engines {
-		fmt.Fprintf(w, "\nprofile %s (%s, service %s, TP %d, GPUs %s)\n", en.Profile, en.Model, en.Service, en.TP, joinOr(en.GPUIDs, "none"))
+		tp := "?"
+		if en.TP > 0 {
+			tp = strconv.Itoa(en.TP)
+		}
+		model := en.Model
+		if model == "" {
+			model = "model ?"
+		}
+		fmt.Fprintf(w, "\nprofile %s (%s, service %s, TP %s, GPUs %s)\n", en.Profile, model, en.Service, tp, joinOr(en.GPUIDs, "none"))
 		if en.ModelSource != "" {
 			fmt.Fprintf(w, "  model facts: %s\n", en.ModelSource)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/vllmctl/vllmctl/internal/gpu"
@@ -58,6 +59,9 @@ type ProjectPlan struct {
 
 // PlanProject plans every engine of the project and tells which profiles can
 // run at the same time.
+//
+// An engine that cannot be estimated still says its parallel sizes: as
+// written or vLLM's default of 1, 0 (shown "?") when they are unknown here.
 func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 	in.GPUs = applyHeld(p.Config.GPUs, in.GPUs)
 	out := ProjectPlan{GPUSource: in.GPUSource, GPUs: in.GPUs}
@@ -74,9 +78,9 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 			m, src, err := resolveModel(p, s, in.ModelConfig)
 			if unknown := unknownInputs(s); len(unknown) > 0 {
 				why := "cannot plan: " + strings.Join(unknown, ", ") + " unknown here (set the variables in .env, or write the flags in the compose file)"
-				ep.Result = Result{Model: s.Args.Model, Verdict: Unknown, NoPrediction: why, Notes: []string{why}}
+				ep.Result = Result{Model: s.Args.Model, TP: knownParallel(&s.Args, "tensor-parallel-size"), PP: knownParallel(&s.Args, "pipeline-parallel-size"), Verdict: Unknown, NoPrediction: why, Notes: []string{why}}
 			} else if err != nil {
-				ep.Result = Result{Model: s.Args.Model, Verdict: Unknown, NoPrediction: err.Error(), Notes: []string{err.Error()}}
+				ep.Result = Result{Model: s.Args.Model, TP: knownParallel(&s.Args, "tensor-parallel-size"), PP: knownParallel(&s.Args, "pipeline-parallel-size"), Verdict: Unknown, NoPrediction: err.Error(), Notes: []string{err.Error()}}
 			} else {
 				noGPU := ""
 				if len(gpus) == 0 && len(in.GPUs) > 0 {
@@ -412,4 +416,15 @@ func heldDiagnostics(p *project.Project) []project.Diagnostic {
 			Path: fmt.Sprintf("gpus.%d.held", i), Message: err.Error(), Hint: "write the memory something else holds on each of these GPUs, e.g. held: 2.5GiB"})
 	}
 	return out
+}
+
+// knownParallel is a parallel size as the engine runs it (1 when not
+// written), 0 when it cannot be known here.
+func knownParallel(a *vllm.Args, flag string) int {
+	v, src := a.Effective(flag)
+	if src == vllm.FromUnknown {
+		return 0
+	}
+	n, _ := strconv.Atoi(v)
+	return max(1, n)
 }
