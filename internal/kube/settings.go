@@ -21,8 +21,8 @@ type Settings struct {
 	NodeSelector map[string]string   `json:"node_selector,omitempty"`
 	Tolerations  []corev1.Toleration `json:"tolerations,omitempty"`
 	Affinity     *corev1.Affinity    `json:"affinity,omitempty"`
-	// GPUs overrides the GPU count read from the compose file (needed when it
-	// says "all" GPUs of the host).
+	// GPUs overrides the GPU count read from the compose file (for "all" GPUs
+	// of the host: tensor × pipeline × data parallel size).
 	GPUs        *int    `json:"gpus,omitempty"`
 	GPUResource string  `json:"gpu_resource,omitempty"` // default nvidia.com/gpu
 	ServiceType string  `json:"service_type,omitempty"` // ClusterIP (default), NodePort, LoadBalancer
