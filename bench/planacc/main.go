@@ -7,7 +7,12 @@
 //
 // issue13_rows.csv holds the rows collected for issue 13 (MoE, hybrid linear
 // attention, sliding window, MLA, multimodal, speculative decoding), each with
-// its source and the side of vLLM PR #41069 its token figure comes from.
+// its source and the side of vLLM PR #41069 its token figure comes from. Its
+// sampler column says which top-k/top-p path the row's engine took where the
+// source (its log, or the release or image it ran) settles it — "pytorch" or
+// "flashinfer", with the quote and address in sampler_source — and planacc
+// passes that to the planner as the engine's environment
+// (VLLM_USE_FLASHINFER_SAMPLER=0 or 1); empty means the source does not say.
 package main
 
 import (
@@ -134,6 +139,11 @@ func report(rows [][]string, n *int) int {
 			argv = append(argv, "--quantization=fp8")
 		}
 		args := vllm.Parse(argv)
+		env, sampler, err := samplerEnv(get(r, "sampler"))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "planacc: row %d (%s): %v\n", *n, get(r, "source_url"), err)
+			os.Exit(2)
+		}
 		avail, hasAvail := parseNum(get(r, "available_kv_gib"))
 		tokens, hasTokens := parseNum(get(r, "kv_tokens"))
 		approx := strings.HasPrefix(get(r, "available_kv_gib"), "~") || strings.HasPrefix(get(r, "kv_tokens"), "~")
@@ -208,7 +218,7 @@ func report(rows [][]string, n *int) int {
 			// The row's GPU text names the card: the planner reads its
 			// architecture (MXFP4 kernel) and vLLM's A100 defaults from it.
 			g, _ := gpu.Declare(get(r, "gpu"), fmt.Sprintf("%gGiB", total), max(1, int(tp)))
-			res := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version})
+			res := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version, Environ: env})
 			got := res.Ranks[0].KV
 			d := math.Abs(got - avail)
 			mark := "ok"
@@ -216,7 +226,7 @@ func report(rows [][]string, n *int) int {
 				mark = "MISS"
 				failures++
 			}
-			b = fmt.Sprintf("%s: %.2f vs %.2f GiB (Δ %.2f)", mark, got, avail, d)
+			b = fmt.Sprintf("%s: %.2f vs %.2f GiB (Δ %.2f)%s", mark, got, avail, d, sampler)
 			want := plan.Fits
 			low := strings.ToLower(notes)
 			switch {
@@ -240,6 +250,22 @@ func report(rows [][]string, n *int) int {
 		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", *n, shortURL(get(r, "source_url")), side, model, get(r, "gpu"), a, b, verdict)
 	}
 	return failures
+}
+
+// samplerEnv turns a row's sampler column into the engine environment that
+// makes vLLM take that top-k/top-p path, and the words the table adds to the
+// row's end-to-end figure. An empty column passes no variable: the planner's
+// default for the release applies.
+func samplerEnv(s string) (map[string]string, string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return nil, "", nil
+	case "pytorch":
+		return map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}, " (PyTorch sampler per the source)", nil
+	case "flashinfer":
+		return map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}, " (FlashInfer sampler per the source)", nil
+	}
+	return nil, "", fmt.Errorf("sampler %q: write pytorch, flashinfer or leave it empty", s)
 }
 
 // splitArgs splits extra_args on spaces outside JSON braces.

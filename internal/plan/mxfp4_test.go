@@ -175,6 +175,13 @@ func TestSortSamplerWarmup(t *testing.T) {
 	if !noted(plain) || noted(counted) {
 		t.Errorf("note: without the variable %v, with it %v", noted(plain), noted(counted))
 	}
+	// The note says where FlashInfer is missing: pip installs without the
+	// vllm[flashinfer] extra (the vllm-openai image has it).
+	if !slices.ContainsFunc(plain.Notes, func(n string) bool {
+		return strings.Contains(n, "vllm[flashinfer]") && strings.Contains(n, "vllm-openai image")
+	}) {
+		t.Errorf("0.10.1 note does not say where FlashInfer is missing: %q", plain.Notes)
+	}
 	// --max-num-seqs bounds the dummy requests.
 	few := Estimate(Input{Model: m, Args: vllm.Parse(append(argv, "--max-num-seqs=64")), GPUs: g, Version: "0.10.1", Environ: off})
 	if few.Ranks[0].Activation >= 1 {

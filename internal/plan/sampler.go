@@ -84,11 +84,17 @@ func tripleLess(a, b [3]int) bool {
 // may run but the plan cannot tell. Counted on releases from 0.11.1 to 0.17,
 // where it is the default (unless VLLM_USE_FLASHINFER_SAMPLER=1), and on
 // earlier V1 releases when VLLM_USE_FLASHINFER_SAMPLER=0; on those earlier
-// releases vLLM otherwise uses FlashInfer's kernels when FlashInfer is
-// installed (the vllm-openai image has it, pip installs may not; the log then
-// says "Falling back to the PyTorch-native implementation of top-p & top-k
-// sampling"), so the plan notes the figure. From 0.18 the Triton kernels
-// need no sort buffers: nothing counted.
+// releases vLLM otherwise uses FlashInfer's kernels when FlashInfer imports
+// (TopKTopPSampler: "Using FlashInfer for top-p & top-k sampling." unless
+// VLLM_USE_FLASHINFER_SAMPLER is 0, whose unset value means on in V1). The
+// vllm-openai image has FlashInfer ("We have installed flashinfer by default
+// in the docker image for a long time", vLLM PR #21389, July 2025), so the
+// default stays uncounted; a pip install of 0.10.1 or 0.11.0 has it only
+// with the vllm[flashinfer] extra (PR #21959 moved flashinfer-python there;
+// PR #26443 made it a default dependency after 0.11.0), and then the log
+// says "FlashInfer is not available. Falling back to the PyTorch-native
+// implementation of top-p & top-k sampling": the plan notes the figure.
+// From 0.18 the Triton kernels need no sort buffers: nothing counted.
 func sortSampler(seqs, batched, vocab int, release string, env map[string]string) (float64, bool, string) {
 	version := parseVersion(release)
 	if vocab <= 0 || version < v1Since || version >= TritonSamplerSince {
@@ -107,6 +113,6 @@ func sortSampler(seqs, batched, vocab int, release string, env map[string]string
 	if on {
 		return gib, false, ""
 	}
-	return gib, false, fmt.Sprintf("if vLLM falls back to its PyTorch top-k/top-p sampler (FlashInfer not installed or disabled; the log says `Falling back to the PyTorch-native implementation of top-p & top-k sampling`), the profile's sampler warm-up over %s requests × %s vocabulary takes %.2f GiB (38 B each, measured), which is not counted here: set VLLM_USE_FLASHINFER_SAMPLER=0 in the environment to count it, or lower --max-num-seqs",
+	return gib, false, fmt.Sprintf("if vLLM falls back to its PyTorch top-k/top-p sampler (FlashInfer not installed or disabled: the vllm-openai image has it, a pip install of these releases only with vllm[flashinfer]; the log says `Falling back to the PyTorch-native implementation of top-p & top-k sampling`), the profile's sampler warm-up over %s requests × %s vocabulary takes %.2f GiB (38 B each, measured), which is not counted here: set VLLM_USE_FLASHINFER_SAMPLER=0 in the environment to count it, or lower --max-num-seqs",
 		vllm.Commas(n), vllm.Commas(vocab), gib)
 }
