@@ -46,6 +46,7 @@ var forbidden = map[string]map[string]string{
 var allowedDirect = map[string]string{
 	"github.com/compose-spec/compose-go/v2":    "compose loading and interpolation, as Compose does it",
 	"github.com/spf13/cobra":                   "the CLI",
+	"github.com/spf13/pflag":                   "cobra's flag package (its FlagSet and Flag types), to pass a promotion's flags on to its recovery guard",
 	"github.com/moby/moby/client":              "the Engine API",
 	"github.com/moby/moby/api":                 "Engine API types and stdcopy",
 	"github.com/prometheus/client_golang":      "metrics",
