@@ -173,6 +173,12 @@ func runUp(e *env, f upFlags, args []string) error {
 			for _, c := range res.Commands {
 				fmt.Fprintln(e.stdout, red.String(shellJoin(c)))
 			}
+			if res.Resolved != "" {
+				fmt.Fprintf(e.stdout, "# %s, written when it deploys (secrets as references to their variables):\n%s", res.File, red.String(res.Resolved))
+				if !strings.HasSuffix(res.Resolved, "\n") {
+					fmt.Fprintln(e.stdout)
+				}
+			}
 		default:
 			summarize(e, res, err, red.String)
 		}

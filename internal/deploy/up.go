@@ -66,10 +66,13 @@ type UpOptions struct {
 
 // UpResult is what Up did.
 type UpResult struct {
-	Profile    string          `json:"profile"`
-	Record     state.Record    `json:"deploy"`
-	Commands   [][]string      `json:"commands,omitempty"`
-	File       string          `json:"resolved_file,omitempty"`
+	Profile  string       `json:"profile"`
+	Record   state.Record `json:"deploy"`
+	Commands [][]string   `json:"commands,omitempty"`
+	File     string       `json:"resolved_file,omitempty"`
+	// Resolved is, with DryRun, the resolved compose file File would hold
+	// (secrets as references to their variables); File is not written.
+	Resolved   string          `json:"resolved,omitempty"`
 	Monitor    *monitor.Result `json:"monitor,omitempty"`
 	Planned    *plan.Result    `json:"planned,omitempty"`
 	RolledBack *state.Record   `json:"rolled_back_to,omitempty"`
@@ -200,6 +203,11 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	spec, err := d.spec(pr, eng, r, id, o)
 	if err != nil {
 		return res, err
+	}
+	if o.DryRun {
+		// The commands name the resolved file this deploy would write.
+		spec.File = d.Store.Abs(state.ResolvedPath(profile, id))
+		res.File, res.Resolved = spec.File, string(d.Store.ResolvedText(r.YAML))
 	}
 	res.Commands = d.Backend.Commands(spec)
 	if o.DryRun {

@@ -225,8 +225,18 @@ func (s Store) Put(r Record) error {
 // a ${NAME} reference (Compose interpolates it from the environment or
 // --env-file), or as *** when no variable holds it.
 func (s Store) SaveResolved(profile, id string, data []byte) (string, error) {
-	rel := filepath.ToSlash(filepath.Join("deploys", profile, id+".yml"))
-	return rel, atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(rel)), s.redactor().Refs(data), 0o644)
+	rel := ResolvedPath(profile, id)
+	return rel, atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(rel)), s.ResolvedText(data), 0o644)
+}
+
+// ResolvedText is a resolved compose file as SaveResolved writes it: every
+// secret the store knows as a reference to its variable.
+func (s Store) ResolvedText(data []byte) []byte { return s.redactor().Refs(data) }
+
+// ResolvedPath is where SaveResolved writes a deploy's resolved compose file,
+// relative to the state folder.
+func ResolvedPath(profile, id string) string {
+	return filepath.ToSlash(filepath.Join("deploys", profile, id+".yml"))
 }
 
 // Abs turns a state-relative path into an absolute one.
