@@ -46,7 +46,7 @@ quantization, KV cache dtype, sequences, host port, image and vLLM release.
 Values written in the files are printed as they are; vLLM's defaults (not
 written) in parentheses; values that cannot be known here (a variable no .env
 sets, a script vllmctl cannot read) as ?${VAR}, or as ?1 with the reason
-printed once under the table when it is a sentence. In JSON an unknown value is null
+printed once under the table when it is longer than 40 characters. In JSON an unknown value is null
 and "sources" says written, default or unknown per field.
 
 A profile that does not load is listed with status "error"; run 'vllmctl check' for why.`,
@@ -98,15 +98,15 @@ A profile that does not load is listed with status "error"; run 'vllmctl check' 
 	return c
 }
 
-// footnotes keeps a table narrow: an unknown cell whose reason is a
-// sentence ("may be set by the service's image and command …") becomes ?N,
-// and the reason is printed once below the table as "?N: unknown: …".
-// A bare reference (?${VAR}) stays in the cell.
+// footnotes keeps a table narrow: an unknown cell whose reason is longer
+// than 40 characters ("may be set by the service's image and command …")
+// becomes ?N, and the reason is printed once below the table as
+// "?N: unknown: …". A short one (?${VAR}) stays in the cell.
 type footnotes struct{ list []string }
 
 func (f *footnotes) cell(v string) string {
 	why, ok := strings.CutPrefix(v, "?")
-	if !ok || !strings.Contains(why, " ") {
+	if !ok || len(why) <= 40 {
 		return v
 	}
 	i := slices.Index(f.list, why)

@@ -1,7 +1,11 @@
 package docs
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vllmctl/vllmctl/internal/project"
@@ -29,5 +33,48 @@ func TestWrittenEnv(t *testing.T) {
 	slices.Sort(named)
 	if !slices.Equal(named, []string{"KEY", "NAME"}) {
 		t.Errorf("named %v, want [KEY NAME]", named)
+	}
+}
+
+// A profile that loads only with its bare variables replaced (a port from a
+// variable: "${PORT}" does not parse as a port) shows its engine arguments
+// from variables as unknown, never as the zero an empty value would give.
+func TestAsWrittenFallbackKeepsUnknowns(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, s string) {
+		t.Helper()
+		path := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("configs/docker/profiles/v.yml", `services:
+  vllm:
+    image: vllm/vllm-openai:v0.11.0
+    command: ["--model", "/models/${MODEL}", "--tensor-parallel-size", "${TP}", "--gpu-memory-utilization", "${UTIL}"]
+    ports: ["${PORT}:8000"]
+`)
+	write(".env", "TP=4\nUTIL=0.5\nMODEL=local-secret-name\nPORT=9000\n")
+	p, err := project.Load(context.Background(), project.Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := AsWritten(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := Render(pw, Input{})
+	for _, want := range []string{"| tensor parallel | unknown (${TP}) |", "| gpu-memory-utilization | unknown (${UTIL}) |", "| model | unknown (/models/${MODEL}) |"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the document lacks %q:\n%s", want, doc)
+		}
+	}
+	for _, bad := range []string{"| tensor parallel | 0 |", "0.00", "local-secret-name", "| tensor parallel | 4 |"} {
+		if strings.Contains(doc, bad) {
+			t.Errorf("the document shows %q (a value the files do not give):\n%s", bad, doc)
+		}
 	}
 }

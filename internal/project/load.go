@@ -411,6 +411,10 @@ func (p *Project) compose(ctx context.Context, pr *Profile, mode loadMode) (cp *
 	})
 }
 
+// Typed reports whether the reference sits in a compose field that holds a
+// number, size or duration, where an unknown marker would not parse.
+func (r LocRef) Typed() bool { return typedField(r.Path) }
+
 // typedField reports whether a compose path holds a number, size or duration,
 // where a marker would not parse.
 func typedField(path string) bool {
