@@ -212,6 +212,10 @@ func printService(e *env, s shownService) {
 	}
 	fmt.Fprintln(w)
 	for _, p := range s.Ports {
+		if p.Published <= 0 { // never a 0 shown as the host port
+			fmt.Fprintf(w, "  port: ? -> %d (the host port is empty, not written or a variable no .env sets: Docker picks one at each start)\n", p.Target)
+			continue
+		}
 		fmt.Fprintf(w, "  port: %d -> %d\n", p.Published, p.Target)
 	}
 	if len(s.Args) > 0 {
