@@ -45,7 +45,10 @@ func (v Verdict) Failing() bool {
 
 // Input is everything one engine's estimate depends on.
 type Input struct {
-	Model   Model
+	Model Model
+	// Draft is the separate draft model of speculative decoding when its
+	// config.json was found (nil: the catalog is asked, else it is unknown).
+	Draft   *Model
 	Args    vllm.Args
 	GPUs    []gpu.GPU // the GPUs the engine runs on, one per rank (TP × PP)
 	Version string    // vLLM version, e.g. "0.11.0"; decides defaults and graph accounting
@@ -156,7 +159,7 @@ func Estimate(in Input) Result {
 		r.Notes = append(r.Notes, kvNote)
 	}
 	r.KVDTypeBytes = int(math.Ceil(kvb))
-	spec := speculative(a, m)
+	spec := speculative(a, m, in.Draft, r.TP, version)
 	r.Notes = append(r.Notes, spec.notes...)
 	r.BatchedTokens = a.MaxNumBatchedTokens
 	minTotal := math.Inf(1)
@@ -173,7 +176,8 @@ func Estimate(in Input) Result {
 		}
 	}
 	li := layoutInput{TP: r.TP, PP: r.PP, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
-		MaxModelLen: r.MaxModelLen, BatchedTokens: r.BatchedTokens, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers}
+		MaxModelLen: r.MaxModelLen, BatchedTokens: r.BatchedTokens, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers,
+		Draft: spec.draft, DraftTP: spec.draftTP}
 	if a.IsSet("block-size") {
 		li.BlockSize = a.BlockSize
 	}
@@ -249,7 +253,7 @@ func Estimate(in Input) Result {
 	wBytes, bits := weightBytes(m, quant, a.DType)
 	r.WeightBits = bits
 	wBytes += spec.weightBytes
-	weights := wBytes / float64(r.TP*r.PP) / gib
+	weights := wBytes/float64(r.TP*r.PP)/gib + spec.rankBytes/gib
 	padNote := ""
 	if quant == "mxfp4" {
 		k := mxfp4KernelFor(in.GPUs[0], version)
@@ -329,7 +333,11 @@ func Estimate(in Input) Result {
 	if spec.weightBytes > 0 {
 		wf += fmt.Sprintf(" + %.2f GiB %s", spec.weightBytes/gib, spec.weightWhat)
 	}
-	expl("weights", weights, "%s ÷ TP %d × PP %d%s", wf, r.TP, r.PP, padNote)
+	draftW := ""
+	if spec.rankBytes > 0 {
+		draftW = fmt.Sprintf(" + %.2f GiB %s", spec.rankBytes/gib, spec.weightWhat)
+	}
+	expl("weights", weights, "%s ÷ TP %d × PP %d%s%s", wf, r.TP, r.PP, padNote, draftW)
 	expl("activation peak", act, "%s", actFormula)
 	expl("non-torch", nonTorch, "cuBLAS workspace and allocations outside PyTorch since vLLM's first snapshot%s", map[bool]string{true: ", NCCL buffers", false: ""}[r.TP*r.PP > 1])
 	if graphsIn {
@@ -367,15 +375,24 @@ func Estimate(in Input) Result {
 	for _, n := range lo.Notes {
 		expl("KV page", 0, "%s", n)
 	}
-	expl("KV blocks", 0, "floor(%s B available ÷ %s B page ÷ %d tensors) = %s blocks; a request of %s tokens holds %s blocks",
-		vllm.Commas(int(availBytes)), vllm.Commas(int(lo.PageBytes)), lo.GroupSize, vllm.Commas(f.Blocks), vllm.Commas(r.MaxModelLen), vllm.Commas(lo.PerRequest))
+	if lo.BlockBytes > 0 {
+		expl("KV blocks", 0, "floor(%s B available ÷ %s B per block over %d layers) = %s blocks; a request of %s tokens holds %s blocks",
+			vllm.Commas(int(availBytes)), vllm.Commas(int(lo.BlockBytes)), lo.GroupSize, vllm.Commas(f.Blocks), vllm.Commas(r.MaxModelLen), vllm.Commas(lo.PerRequest))
+	} else {
+		expl("KV blocks", 0, "floor(%s B available ÷ %s B page ÷ %d tensors) = %s blocks; a request of %s tokens holds %s blocks",
+			vllm.Commas(int(availBytes)), vllm.Commas(int(lo.PageBytes)), lo.GroupSize, vllm.Commas(f.Blocks), vllm.Commas(r.MaxModelLen), vllm.Commas(lo.PerRequest))
+	}
 	if len(lo.Groups) == 1 && lo.Groups[0].Kind == LayerFull {
 		kvh := max(1, m.KVHeads/r.TP)
 		expl("KV bytes per token", float64(r.BytesPerToken)/gib, "2 × %d layers × %d KV heads/rank × head_dim %d × %g B = %s B", lo.Groups[0].Layers, kvh, m.HeadDim, kvb, vllm.Commas(r.BytesPerToken))
 	} else {
 		expl("KV bytes per token", float64(r.BytesPerToken)/gib, "%s B per token over the full-attention layers of one rank (%s KV, %g B per element)", vllm.Commas(r.BytesPerToken), kvName, kvb)
 	}
-	expl("one request of max_model_len", r.NeedGiB, "%s blocks × %s B page × %d tensors", vllm.Commas(lo.PerRequest), vllm.Commas(int(lo.PageBytes)), lo.GroupSize)
+	if lo.BlockBytes > 0 {
+		expl("one request of max_model_len", r.NeedGiB, "%s blocks × %s B per block", vllm.Commas(lo.PerRequest), vllm.Commas(int(lo.BlockBytes)))
+	} else {
+		expl("one request of max_model_len", r.NeedGiB, "%s blocks × %s B page × %d tensors", vllm.Commas(lo.PerRequest), vllm.Commas(int(lo.PageBytes)), lo.GroupSize)
+	}
 	if r.Verdict == "" {
 		switch {
 		case weights+act+nonTorch > rank0.Budget && weights > rank0.Budget:
@@ -405,6 +422,7 @@ func Estimate(in Input) Result {
 			r.Verdict = Fits
 		}
 	}
+	r.Reasons = append(r.Reasons, spec.basis...)
 	// What lives outside total × utilization at boot: this process's CUDA
 	// context (created before vLLM's first memory snapshot, so never in the
 	// budget), CUDA graphs the profiler does not count, MoE kernel scratch
@@ -530,9 +548,17 @@ func joinPrefixed(sep string, parts []string) string {
 type specDecode struct {
 	tokens      int
 	mtpLayers   int
-	weightBytes float64
+	weightBytes float64 // split by the target's TP × PP (MTP layers)
+	rankBytes   float64 // per rank already (a draft model over its own TP)
 	weightWhat  string
 	notes       []string
+	// basis is said with the verdict: what the figures leave out or why
+	// vLLM would refuse the configuration.
+	basis []string
+	// draft is the separate draft model whose attention layers join the KV
+	// cache (nil: none, or not known); draftTP its tensor-parallel size.
+	draft   *Model
+	draftTP int
 	// hiddenStates: the method drafts from the target's hidden states
 	// (SpeculativeConfig.use_eagle: eagle, eagle3, mtp, dflash, dspark),
 	// which vLLM does not combine with chunked local attention in the
@@ -547,27 +573,92 @@ func flagValue(a vllm.Args, name string) string {
 	return ""
 }
 
-// speculative reads --speculative-config: MTP layers of the model itself
-// (their weights and one attention layer each in the KV cache) or a draft
-// model from the catalog; num_speculative_tokens adds conv-state rows and
-// state blocks to linear-attention and Mamba layers.
-func speculative(a vllm.Args, m Model) specDecode {
+// DraftModelV1Since: the first release whose V1 engine runs a separate
+// draft model (vLLM PR #24322, "spec decode with draft models"). 0.10.0
+// dropped V0 and with it draft models (vllm#21797, PR #22047's warning);
+// vllm#31883 shows 0.13.0 still raising `Speculative decoding with draft
+// model is not supported yet`, so the PR's first release is taken as 0.14.
+const DraftModelV1Since = 0.14
+
+// specConfig is the speculative configuration as written: the JSON of
+// --speculative-config, or the older --speculative-model,
+// --num-speculative-tokens and --speculative-draft-tensor-parallel-size.
+type specConfig struct {
+	Method  string `json:"method"`
+	Model   string `json:"model"`
+	N       int    `json:"num_speculative_tokens"`
+	DraftTP int    `json:"draft_tensor_parallel_size"`
+}
+
+// SpeculativeDraft returns the draft model a command line names (empty: none).
+func SpeculativeDraft(a vllm.Args) string {
+	c, ok, _ := readSpecConfig(a)
+	if !ok || c.Model == "" || strings.Contains(strings.ToLower(c.Method), "mtp") {
+		return ""
+	}
+	return c.Model
+}
+
+func readSpecConfig(a vllm.Args) (specConfig, bool, error) {
+	var c specConfig
+	if v := flagValue(a, "speculative-config"); v != "" {
+		if err := json.Unmarshal([]byte(v), &c); err != nil {
+			return c, true, err
+		}
+		return c, true, nil
+	}
+	c.Model = flagValue(a, "speculative-model")
+	if c.Model == "" {
+		return c, false, nil
+	}
+	c.N, _ = strconv.Atoi(flagValue(a, "num-speculative-tokens"))
+	c.DraftTP, _ = strconv.Atoi(flagValue(a, "speculative-draft-tensor-parallel-size"))
+	if strings.EqualFold(c.Model, "[ngram]") {
+		c.Method, c.Model = "ngram", ""
+	}
+	return c, true, nil
+}
+
+// specMethod is SpeculativeConfig's method when none is written: a model
+// whose name holds "eagle-" is eagle, "eagle3" eagle3, else draft_model.
+func specMethod(c specConfig) string {
+	m := strings.ToLower(c.Method)
+	if m == "" && c.Model != "" {
+		name := strings.ToLower(c.Model)
+		switch {
+		case strings.Contains(name, "eagle-"):
+			m = "eagle"
+		case strings.Contains(name, "eagle3"):
+			m = "eagle3"
+		default:
+			m = "draft_model"
+		}
+	}
+	return m
+}
+
+// speculative reads --speculative-config (or the older flags): MTP layers of
+// the model itself (their weights and one attention layer each in the KV
+// cache), or a separate draft (draft_model, or an EAGLE-style head with its
+// own checkpoint) whose weights sit on every rank split by its TP and whose
+// attention layers join the KV cache; num_speculative_tokens adds conv-state
+// rows and state blocks to linear-attention and Mamba layers, and no block
+// to attention layers (their max_memory_usage_bytes is max_model_len's).
+// draft is the draft model's config when it was found (catalog or
+// config.json); tp is the target's tensor-parallel size.
+func speculative(a vllm.Args, m Model, draft *Model, tp int, version float64) specDecode {
 	var s specDecode
-	v := flagValue(a, "speculative-config")
-	if v == "" {
+	c, ok, err := readSpecConfig(a)
+	if !ok {
 		return s
 	}
-	var c struct {
-		Method string `json:"method"`
-		Model  string `json:"model"`
-		N      int    `json:"num_speculative_tokens"`
-	}
-	if err := json.Unmarshal([]byte(v), &c); err != nil {
+	if err != nil {
 		s.notes = append(s.notes, "--speculative-config is not JSON: its memory is not counted")
+		s.basis = append(s.basis, "speculative decoding is not counted (--speculative-config is not JSON)")
 		return s
 	}
 	s.tokens = c.N
-	method := strings.ToLower(c.Method)
+	method := specMethod(c)
 	s.hiddenStates = strings.Contains(method, "mtp") || slices.Contains([]string{"eagle", "eagle3", "dflash", "dspark"}, method)
 	switch {
 	case strings.Contains(method, "mtp"):
@@ -581,15 +672,59 @@ func speculative(a vllm.Args, m Model) specDecode {
 		s.weightWhat = fmt.Sprintf("MTP (%d layer of ~%.2fB params at 16 bits)", m.MTPLayers, perLayer/1e9)
 		s.notes = append(s.notes, fmt.Sprintf("speculative decoding (%s, %d tokens): %d MTP layer(s) add weights and one attention layer each to the KV cache", c.Method, c.N, m.MTPLayers))
 	case c.Model != "":
-		d, ok := LookupModel(c.Model)
-		if !ok {
-			s.notes = append(s.notes, "draft model "+c.Model+" is not in the catalog: its weights and KV cache are not counted")
+		if method == "draft_model" && version >= HybridAllocatorSince && version < DraftModelV1Since {
+			why := fmt.Sprintf("vLLM %.2f refuses a separate draft model (`Speculative decoding with draft model is not supported yet`: V0 left in 0.10.0, V1 gained draft models with PR #24322, taken as %.2f)", version, DraftModelV1Since)
+			s.notes = append(s.notes, why)
+			s.basis = append(s.basis, why)
 			return s
 		}
-		db, _ := weightBytes(d, d.CheckpointQ, a.DType)
-		s.weightBytes = db
-		s.weightWhat = "draft " + d.ID
-		s.notes = append(s.notes, fmt.Sprintf("draft model %s: %.2f GiB of weights counted; its KV cache (%d layers) shares the pool and is not yet counted", d.ID, db/gib, d.Layers))
+		// _verify_and_get_draft_tp: unset means the target's TP; V0 also
+		// took 1. V1 (DraftModelProposer, EAGLE) runs the draft in the
+		// target's workers and raises on any other value.
+		s.draftTP = tp
+		if c.DraftTP > 0 {
+			switch {
+			case c.DraftTP == tp:
+			case version < HybridAllocatorSince && c.DraftTP == 1:
+				s.draftTP = 1
+			default:
+				why := fmt.Sprintf("draft_tensor_parallel_size %d with --tensor-parallel-size %d: vLLM raises (the draft's TP must be 1 or the target's, and the target's on V1)", c.DraftTP, tp)
+				s.notes = append(s.notes, why)
+				s.basis = append(s.basis, why)
+			}
+		}
+		if draft == nil {
+			if d, ok := LookupModel(c.Model); ok {
+				draft = &d
+			}
+		}
+		if draft == nil {
+			why := fmt.Sprintf("draft model %s (%s) is not known (not in the catalog, no config.json found): its weights and KV cache are not counted, so the KV figures are too high; pass its config.json", c.Model, method)
+			s.notes = append(s.notes, why)
+			s.basis = append(s.basis, why)
+			return s
+		}
+		if method == "draft_model" && version >= DraftModelV1Since && draft.Vocab > 0 && m.Vocab > 0 && draft.Vocab != m.Vocab {
+			// SpeculativeConfig.verify_equal_vocab_size_if_draft_model (PR #24322).
+			why := fmt.Sprintf("draft %s has a vocabulary of %s, the target %s: vLLM's draft_model method raises on unequal vocabulary sizes", draft.ID, vllm.Commas(draft.Vocab), vllm.Commas(m.Vocab))
+			s.notes = append(s.notes, why)
+			s.basis = append(s.basis, why)
+		}
+		db, _ := weightBytes(*draft, draft.CheckpointQ, a.DType)
+		s.rankBytes = db / float64(s.draftTP)
+		s.weightWhat = fmt.Sprintf("draft %s (%.2f GiB ÷ draft TP %d)", draft.ID, db/gib, s.draftTP)
+		s.draft, s.tokens = draft, c.N
+		what := "weights on every rank"
+		if s.draftTP == 1 && tp > 1 {
+			what = "weights on the first rank (draft TP 1, V0)"
+		}
+		s.notes = append(s.notes, fmt.Sprintf("speculative decoding (%s, %d tokens): draft %s adds %.2f GiB of %s and its %d attention layer(s) to the KV cache", method, c.N, draft.ID, s.rankBytes/gib, what, draft.Layers))
+		if method != "draft_model" {
+			s.notes = append(s.notes, "an EAGLE-style head may share the target's embedding or lm_head; its whole checkpoint is counted")
+		}
+		if a.PipelineParallelSize > 1 {
+			s.notes = append(s.notes, "the drafter lives on the last pipeline stage; the KV layout planned is the first stage's, without the draft's layers")
+		}
 	default:
 		s.notes = append(s.notes, fmt.Sprintf("speculative method %q: no weights counted (n-gram and suffix methods need none)", c.Method))
 	}
@@ -776,13 +911,14 @@ func KVFigures(m Model, a vllm.Args, availGiB float64, version string) (Result, 
 		mml = int(float64(m.MaxPositions) * ropeFactor(a.RopeScaling))
 	}
 	kvb, _, _ := kvDTypeBytes(a.KVCacheDType, a.DType, m)
-	spec := speculative(a, m)
+	spec := speculative(a, m, nil, tp, ver)
 	bt := a.MaxNumBatchedTokens
 	if bt == 0 {
 		bt = 2048
 	}
 	li := layoutInput{TP: tp, PP: pp, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
 		MaxModelLen: max(1, mml), BatchedTokens: bt, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers,
+		Draft: spec.draft, DraftTP: spec.draftTP,
 		NoHybrid:   a.IsSet("disable-hybrid-kv-cache-manager") || ver < HybridAllocatorSince || (m.AttentionChunk > 0 && (spec.hiddenStates || !chunkedHybrid(ver, nil))),
 		MambaAlign: ver >= MambaAlignSince}
 	if arg, ok := a.Lookup("enable-prefix-caching"); ok && arg.Negated {

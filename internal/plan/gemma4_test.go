@@ -58,15 +58,20 @@ func TestGemma4_31BLayout(t *testing.T) {
 	if r.TokensConc != 287737 {
 		t.Errorf("tokens after PR #41069: %d, want 287,737", r.TokensConc)
 	}
-	// All as full attention (--disable-hybrid-kv-cache-manager): the 50
-	// sliding layers keep every token; the page and grouping stay.
+	// All as full attention (--disable-hybrid-kv-cache-manager):
+	// unify_hybrid_kv_cache_specs makes the 50 sliding layers
+	// FullAttentionSpec, so every layer is full attention at block 16 with
+	// two page sizes: get_kv_cache_groups takes UniformTypeKVCacheSpecs, one
+	// group whose block is 50 × 262,144 + 10 × 131,072 = 14,417,920 B.
+	// 26,349,624,360 B ÷ 14,417,920 = 1,827 blocks; a request of 262,144
+	// tokens holds 262,144 ÷ 16 = 16,384 of them.
 	r2, err := KVFigures(m, vllm.Parse([]string{"--max-model-len=262144", "--disable-hybrid-kv-cache-manager"}), 24.54, "0.21.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 5 groups × 262,144 ÷ 16 + 262,144 ÷ 32 = 90,112 blocks per request.
-	if r2.Layout.PerRequest != 90112 {
-		t.Errorf("without the hybrid allocator: %d blocks per request, want 90,112", r2.Layout.PerRequest)
+	if lo2 := r2.Layout; lo2.PerRequest != 16384 || lo2.BlockBytes != 14417920 || r2.KVBlocks != 1827 || lo2.tableGroups() != 1 {
+		t.Errorf("without the hybrid allocator: %d blocks per request, block %d B, %d blocks, %d groups; want 16,384, 14,417,920 B, 1,827, 1",
+			lo2.PerRequest, lo2.BlockBytes, r2.KVBlocks, lo2.tableGroups())
 	}
 }
 

@@ -34,6 +34,7 @@ type layerSpec struct {
 	state     int64 // state layers: bytes of one sequence's state (the MambaSpec page)
 	window    int   // sliding window, or attention chunk of a chunked layer, in tokens
 	blockSize int   // tokens per block (attention)
+	draft     bool  // a layer of the separate draft model (speculative decoding)
 }
 
 func (s layerSpec) page() int64 {
@@ -64,6 +65,12 @@ type Group struct {
 	Window     int       `json:"sliding_window,omitempty"`
 	Chunk      int       `json:"attention_chunk_size,omitempty"`
 	PerRequest int       `json:"blocks_per_request"` // blocks one request of max_model_len holds
+	// SharesTable: these layers are in the previous group's KV cache group
+	// (vLLM's UniformTypeKVCacheSpecs: same attention type, another page
+	// size), so they hold the same blocks and add their page to each block.
+	SharesTable bool `json:"shares_block_table,omitempty"`
+	// Draft counts the layers of the separate draft model among Layers.
+	Draft int `json:"draft_layers,omitempty"`
 }
 
 // Layout is how vLLM lays out the KV cache of one rank.
@@ -73,7 +80,11 @@ type Layout struct {
 	PageBytes int64   `json:"page_bytes"` // the common page size
 	// PerRequest is the number of blocks of the shared pool one request of
 	// max_model_len needs (the sum over groups): vLLM's num_block_per_request.
-	PerRequest int      `json:"blocks_per_request"`
+	PerRequest int `json:"blocks_per_request"`
+	// BlockBytes, when set, is the bytes of one block over every layer where
+	// the layers' pages differ (UniformTypeKVCacheSpecs.page_size_bytes, the
+	// sum of the layers' pages); else one block is PageBytes × tensors.
+	BlockBytes int64    `json:"block_bytes,omitempty"`
 	Hybrid     bool     `json:"hybrid"` // more than one group type
 	Notes      []string `json:"notes,omitempty"`
 }
@@ -91,6 +102,11 @@ type layoutInput struct {
 	MambaAlign    bool // prefix caching on a hybrid model in a release with mamba_cache_mode=align
 	SpecTokens    int  // num_speculative_tokens (adds rows to the conv state and state blocks)
 	MTPLayers     int  // MTP draft layers (one full-attention layer each) when MTP is on
+	// Draft is a separate draft model (draft_model, eagle, eagle3 with a
+	// checkpoint whose config is known); its attention layers join the KV
+	// cache with their own specs at DraftTP (the target's TP in V1).
+	Draft   *Model
+	DraftTP int
 }
 
 // layerKinds lists the kind of every decoder layer of the model.
@@ -222,6 +238,23 @@ func (m Model) specs(in layoutInput) ([]layerSpec, error) {
 		}
 		out = append(out, s)
 	}
+	if in.Draft != nil && in.PP == 1 {
+		// The drafter's attention layers register in the same forward
+		// context (DraftModelProposer/EagleProposer.load_model: prefix
+		// "draft_model"), so get_kv_cache_spec gives each its own spec from
+		// the draft's heads and head size, split by the draft's TP.
+		din := in
+		din.Draft, din.MTPLayers, din.PP = nil, 0, 1
+		din.TP = max(1, in.DraftTP)
+		ds, err := in.Draft.specs(din)
+		if err != nil {
+			return nil, fmt.Errorf("draft model %s: %v", in.Draft.ID, err)
+		}
+		for i := range ds {
+			ds[i].draft = true
+		}
+		out = append(out, ds...)
+	}
 	return out, nil
 }
 
@@ -251,7 +284,9 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 		var attn1 int64
 		align := int64(16)
 		for _, s := range specs {
-			if !s.kind.isState() {
+			// HybridAttentionMambaModelConfig sizes the block from the
+			// target model's attention; a draft's layers are unified after.
+			if !s.kind.isState() && !s.draft {
 				attn1 = max(attn1, s.perToken)
 				if s.kind == LayerMLA {
 					align = 64
@@ -265,7 +300,7 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 			}
 			page := bs * attn1
 			for i := range specs {
-				if !specs[i].kind.isState() {
+				if !specs[i].kind.isState() { // cache_config.block_size: the draft's layers too
 					specs[i].blockSize = int(bs)
 				}
 			}
@@ -293,23 +328,55 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 	// alike, so a group keeps its first spec and a count (a handful of
 	// groups: a linear search, no per-layer map or slice growth).
 	type specGroup struct {
-		key  specKey
-		spec layerSpec
-		n    int
+		key      specKey
+		spec     layerSpec
+		n, draft int
 	}
 	var byKey []specGroup
 	for _, s := range specs {
 		k := s.key()
-		found := false
+		found := -1
 		for i := range byKey {
 			if byKey[i].key == k {
 				byKey[i].n++
-				found = true
+				found = i
 				break
 			}
 		}
-		if !found {
+		if found < 0 {
 			byKey = append(byKey, specGroup{key: k, spec: s, n: 1})
+			found = len(byKey) - 1
+		}
+		if s.draft {
+			byKey[found].draft++
+		}
+	}
+	// UniformTypeKVCacheSpecs.from_specs: layers of one attention type (all
+	// full, or all sliding with one window) and one block size whose pages
+	// differ (a draft model with other heads or head size) make one KV cache
+	// group; a block holds every layer's page (page_size_bytes is their sum)
+	// and num_blocks = available ÷ that sum. vLLM V0's spec-decode worker
+	// came to the same count (split_num_cache_blocks_evenly: the target's
+	// and the draft's caches get equally many blocks).
+	if uniform := len(byKey) > 1; uniform {
+		first := byKey[0].spec
+		for _, g := range byKey[1:] {
+			if g.spec.kind != first.kind || g.spec.window != first.window || g.spec.blockSize != first.blockSize || first.kind.isState() {
+				uniform = false
+			}
+		}
+		if uniform {
+			lo.GroupSize, lo.PageBytes = len(specs), first.page()
+			for i, sg := range byKey {
+				s := sg.spec
+				gr := Group{Kind: s.kind, Layers: sg.n, BlockSize: s.blockSize, PageBytes: s.page(), RealPage: s.page(),
+					Window: s.window, PerRequest: perRequestBlocks(s, in), SharesTable: i > 0, Draft: sg.draft}
+				lo.BlockBytes += int64(sg.n) * s.page()
+				lo.Groups = append(lo.Groups, gr)
+			}
+			lo.PerRequest = lo.Groups[0].PerRequest
+			lo.Notes = append(lo.Notes, fmt.Sprintf("one KV cache group of %d layers whose pages differ (vLLM's UniformTypeKVCacheSpecs): a block is %s B over every layer", len(specs), vllm.Commas(int(lo.BlockBytes))))
+			return lo, nil
 		}
 	}
 	// unify_kv_cache_spec_page_size: smaller attention pages grow their block.
@@ -353,6 +420,13 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 			s := sg.spec
 			gr := Group{Kind: s.kind, Layers: layers, Padding: lo.GroupSize - layers, BlockSize: s.blockSize,
 				PageBytes: lo.PageBytes, RealPage: real[sg.key], Window: s.window}
+			if sg.draft > 0 {
+				// the draft's layers of this spec, spread as layers[i::n] are
+				gr.Draft = sg.draft / n
+				if g < sg.draft%n {
+					gr.Draft++
+				}
+			}
 			if s.kind == LayerChunked {
 				gr.Window, gr.Chunk = 0, s.window
 			}
@@ -406,9 +480,12 @@ type kvFigures struct {
 func (lo Layout) figures(availBytes int64, in layoutInput) kvFigures {
 	var f kvFigures
 	pool := lo.PageBytes * int64(lo.GroupSize)
+	if lo.BlockBytes > 0 {
+		pool = lo.BlockBytes
+	}
 	f.NeedBytes = pool * int64(lo.PerRequest)
 	if availBytes > 0 {
-		f.Blocks = int(availBytes / lo.PageBytes / int64(lo.GroupSize))
+		f.Blocks = int(availBytes / pool)
 	}
 	minBS := 0
 	for _, g := range lo.Groups {
@@ -419,7 +496,7 @@ func (lo Layout) figures(availBytes int64, in layoutInput) kvFigures {
 	if minBS == 0 {
 		minBS = BlockSize
 	}
-	f.TokensOld = f.Blocks / len(lo.Groups) * minBS
+	f.TokensOld = f.Blocks / lo.tableGroups() * minBS
 	f.Concurrency = float64(f.Blocks) / float64(lo.PerRequest)
 	f.TokensNew = int(f.Concurrency * float64(in.MaxModelLen))
 	// estimate_max_model_len: the largest length whose need fits the memory.
@@ -428,6 +505,9 @@ func (lo Layout) figures(availBytes int64, in layoutInput) kvFigures {
 		in2.MaxModelLen = n
 		per := 0
 		for _, g := range lo.Groups {
+			if g.SharesTable {
+				continue
+			}
 			s := layerSpec{kind: g.Kind, blockSize: max(1, g.BlockSize), window: max(g.Window, g.Chunk)}
 			per += perRequestBlocks(s, in2)
 		}
@@ -447,6 +527,17 @@ func (lo Layout) figures(availBytes int64, in layoutInput) kvFigures {
 	return f
 }
 
+// tableGroups is the number of vLLM KV cache groups (block tables).
+func (lo Layout) tableGroups() int {
+	n := 0
+	for _, g := range lo.Groups {
+		if !g.SharesTable {
+			n++
+		}
+	}
+	return max(1, n)
+}
+
 // describe renders the layout's groups, for --explain.
 func (lo Layout) describe() []string {
 	var out []string
@@ -460,11 +551,12 @@ func (lo Layout) describe() []string {
 	}
 	for _, k := range kinds {
 		var g Group
-		layers := 0
+		layers, draft := 0, 0
 		for _, x := range lo.Groups {
 			if x.Kind == k {
 				g = x
 				layers += x.Layers
+				draft += x.Draft
 			}
 		}
 		what := ""
@@ -478,7 +570,14 @@ func (lo Layout) describe() []string {
 		default:
 			what = fmt.Sprintf("state %s B per sequence (page padded to %s B), %d blocks per request", vllm.Commas(int(g.RealPage)), vllm.Commas(int(g.PageBytes)), g.PerRequest)
 		}
-		out = append(out, fmt.Sprintf("%s: %d layers in %d group(s) of %d; %s", k, layers, counts[k], lo.GroupSize, what))
+		if draft > 0 {
+			what += fmt.Sprintf("; %d of the layers are the draft model's", draft)
+		}
+		groups := fmt.Sprintf("%d group(s) of %d", counts[k], lo.GroupSize)
+		if lo.BlockBytes > 0 {
+			groups = "one group, block " + vllm.Commas(int(lo.BlockBytes)) + " B"
+		}
+		out = append(out, fmt.Sprintf("%s: %d layers in %s; %s", k, layers, groups, what))
 	}
 	return out
 }

@@ -86,7 +86,8 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 				if len(gpus) == 0 && len(in.GPUs) > 0 {
 					noGPU = note
 				}
-				ep.Result = Estimate(Input{Model: m, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: engineEnviron(p, s), Live: in.Live, NoGPUWhy: noGPU})
+				draft, _ := resolveDraft(p, s)
+				ep.Result = Estimate(Input{Model: m, Draft: draft, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: engineEnviron(p, s), Live: in.Live, NoGPUWhy: noGPU})
 				ep.ModelSource = src
 				if noGPU != "" {
 					note = ""
@@ -230,32 +231,55 @@ func resolveModel(p *project.Project, s *project.Service, override string) (Mode
 		m, err := LoadConfigJSON(path)
 		return m, p.Rel(path), err
 	}
+	if m, src, ok := resolveName(p, s, s.Args.Model); ok {
+		return m, src, nil
+	}
+	return Model{}, "", fmt.Errorf("model %q is not in the catalog and no config.json was found: pass --model-config path/to/config.json or set x-vllmctl.model_config", s.Args.Model)
+}
+
+// resolveDraft finds the config of the draft model that --speculative-config
+// (or --speculative-model) names, the way the target's is found without
+// overrides: a mounted Hugging Face cache, a local folder, the catalog.
+func resolveDraft(p *project.Project, s *project.Service) (*Model, string) {
+	name := SpeculativeDraft(s.Args)
+	if name == "" {
+		return nil, ""
+	}
+	if m, src, ok := resolveName(p, s, name); ok {
+		return &m, src
+	}
+	return nil, ""
+}
+
+// resolveName looks a model name up in the service's mounted Hugging Face
+// cache, as a local folder, then in the catalog.
+func resolveName(p *project.Project, s *project.Service, name string) (Model, string, bool) {
 	for _, v := range s.Config.Volumes {
 		if v.Type != "bind" || !strings.Contains(v.Target, "huggingface") {
 			continue
 		}
-		repo := "models--" + strings.ReplaceAll(s.Args.Model, "/", "--")
+		repo := "models--" + strings.ReplaceAll(name, "/", "--")
 		for _, hub := range []string{filepath.Join(v.Source, "hub", repo), filepath.Join(v.Source, repo)} {
 			snaps, _ := filepath.Glob(filepath.Join(hub, "snapshots", "*", "config.json"))
 			slices.Sort(snaps)
 			if len(snaps) > 0 {
 				m, err := LoadConfigJSON(filepath.Dir(snaps[len(snaps)-1]))
 				if err == nil {
-					m.CheckpointQ = firstNonEmpty(m.CheckpointQ, CheckpointQuant(s.Args.Model))
-					return m, "hf cache " + filepath.Dir(snaps[len(snaps)-1]), nil
+					m.CheckpointQ = firstNonEmpty(m.CheckpointQ, CheckpointQuant(name))
+					return m, "hf cache " + filepath.Dir(snaps[len(snaps)-1]), true
 				}
 			}
 		}
 	}
-	if st, err := os.Stat(s.Args.Model); err == nil && st.IsDir() {
-		if m, err := LoadConfigJSON(s.Args.Model); err == nil {
-			return m, s.Args.Model, nil
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		if m, err := LoadConfigJSON(name); err == nil {
+			return m, name, true
 		}
 	}
-	if m, ok := LookupModel(s.Args.Model); ok {
-		return m, "catalog (" + m.ID + ")", nil
+	if m, ok := LookupModel(name); ok {
+		return m, "catalog (" + m.ID + ")", true
 	}
-	return Model{}, "", fmt.Errorf("model %q is not in the catalog and no config.json was found: pass --model-config path/to/config.json or set x-vllmctl.model_config", s.Args.Model)
+	return Model{}, "", false
 }
 
 func firstNonEmpty(a, b string) string {
