@@ -699,13 +699,14 @@ func speculative(a vllm.Args, m Model, draft *Model, tp int, version float64) sp
 			}
 		}
 		if draft == nil {
-			why := fmt.Sprintf("draft model %s (%s) is not known (not in the catalog, no config.json found): its weights and KV cache are not counted, so the KV figures are too high; pass its config.json", c.Model, method)
+			why := fmt.Sprintf("draft model %s (%s) is not known (not in the catalog, no config.json found): its weights and KV cache are not counted, so the KV figures are too high; mount the Hugging Face cache that holds it, or name a local folder with its config.json", c.Model, method)
 			s.notes = append(s.notes, why)
 			s.basis = append(s.basis, why)
 			return s
 		}
-		if method == "draft_model" && version >= DraftModelV1Since && draft.Vocab > 0 && m.Vocab > 0 && draft.Vocab != m.Vocab {
-			// SpeculativeConfig.verify_equal_vocab_size_if_draft_model (PR #24322).
+		if method == "draft_model" && draft.Vocab > 0 && m.Vocab > 0 && draft.Vocab != m.Vocab {
+			// V1: SpeculativeConfig.verify_equal_vocab_size_if_draft_model
+			// (PR #24322); V0: SpecDecodeWorker._vocab_size asserts it.
 			why := fmt.Sprintf("draft %s has a vocabulary of %s, the target %s: vLLM's draft_model method raises on unequal vocabulary sizes", draft.ID, vllm.Commas(draft.Vocab), vllm.Commas(m.Vocab))
 			s.notes = append(s.notes, why)
 			s.basis = append(s.basis, why)
