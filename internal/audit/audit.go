@@ -427,6 +427,7 @@ func relate(e, ref *entry, o Options) bool {
 	// Show changes from this file to the reference: A = this file, B = reference.
 	for k := range ch {
 		ch[k].A, ch[k].B = ch[k].B, ch[k].A
+		ch[k].ADefault, ch[k].BDefault = ch[k].BDefault, ch[k].ADefault
 	}
 	refName := ref.f.Path
 	if ref.f.Kind == KindProfile {

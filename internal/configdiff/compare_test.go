@@ -88,3 +88,26 @@ func TestMaskText(t *testing.T) {
 		}
 	}
 }
+
+// A value one side does not write is vLLM's default, and the change says so
+// (in the text and in JSON), never as if that profile had set it; written
+// on both sides, no side is a default.
+func TestDefaultsMarked(t *testing.T) {
+	a := svc("vllm", "vllm/vllm-openai:v0.11.0", true, "--model", "Qwen/Qwen3-8B", "--max-num-seqs", "4")
+	b := svc("vllm", "vllm/vllm-openai:v0.11.0", true, "--model", "Qwen/Qwen3-8B", "--gpu-memory-utilization", "0.95")
+	got := map[string]Change{}
+	for _, c := range Services(a, b) {
+		got[c.Field] = c
+	}
+	seqs, util := got["--max-num-seqs"], got["--gpu-memory-utilization"]
+	if seqs.A != "4" || seqs.B != "256" || seqs.ADefault || !seqs.BDefault || seqs.String() != "--max-num-seqs: 4 → 256 (default)" {
+		t.Errorf("max-num-seqs: %+v %q", seqs, seqs.String())
+	}
+	if util.A != "0.9" || util.B != "0.95" || !util.ADefault || util.BDefault || util.String() != "--gpu-memory-utilization: 0.9 (default) → 0.95" {
+		t.Errorf("gpu-memory-utilization: %+v %q", util, util.String())
+	}
+	c := svc("vllm", "vllm/vllm-openai:v0.11.0", true, "--model", "Qwen/Qwen3-8B", "--max-num-seqs", "8")
+	if ch := Services(a, c); len(ch) != 1 || ch[0].ADefault || ch[0].BDefault || ch[0].String() != "--max-num-seqs: 4 → 8" {
+		t.Errorf("both written: %+v", ch)
+	}
+}

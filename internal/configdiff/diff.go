@@ -19,17 +19,23 @@ type Change struct {
 	Field string `json:"field"`
 	A     string `json:"a"`
 	B     string `json:"b"`
+	// ADefault and BDefault: the side does not write the flag; its value
+	// is vLLM's default.
+	ADefault bool `json:"a_default,omitempty"`
+	BDefault bool `json:"b_default,omitempty"`
 }
 
 func (c Change) String() string {
-	a, b := c.A, c.B
-	if a == "" {
-		a = "(absent)"
+	side := func(v string, def bool) string {
+		switch {
+		case v == "":
+			return "(absent)"
+		case def:
+			return v + " (default)"
+		}
+		return v
 	}
-	if b == "" {
-		b = "(absent)"
-	}
-	return fmt.Sprintf("%s: %s → %s", c.Field, a, b)
+	return fmt.Sprintf("%s: %s → %s", c.Field, side(c.A, c.ADefault), side(c.B, c.BDefault))
 }
 
 // Services compares two services. Secret values are compared but shown as ***.
@@ -42,14 +48,32 @@ func Services(a, b *project.Service) []Change {
 	}
 	add("image", a.Config.Image, b.Config.Image)
 	fa, fb := Flags(a), Flags(b)
+	wa, wb := written(a), written(b)
 	for _, k := range unionKeys(fa, fb) {
 		x, y := fa[k], fb[k]
+		if x == y {
+			continue
+		}
 		if vllm.IsSecretFlag(k) {
 			x, y = mask(x, y)
 		}
-		add("--"+k, x, y)
+		// A value the file does not write is vLLM's default: said so, never
+		// shown as if the profile set it.
+		c := shown("--"+k, x, y)
+		c.ADefault, c.BDefault = x != "" && !wa[k], y != "" && !wb[k]
+		out = append(out, c)
 	}
 	return append(out, common(a, b)...)
+}
+
+// written is the set of flags a service's command writes (the model too when
+// given as a positional argument).
+func written(s *project.Service) map[string]bool {
+	out := map[string]bool{"model": s.Args.Model != ""}
+	for _, arg := range s.Args.List {
+		out[arg.Name] = true
+	}
+	return out
 }
 
 // common compares what every compose service has besides its command.
