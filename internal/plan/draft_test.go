@@ -108,6 +108,9 @@ func TestDraftModelWeights(t *testing.T) {
 	if !strings.Contains(strings.Join(bad.Reasons, "\n"), "draft_tensor_parallel_size 1") {
 		t.Errorf("reasons %q lack the draft TP refusal", bad.Reasons)
 	}
+	if bad.Verdict != EngineRefuses || !bad.Verdict.Failing() || len(bad.Fixes) == 0 || !strings.Contains(bad.Fixes[0], "draft_tensor_parallel_size") {
+		t.Errorf("draft TP refusal: verdict %s, fixes %q; want %s with the fix first", bad.Verdict, bad.Fixes, EngineRefuses)
+	}
 }
 
 // An unknown draft is said in the notes and the verdict's reasons, never a
@@ -124,6 +127,11 @@ func TestDraftModelUnknownAndRefused(t *testing.T) {
 		r := Estimate(Input{Model: m, Args: draftArgs("--speculative-config=" + tt.spec), GPUs: h(1, "H100"), Version: tt.version})
 		if !strings.Contains(strings.Join(r.Reasons, "\n"), tt.want) || !strings.Contains(strings.Join(r.Notes, "\n"), tt.want) {
 			t.Errorf("%s %s: reasons %q, notes %q lack %q", tt.version, tt.spec, r.Reasons, r.Notes, tt.want)
+		}
+		// A release that refuses the draft fails the plan; an unknown draft
+		// is a caveat of a memory verdict, not a refusal.
+		if refused := strings.HasPrefix(tt.version, "0.11"); (r.Verdict == EngineRefuses) != refused {
+			t.Errorf("%s %s: verdict %s, refused %v", tt.version, tt.spec, r.Verdict, refused)
 		}
 		if r.Layout == nil || r.Layout.tableGroups() != 1 || r.Layout.Groups[0].Draft != 0 || r.Layout.GroupSize != 32 {
 			t.Errorf("%s %s: layout %+v, want the target's 32 layers alone", tt.version, tt.spec, r.Layout)
@@ -169,5 +177,8 @@ func TestDraftModelVocabMismatch(t *testing.T) {
 	r := Estimate(Input{Model: m, Args: draftArgs(`--speculative-config={"model":"meta-llama/Llama-3.2-1B-Instruct","num_speculative_tokens":3}`), GPUs: h(1, "H100"), Version: "0.14.0"})
 	if !strings.Contains(strings.Join(r.Reasons, "\n"), "vocabulary of 128,256, the target 151,936") {
 		t.Errorf("reasons %q lack the vocabulary refusal", r.Reasons)
+	}
+	if r.Verdict != EngineRefuses {
+		t.Errorf("vocabulary mismatch: verdict %s, want %s", r.Verdict, EngineRefuses)
 	}
 }

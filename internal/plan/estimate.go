@@ -30,14 +30,15 @@ const (
 	TooLong         Verdict = "max-model-len-above-model"
 	FreeMemory      Verdict = "not-enough-free-memory"
 	NotCovered      Verdict = "not-covered"
-	BootOOMRisk     Verdict = "boot-oom-risk" // the budget fits, the boot peak beyond it may not
+	BootOOMRisk     Verdict = "boot-oom-risk"  // the budget fits, the boot peak beyond it may not
+	EngineRefuses   Verdict = "engine-refuses" // vLLM raises on the configuration at startup, whatever the memory
 	Unknown         Verdict = "unknown"
 )
 
 // Failing reports whether vLLM would fail to start with this verdict.
 func (v Verdict) Failing() bool {
 	switch v {
-	case KVTooSmall, NoKVMemory, WeightsTooLarge, TooLong, FreeMemory:
+	case KVTooSmall, NoKVMemory, WeightsTooLarge, TooLong, FreeMemory, EngineRefuses:
 		return true
 	}
 	return false
@@ -493,6 +494,11 @@ func Estimate(in Input) Result {
 		rk := &r.Ranks[i]
 		rk.Budget, rk.Weights, rk.Activation, rk.NonTorch, rk.Graphs, rk.KV = round2(rk.Budget), round2(rk.Weights), round2(rk.Activation), round2(rk.NonTorch), round2(rk.Graphs), round2(rk.KV)
 	}
+	if len(spec.refused) > 0 {
+		// The memory verdict stands in the figures; vLLM never gets there.
+		r.Verdict = EngineRefuses
+		r.Fixes = append(spec.fixes, r.Fixes...)
+	}
 	r.NeedGiB = round2(r.NeedGiB)
 	r.Concurrency = math.Floor(r.Concurrency*100) / 100
 	return r
@@ -555,6 +561,9 @@ type specDecode struct {
 	// basis is said with the verdict: what the figures leave out or why
 	// vLLM would refuse the configuration.
 	basis []string
+	// refused are the reasons vLLM raises at startup (a subset of basis),
+	// with their fixes: the verdict is then EngineRefuses.
+	refused, fixes []string
 	// draft is the separate draft model whose attention layers join the KV
 	// cache (nil: none, or not known); draftTP its tensor-parallel size.
 	draft   *Model
@@ -676,6 +685,8 @@ func speculative(a vllm.Args, m Model, draft *Model, tp int, version float64) sp
 			why := fmt.Sprintf("vLLM %.2f refuses a separate draft model (`Speculative decoding with draft model is not supported yet`: V0 left in 0.10.0, V1 gained draft models with PR #24322, taken as %.2f)", version, DraftModelV1Since)
 			s.notes = append(s.notes, why)
 			s.basis = append(s.basis, why)
+			s.refused = append(s.refused, why)
+			s.fixes = append(s.fixes, fmt.Sprintf("use a speculative method this release runs (ngram, eagle, mtp) or vLLM %.2f or later for a draft model", DraftModelV1Since))
 			return s
 		}
 		// _verify_and_get_draft_tp: unset means the target's TP; V0 also
@@ -691,6 +702,8 @@ func speculative(a vllm.Args, m Model, draft *Model, tp int, version float64) sp
 				why := fmt.Sprintf("draft_tensor_parallel_size %d with --tensor-parallel-size %d: vLLM raises (the draft's TP must be 1 or the target's, and the target's on V1)", c.DraftTP, tp)
 				s.notes = append(s.notes, why)
 				s.basis = append(s.basis, why)
+				s.refused = append(s.refused, why)
+				s.fixes = append(s.fixes, fmt.Sprintf("remove draft_tensor_parallel_size from --speculative-config, or set it to %d", tp))
 			}
 		}
 		if draft == nil {
@@ -710,6 +723,8 @@ func speculative(a vllm.Args, m Model, draft *Model, tp int, version float64) sp
 			why := fmt.Sprintf("draft %s has a vocabulary of %s, the target %s: vLLM's draft_model method raises on unequal vocabulary sizes", draft.ID, vllm.Commas(draft.Vocab), vllm.Commas(m.Vocab))
 			s.notes = append(s.notes, why)
 			s.basis = append(s.basis, why)
+			s.refused = append(s.refused, why)
+			s.fixes = append(s.fixes, "use a draft model of the target's family (the same tokenizer and vocabulary)")
 		}
 		db, _ := weightBytes(*draft, draft.CheckpointQ, a.DType)
 		s.rankBytes = db / float64(s.draftTP)
