@@ -43,6 +43,9 @@ the maximum concurrency at --max-model-len, then a verdict:
                              (the CUDA context, MoE kernel buffers, CUDA graphs the profiler
                              does not count) exceeds the memory left beside it: CUDA out
                              of memory at boot, a crash loop under a restart policy
+  engine-refuses             vLLM raises on the configuration at startup whatever the
+                             memory (a draft model its release does not run, a draft
+                             tensor-parallel size or vocabulary it rejects)
   not-covered                a layer kind the planner does not model (chunked local
                              attention, ...): no number rather than a wrong one
 
