@@ -41,10 +41,13 @@ func (c *checker) relation(a, b owner) Relation {
 		return Alternatives
 	}
 	if a.pr == b.pr {
-		if len(a.svc.Gated) > 0 && len(b.svc.Gated) > 0 && !overlap(a.svc.Gated, b.svc.Gated) {
+		// Compose profiles as declared, whichever COMPOSE_PROFILES activates:
+		// services under disjoint ones are never started together.
+		pa, pb := a.svc.Config.Profiles, b.svc.Config.Profiles
+		if len(pa) > 0 && len(pb) > 0 && !overlap(pa, pb) {
 			return Alternatives
 		}
-		if len(a.svc.Gated) > 0 || len(b.svc.Gated) > 0 {
+		if len(pa) > 0 || len(pb) > 0 || len(a.svc.Gated) > 0 || len(b.svc.Gated) > 0 {
 			return Maybe
 		}
 		return Together

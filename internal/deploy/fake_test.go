@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/runtime"
+	"go.yaml.in/yaml/v4"
 )
 
 // fakeBackend is a runtime whose engines are HTTP servers in this process:
@@ -50,7 +53,7 @@ func (f *fakeBackend) Apply(_ context.Context, spec runtime.Spec) error {
 	if s := f.srvs[spec.Profile]; s != nil {
 		s.Close()
 	}
-	in := runtime.Instance{ID: spec.Profile + "-" + spec.DeployID, Name: spec.Profile, Profile: spec.Profile, Service: "vllm-" + spec.Profile,
+	in := runtime.Instance{ID: spec.Profile + "-" + spec.DeployID, Name: spec.Profile, Profile: spec.Profile, Service: engineIn(spec),
 		Hash: spec.Hash, State: "running", StartedAt: time.Now(), Runtime: strings.Fields(f.name)[0]}
 	if !f.fail[spec.Profile] {
 		served := spec.Profile
@@ -70,6 +73,26 @@ func (f *fakeBackend) Apply(_ context.Context, spec runtime.Spec) error {
 	}
 	f.insts[spec.Profile] = in
 	return nil
+}
+
+// engineIn is the service compose would start the engine as: the first
+// service of the resolved file whose image is vLLM's (as compose starts
+// only the services the file lists), else vllm-<profile>.
+func engineIn(spec runtime.Spec) string {
+	var doc struct {
+		Services map[string]struct {
+			Image string `yaml:"image"`
+		} `yaml:"services"`
+	}
+	if b, err := os.ReadFile(spec.File); err == nil && yaml.Unmarshal(b, &doc) == nil {
+		names := slices.Sorted(maps.Keys(doc.Services))
+		for _, n := range names {
+			if strings.Contains(doc.Services[n].Image, "vllm") {
+				return n
+			}
+		}
+	}
+	return "vllm-" + spec.Profile
 }
 
 func (f *fakeBackend) Remove(_ context.Context, spec runtime.Spec) error {

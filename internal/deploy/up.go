@@ -154,7 +154,23 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	if len(engines) == 0 {
 		return res, fmt.Errorf("%w: profile %q has no vLLM engine", ErrConfig, profile)
 	}
-	eng := engines[0]
+	// The engine deployed is the first that compose starts: one behind a
+	// compose profile that is not active (COMPOSE_PROFILES) is not in the
+	// resolved file.
+	var eng *project.Service
+	var gated []string
+	for _, e := range engines {
+		if len(e.Gated) == 0 {
+			eng = e
+			break
+		}
+		gated = append(gated, fmt.Sprintf("%s (service %s)", strings.Join(e.Gated, " or "), e.Name))
+	}
+	if eng == nil {
+		first := engines[0].Gated[0]
+		return res, fmt.Errorf("%w: the engines of profile %q run only under compose profiles: %s; compose starts none of them without one, and a deploy would start nothing: set COMPOSE_PROFILES=%s in .env (or the environment), as 'docker compose --profile %s up' does",
+			ErrConfig, profile, strings.Join(gated, ", "), first, first)
+	}
 	for _, e := range pp.Engines {
 		if e.Service == eng.Name {
 			e := e

@@ -51,6 +51,24 @@ type Project struct {
 	Standalone bool         // loaded from --file compose files rather than the profiles folder
 	environ    map[string]string
 	names      map[string]string // profile file (relative) -> name, for profiles: globs
+	// composeProfiles are the compose profiles the deploy model activates:
+	// COMPOSE_PROFILES of the environment or .env, as docker compose reads it.
+	composeProfiles []string
+}
+
+// ComposeProfiles are the compose profiles active in each profile's deploy
+// model (Profile.Compose): COMPOSE_PROFILES from the process environment or
+// .env, as docker compose reads it ("up --compose-profile" sets it).
+func (p *Project) ComposeProfiles() []string { return p.composeProfiles }
+
+func splitProfiles(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Profile is one deployable unit: the base file merged with one overlay.
@@ -137,6 +155,7 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 		p.Diags = append(p.Diags, parseConfig(ConfigFile, data, &p.Config)...)
 	}
 	p.loadEnv()
+	p.composeProfiles = splitProfiles(p.environment()["COMPOSE_PROFILES"])
 
 	var overlays []string
 	if len(opts.Files) > 0 {
@@ -395,6 +414,8 @@ func (p *Project) compose(ctx context.Context, pr *Profile, mode loadMode) (cp *
 		o.SkipConsistencyCheck = true
 		if mode&loadAllProfiles != 0 {
 			o.Profiles = []string{"*"}
+		} else if len(p.composeProfiles) > 0 {
+			o.Profiles = p.composeProfiles
 		}
 		if mode&loadRelaxed != 0 {
 			o.SkipValidation = true

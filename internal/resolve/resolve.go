@@ -79,6 +79,10 @@ func Resolve(p *project.Project, pr *project.Profile, o ResolveOptions) (Resolve
 				delete(svc, k) // "entrypoint: null" and the like: not every Compose accepts them
 			}
 		}
+		// The services here are the ones the active compose profiles
+		// (COMPOSE_PROFILES) start: without their profiles: key the file
+		// starts them with a plain 'up -d'.
+		delete(svc, "profiles")
 		labels, _ := svc["labels"].(map[string]any)
 		if labels == nil {
 			labels = map[string]any{}
