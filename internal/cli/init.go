@@ -100,6 +100,10 @@ func adoptFolder(e *env, root string, force bool) error {
 		if f == project.ConfigFile {
 			continue
 		}
+		if base, ok := project.OverrideBase(root, f); ok {
+			skipped = append(skipped, skip{f, "merged over " + base + " in its profile, as docker compose does"})
+			continue
+		}
 		p, err := project.Load(e.ctx, project.Options{Root: root, Files: []string{filepath.Join(root, filepath.FromSlash(f))}, Environ: e.environ})
 		if err != nil || len(p.Profiles) == 0 {
 			skipped = append(skipped, skip{f, "cannot be read"})

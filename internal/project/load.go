@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -51,6 +52,9 @@ type Project struct {
 	Standalone bool         // loaded from --file compose files rather than the profiles folder
 	environ    map[string]string
 	names      map[string]string // profile file (relative) -> name, for profiles: globs
+	// overrides maps a default compose file (relative) to the override file
+	// docker compose merges over it.
+	overrides map[string]string
 	// composeProfiles are the compose profiles the deploy model activates:
 	// COMPOSE_PROFILES of the environment or .env, as docker compose reads it.
 	composeProfiles []string
@@ -180,6 +184,10 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 				Message: fmt.Sprintf("profiles: %s matches no file", strings.Join(p.Config.Profiles, ", ")),
 				Hint:    "write the paths relative to the project root; ** matches any number of folders"})
 		}
+		// docker compose merges compose.override.yaml (or
+		// docker-compose.override.yml) over the default file beside it:
+		// that pair is one profile, named after the default file.
+		files, p.overrides = pairOverrides(abs, files)
 		p.names = ProfileNames(files)
 		for _, f := range files {
 			overlays = append(overlays, p.abs(f))
@@ -283,6 +291,15 @@ func (p *Project) loadProfile(ctx context.Context, name, overlay string) (*Profi
 	ov := ParseSource(pr.File, overlay, data)
 	pr.Sources = append(pr.Sources, ov)
 	pr.Diags = append(pr.Diags, ov.Diags...)
+	if o, ok := p.overrides[pr.File]; ok {
+		od, err := os.ReadFile(p.abs(o))
+		if err != nil {
+			return nil, fmt.Errorf("profile %q: %w", name, err)
+		}
+		src := ParseSource(o, p.abs(o), od)
+		pr.Sources = append(pr.Sources, src)
+		pr.Diags = append(pr.Diags, src.Diags...)
+	}
 	for _, s := range pr.Sources {
 		if s.Root == nil {
 			return pr, nil // a syntax error is already reported; compose cannot load it
@@ -802,3 +819,71 @@ func (p *Project) Environ() map[string]string { return p.environ }
 // check reports them as located diagnostics instead. compose-go logs through
 // the process-wide logrus logger, so this is the one global vllmctl touches.
 var quietCompose = sync.OnceFunc(func() { logrus.SetOutput(io.Discard) })
+
+// defaultStems are the names docker compose reads without -f (compose.yaml,
+// docker-compose.yml, .yaml or .yml); each has an override file,
+// <stem>.override.yaml or .yml, that it merges over it.
+var defaultStems = []string{"compose", "docker-compose"}
+
+// pairOverrides pairs every default compose file (listed) with the override
+// file beside it (listed or not), and takes listed overrides whose default
+// file exists out of files, as docker compose run in that folder without -f
+// merges them. An override with no default file beside it stays a profile
+// of its own. files are relative to root, '/'-separated.
+func pairOverrides(root string, files []string) (out []string, pairs map[string]string) {
+	pairs = map[string]string{}
+	keep := map[string]bool{}
+	for _, f := range files {
+		keep[f] = true
+	}
+	for _, f := range files {
+		if base, ok := OverrideBase(root, f); ok {
+			delete(keep, f)
+			keep[base] = true
+		}
+	}
+	for f := range keep {
+		if o, ok := overrideOf(root, f); ok {
+			pairs[f] = o
+		}
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out, pairs
+}
+
+// overrideOf is the override file docker compose merges over rel, a default
+// compose file, when one is beside it.
+func overrideOf(root, rel string) (string, bool) {
+	dir, name := path.Split(rel)
+	stem, ext := strings.TrimSuffix(name, path.Ext(name)), path.Ext(name)
+	if !slices.Contains(defaultStems, stem) || (ext != ".yaml" && ext != ".yml") {
+		return "", false
+	}
+	for _, e := range []string{".yaml", ".yml"} {
+		o := dir + stem + ".override" + e
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(o))); err == nil {
+			return o, true
+		}
+	}
+	return "", false
+}
+
+// OverrideBase tells whether rel (relative to root, '/'-separated) is a
+// compose override file (compose.override.yaml, docker-compose.override.yml)
+// with a default compose file beside it, and which: docker compose run in
+// that folder without -f merges the override over it.
+func OverrideBase(root, rel string) (string, bool) {
+	dir, name := path.Split(rel)
+	for _, stem := range defaultStems {
+		if name != stem+".override.yaml" && name != stem+".override.yml" {
+			continue
+		}
+		for _, e := range []string{".yaml", ".yml"} {
+			if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(dir+stem+e))); err == nil {
+				return dir + stem + e, true
+			}
+		}
+	}
+	return "", false
+}
