@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -167,6 +168,11 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 				fmt.Fprintf(w, "  KV cache: %s tokens (%s blocks of %d, min over ranks); max concurrency at %s tokens: %.2fx\n",
 					vllm.Commas(en.KVTokens), vllm.Commas(en.KVBlocks), bs, vllm.Commas(en.MaxModelLen), en.Concurrency)
 			}
+		}
+		if len(en.Ranks) == 0 && en.BytesPerToken > 0 && en.NeedGiB > 0 {
+			// No GPU to plan on: what the model needs per GPU still holds.
+			fmt.Fprintf(w, "  KV cache per GPU: %s B per token (%s); one request of %s tokens needs %.2f GiB\n",
+				vllm.Commas(en.BytesPerToken), cmp.Or(en.LayerMix, "full attention"), vllm.Commas(en.MaxModelLen), en.NeedGiB)
 		}
 		fmt.Fprintf(w, "  verdict: %s\n", en.Verdict)
 		for _, r := range en.Reasons {
