@@ -125,6 +125,8 @@ var rules = []Rule{
 		"The second container cannot bind the port and does not start. An error between profiles that run together, a warning otherwise (say which profiles alternate with x-vllmctl.group or alternatives). Give each profile its own host port.", false},
 	{"container-name-clash", project.Error, "A container_name is used twice",
 		"Docker refuses a second container with the same name. Use a distinct container_name per service, or none; profiles that alternate on purpose can share one.", false},
+	{"compose-profile-inactive", project.Warning, "Every engine sits behind a compose profile that is not active",
+		"The profile's vLLM engines run only under compose profiles (profiles: on the service) and COMPOSE_PROFILES activates none of them: docker compose up, and vllmctl up, start the other services and no engine. Set COMPOSE_PROFILES in .env (or the environment) to the one to run.", false},
 	{"no-port", project.Warning, "The engine publishes no port",
 		"The engine is reachable only from its compose network. Add ports: [\"5000:8000\"] (host:container).", false},
 	{"port-target", project.Error, "The published port does not reach vLLM's --port",
@@ -165,6 +167,8 @@ var rules = []Rule{
 		"Other processes hold GPU memory, so the budget --gpu-memory-utilization asks for is not free: vLLM fails its free-memory check. Stop them, or lower the utilization.", false},
 	{"plan-fits-tight", project.Warning, "The profile fits with little room to spare",
 		"It fits, but with little KV cache headroom or under 1.1 sequences of --max-model-len at once: long prompts queue, and a small change (a driver, a release) can tip it over. Leave more room: a lower --max-model-len or a higher utilization.", false},
+	{"plan-engine-refuses", project.Error, "vLLM raises on the configuration at startup",
+		"Whatever the memory, vLLM refuses this configuration when it starts: a separate draft model on a release that does not run one, a draft tensor-parallel size it rejects, or a draft whose vocabulary differs from the target's. Apply the hint's fix.", false},
 	{"plan-boot-oom-risk", project.Warning, "The boot peak may exceed the GPU's memory",
 		"The budget fits, but what vLLM allocates outside it at boot (such as CUDA graphs) is more than the memory left beside it: vLLM can die with CUDA out of memory at boot. Lower --gpu-memory-utilization to the hint's value, or use --enforce-eager.", false},
 }
