@@ -336,7 +336,7 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 	// GPUs against parallelism.
 	g := svc.GPUs
 	need := a.GPUsNeeded()
-	parallelKnown := a.Known("tensor-parallel-size") && a.Known("pipeline-parallel-size") && a.Known("data-parallel-size")
+	parallelKnown := a.ParallelKnown()
 	gpuPos := func() project.Pos {
 		if pos, ok := pr.PosOf(g.Path); ok {
 			return pos

@@ -440,7 +440,8 @@ func (b *builder) engine(pr *project.Profile, s *project.Service, name string) *
 	case s.GPUs.All:
 		// vLLM uses tensor × pipeline × data parallel size GPUs, whatever
 		// the host shows it: that is the count the pod needs.
-		if n, ok := parallelGPUs(&s.Args); ok {
+		if s.Args.ParallelKnown() {
+			n := s.Args.GPUsNeeded()
 			gpus = n
 			b.warn(pr, s, s.GPUs.Path, fmt.Sprintf("the service takes all GPUs of the host: exported asking %d, the GPUs vLLM uses (tensor × pipeline × data parallel size); set x-vllmctl.kubernetes.gpus to ask another count", n))
 		} else {
@@ -755,23 +756,4 @@ func versionLabel(v string) string {
 
 func envName(s string) string {
 	return strings.ToUpper(strings.Trim(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(s, "_"), "_"))
-}
-
-// parallelGPUs is the number of GPUs vLLM runs on: tensor × pipeline × data
-// parallel size, each as written or vLLM's default of 1; false when one of
-// them is unknown here (a variable, a wrapper script).
-func parallelGPUs(a *vllm.Args) (int, bool) {
-	n := 1
-	for _, f := range []string{"tensor-parallel-size", "pipeline-parallel-size", "data-parallel-size"} {
-		v, src := a.Effective(f)
-		if src == vllm.FromUnknown {
-			return 0, false
-		}
-		k, err := strconv.Atoi(v)
-		if err != nil && v != "" {
-			return 0, false
-		}
-		n *= max(1, k)
-	}
-	return n, true
 }

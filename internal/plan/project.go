@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/vllmctl/vllmctl/internal/gpu"
@@ -78,9 +77,9 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 			m, src, err := resolveModel(p, s, in.ModelConfig)
 			if unknown := unknownInputs(s); len(unknown) > 0 {
 				why := "cannot plan: " + strings.Join(unknown, ", ") + " unknown here (set the variables in .env, or write the flags in the compose file)"
-				ep.Result = Result{Model: s.Args.Model, TP: knownParallel(&s.Args, "tensor-parallel-size"), PP: knownParallel(&s.Args, "pipeline-parallel-size"), Verdict: Unknown, NoPrediction: why, Notes: []string{why}}
+				ep.Result = Result{Model: s.Args.Model, TP: knownSize(&s.Args, "tensor-parallel-size", s.Args.TensorParallelSize), PP: knownSize(&s.Args, "pipeline-parallel-size", s.Args.PipelineParallelSize), Verdict: Unknown, NoPrediction: why, Notes: []string{why}}
 			} else if err != nil {
-				ep.Result = Result{Model: s.Args.Model, TP: knownParallel(&s.Args, "tensor-parallel-size"), PP: knownParallel(&s.Args, "pipeline-parallel-size"), Verdict: Unknown, NoPrediction: err.Error(), Notes: []string{err.Error()}}
+				ep.Result = Result{Model: s.Args.Model, TP: knownSize(&s.Args, "tensor-parallel-size", s.Args.TensorParallelSize), PP: knownSize(&s.Args, "pipeline-parallel-size", s.Args.PipelineParallelSize), Verdict: Unknown, NoPrediction: err.Error(), Notes: []string{err.Error()}}
 			} else {
 				noGPU := ""
 				if len(gpus) == 0 && len(in.GPUs) > 0 {
@@ -442,13 +441,11 @@ func heldDiagnostics(p *project.Project) []project.Diagnostic {
 	return out
 }
 
-// knownParallel is a parallel size as the engine runs it (1 when not
-// written), 0 when it cannot be known here.
-func knownParallel(a *vllm.Args, flag string) int {
-	v, src := a.Effective(flag)
-	if src == vllm.FromUnknown {
+// knownSize is a parallel size as the engine runs it (vLLM's default 1 when
+// not written), 0 when it cannot be known here.
+func knownSize(a *vllm.Args, flag string, v int) int {
+	if !a.Known(flag) {
 		return 0
 	}
-	n, _ := strconv.Atoi(v)
-	return max(1, n)
+	return max(1, v)
 }

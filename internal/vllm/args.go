@@ -423,6 +423,14 @@ func (a *Args) GPUsNeeded() int {
 	return max(1, a.TensorParallelSize) * max(1, a.PipelineParallelSize) * max(1, a.DataParallelSize)
 }
 
+// ParallelKnown reports whether the tensor, pipeline and data parallel
+// sizes are all known here (written, or vLLM's default), so that
+// GPUsNeeded is the engine's figure and not a default standing in for a
+// variable or a script.
+func (a *Args) ParallelKnown() bool {
+	return a.Known("tensor-parallel-size") && a.Known("pipeline-parallel-size") && a.Known("data-parallel-size")
+}
+
 var paramsRe = regexp.MustCompile(`(?i)(?:^|[-_/ ])(\d+(?:\.\d+)?)b(?:$|[-_ ])`)
 var moeRe = regexp.MustCompile(`(?i)-a(\d+(?:\.\d+)?)b\b`)
 
