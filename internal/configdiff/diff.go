@@ -48,7 +48,6 @@ func Services(a, b *project.Service) []Change {
 	}
 	add("image", a.Config.Image, b.Config.Image)
 	fa, fb := Flags(a), Flags(b)
-	wa, wb := written(a), written(b)
 	for _, k := range unionKeys(fa, fb) {
 		x, y := fa[k], fb[k]
 		if x == y {
@@ -60,20 +59,11 @@ func Services(a, b *project.Service) []Change {
 		// A value the file does not write is vLLM's default: said so, never
 		// shown as if the profile set it.
 		c := shown("--"+k, x, y)
-		c.ADefault, c.BDefault = x != "" && !wa[k], y != "" && !wb[k]
+		c.ADefault = x != "" && a.Args.SourceOf(k) != vllm.FromWritten
+		c.BDefault = y != "" && b.Args.SourceOf(k) != vllm.FromWritten
 		out = append(out, c)
 	}
 	return append(out, common(a, b)...)
-}
-
-// written is the set of flags a service's command writes (the model too when
-// given as a positional argument).
-func written(s *project.Service) map[string]bool {
-	out := map[string]bool{"model": s.Args.Model != ""}
-	for _, arg := range s.Args.List {
-		out[arg.Name] = true
-	}
-	return out
 }
 
 // common compares what every compose service has besides its command.
