@@ -48,20 +48,14 @@ func (c *checker) profile(pr *project.Profile) {
 // profile that is not active: docker compose up (and vllmctl up) starts none
 // of them. Alternatives behind profiles are fine; choosing none is the defect.
 func (c *checker) composeProfiles(pr *project.Profile, engines []*project.Service) {
-	if pr.Compose == nil || len(engines) == 0 {
+	which, choose, ok := pr.GatedEngines()
+	if pr.Compose == nil || !ok {
 		return
-	}
-	var gated []string
-	for _, e := range engines {
-		if len(e.Gated) == 0 {
-			return
-		}
-		gated = append(gated, fmt.Sprintf("%s (service %s)", strings.Join(e.Gated, " or "), e.Name))
 	}
 	first := engines[0]
 	c.diag(pr.ServicePos(first.Name), project.Warning, "compose-profile-inactive", "services."+first.Name+".profiles",
-		"every vLLM engine of this profile runs only under a compose profile: "+strings.Join(gated, ", ")+"; none is active, so docker compose up and vllmctl up start no engine",
-		fmt.Sprintf("choose one with COMPOSE_PROFILES=%s in .env (or the environment), as docker compose --profile %s does", first.Gated[0], first.Gated[0]))
+		"every vLLM engine of this profile runs only under a compose profile: "+which+"; none is active, so docker compose up and vllmctl up start no engine",
+		fmt.Sprintf("choose one with COMPOSE_PROFILES=%s in .env (or the environment), as docker compose --profile %s does", choose, choose))
 }
 
 // sidecars reports helpers that drive containers through the Docker socket

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,20 +158,11 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	// The engine deployed is the first that compose starts: one behind a
 	// compose profile that is not active (COMPOSE_PROFILES) is not in the
 	// resolved file.
-	var eng *project.Service
-	var gated []string
-	for _, e := range engines {
-		if len(e.Gated) == 0 {
-			eng = e
-			break
-		}
-		gated = append(gated, fmt.Sprintf("%s (service %s)", strings.Join(e.Gated, " or "), e.Name))
-	}
-	if eng == nil {
-		first := engines[0].Gated[0]
+	if which, choose, ok := pr.GatedEngines(); ok {
 		return res, fmt.Errorf("%w: the engines of profile %q run only under compose profiles: %s; compose starts none of them without one, and a deploy would start nothing: set COMPOSE_PROFILES=%s in .env (or the environment), as 'docker compose --profile %s up' does",
-			ErrConfig, profile, strings.Join(gated, ", "), first, first)
+			ErrConfig, profile, which, choose, choose)
 	}
+	eng := engines[slices.IndexFunc(engines, func(e *project.Service) bool { return len(e.Gated) == 0 })]
 	for _, e := range pp.Engines {
 		if e.Service == eng.Name {
 			e := e

@@ -725,6 +725,26 @@ func (pr *Profile) Service(name string) *Service {
 }
 
 // Engines returns the services recognised as vLLM engines.
+// GatedEngines says, when every engine of the profile sits behind a compose
+// profile that COMPOSE_PROFILES does not activate (so docker compose up
+// starts none), which ones ("large (service large), small (service
+// small)") and the first compose profile to choose; ok is false when an
+// engine starts or there is none.
+func (pr *Profile) GatedEngines() (which, choose string, ok bool) {
+	engines := pr.Engines()
+	var parts []string
+	for _, e := range engines {
+		if len(e.Gated) == 0 {
+			return "", "", false
+		}
+		parts = append(parts, fmt.Sprintf("%s (service %s)", strings.Join(e.Gated, " or "), e.Name))
+	}
+	if len(parts) == 0 {
+		return "", "", false
+	}
+	return strings.Join(parts, ", "), engines[0].Gated[0], true
+}
+
 func (pr *Profile) Engines() []*Service {
 	var out []*Service
 	for _, s := range pr.Services {
