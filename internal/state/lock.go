@@ -33,7 +33,7 @@ func (s Store) Lock() (func(), error) {
 	}
 	path := filepath.Join(s.Dir, "lock")
 	for range 8 {
-		f, err := openLocked(path)
+		f, err := openLocked(path, false)
 		if errors.Is(err, errHeld) {
 			return nil, refusal(path)
 		}
@@ -110,11 +110,23 @@ func samePath(fi os.FileInfo, path string) bool {
 // once and whose interruption another process must be able to detect (a
 // promotion in flight). ErrLocked when another process holds it. The file is
 // kept: it holds nothing.
-func Hold(path string) (release func(), err error) {
+func Hold(path string) (release func(), err error) { return hold(path, false) }
+
+// HoldWait is Hold that waits for the lock as long as it takes, for a
+// process whose work starts when another's ends or dies (the recovery guard
+// of a promotion). The wait cannot be cancelled: run it in a process of its
+// own.
+func HoldWait(path string) (release func(), err error) { return hold(path, true) }
+
+// hold takes the lock on path for Hold (wait false) and HoldWait.
+func hold(path string, wait bool) (release func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := openLocked(path)
+	f, err := openLocked(path, wait)
+	for i := 0; wait && errors.Is(err, errRetry) && i < 8; i++ {
+		f, err = openLocked(path, wait) // a file being removed: open it again
+	}
 	if errors.Is(err, errHeld) || errors.Is(err, errRetry) {
 		return nil, fmt.Errorf("%w (%s is held)", ErrLocked, path)
 	}
@@ -124,32 +136,14 @@ func Hold(path string) (release func(), err error) {
 	return func() { unlockFile(f); f.Close() }, nil
 }
 
-// HoldWait is Hold that waits for the lock as long as it takes, for a
-// process whose work starts when another's ends or dies (the recovery guard
-// of a promotion). The wait cannot be cancelled: run it in a process of its
-// own.
-func HoldWait(path string) (release func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("the lock %s: %w", path, err)
-	}
-	if err := waitLock(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("the lock %s: %w", path, err)
-	}
-	return func() { unlockFile(f); f.Close() }, nil
-}
-
 // errRetry: the file could not be opened for a moment (Windows, while its
 // last holder removes it).
 var errRetry = errors.New("the lock is being removed")
 
-// openLocked opens (creating) path and locks it without waiting: errHeld
-// when another process holds it, errRetry when it is being removed.
-func openLocked(path string) (*os.File, error) {
+// openLocked opens (creating) path and locks it, waiting for the holder
+// when wait is set, else errHeld when another process holds it; errRetry
+// when it is being removed.
+func openLocked(path string, wait bool) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		if retryOpen(err) {
@@ -157,7 +151,11 @@ func openLocked(path string) (*os.File, error) {
 		}
 		return nil, fmt.Errorf("the lock %s: %w", path, err)
 	}
-	if err := tryLock(f); err != nil {
+	lock := tryLock
+	if wait {
+		lock = waitLock
+	}
+	if err := lock(f); err != nil {
 		f.Close()
 		if errors.Is(err, errHeld) {
 			return nil, errHeld
