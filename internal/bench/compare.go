@@ -165,7 +165,6 @@ func Compare(a, b *Result, o CompareOptions) Comparison {
 		cmp.Notes = append(cmp.Notes, "the two runs have different objectives: goodput is judged by A's")
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5851f42d4c957f2d))
-	short, shortNeed, shortHave := map[int][]string{}, map[int]int{}, map[int]int{}
 	for _, la := range a.Levels {
 		var lb *Level
 		for i := range b.Levels {
@@ -177,6 +176,8 @@ func Compare(a, b *Result, o CompareOptions) Comparison {
 			cmp.Notes = append(cmp.Notes, fmt.Sprintf("concurrency %d: only in %s", la.Concurrency, a.ID))
 			continue
 		}
+		var short []string // percentiles of too few requests at this level
+		shortNeed, shortHave := 0, 0
 		for _, m := range metrics {
 			c := la.Concurrency
 			stat := func(s []Sample) float64 { return m.stat(c, s, obj) }
@@ -191,16 +192,15 @@ func Compare(a, b *Result, o CompareOptions) Comparison {
 				need := minRequests(m.quantile, o.Confidence)
 				if na, nb := succeeded(la.Samples), succeeded(lb.Samples); na < need || nb < need {
 					md.Verdict = TooFewRequests
-					short[c] = append(short[c], m.name)
-					shortNeed[c] = max(shortNeed[c], need)
-					shortHave[c] = min(na, nb)
+					short = append(short, m.name)
+					shortNeed, shortHave = max(shortNeed, need), min(na, nb)
 				}
 			}
 			cmp.Metrics = append(cmp.Metrics, md)
 		}
-		if names := short[la.Concurrency]; len(names) > 0 {
+		if len(short) > 0 {
 			cmp.Notes = append(cmp.Notes, fmt.Sprintf("concurrency %d: %s not judged: %d successful requests, a bound at %.0f %% needs %d per run (run longer with --duration)",
-				la.Concurrency, strings.Join(names, ", "), shortHave[la.Concurrency], 100*o.Confidence, shortNeed[la.Concurrency]))
+				la.Concurrency, strings.Join(short, ", "), shortHave, 100*o.Confidence, shortNeed))
 		}
 	}
 	for _, lb := range b.Levels {
