@@ -148,7 +148,11 @@ func runPromote(e *env, c *cobra.Command, f promoteFlags, args []string) error {
 			return werr
 		}
 	} else if j != nil {
-		fmt.Fprintf(e.stdout, "%s: %s; %s runs\n", j.ID, j.Outcome, j.Running)
+		runs := j.Running + " runs"
+		if j.Running == "" {
+			runs = "neither " + j.Live + " nor " + j.Candidate + " runs"
+		}
+		fmt.Fprintf(e.stdout, "%s: %s; %s\n", j.ID, j.Outcome, runs)
 		if j.Reason != "" {
 			fmt.Fprintf(e.stdout, "reason: %s\n", redactorFor(p).String(j.Reason))
 		}

@@ -112,6 +112,7 @@ func Run(ctx context.Context, d *deploy.Deployer, o Options) (*Journal, error) {
 		if len(st) > 0 {
 			state = st[0].State
 		}
+		j.Running = "" // the live profile does not run, and nothing was started
 		j.Outcome, j.Reason = Failed, fmt.Sprintf("%s is %s: promote replaces a running profile (vllmctl up %s first)", o.Live, state, o.Live)
 		_ = r.step("check", "failed", j.Reason)
 		return j, errors.New(j.Reason)
