@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/vllmctl/vllmctl/internal/atomicfile"
 	"github.com/vllmctl/vllmctl/internal/deploy"
 	"github.com/vllmctl/vllmctl/internal/kube"
 	"github.com/vllmctl/vllmctl/internal/project"
@@ -45,10 +46,7 @@ func writeKubeTarget(store state.Store, f targetFlags, ns string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(store.Dir, 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(store.Dir, kubeTargetFile), append(b, '\n'), 0o644)
+	return atomicfile.WriteFile(filepath.Join(store.Dir, kubeTargetFile), append(b, '\n'), 0o644)
 }
 
 // kubeRoutes finds, at each serve refresh, the profiles deployed with
