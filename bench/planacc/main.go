@@ -13,6 +13,11 @@
 // "flashinfer", with the quote and address in sampler_source — and planacc
 // passes that to the planner as the engine's environment
 // (VLLM_USE_FLASHINFER_SAMPLER=0 or 1); empty means the source does not say.
+// Its install column says how the row's vLLM was installed where the source
+// shows it — "image" (vllm/vllm-openai) or "pip" (a wheel in a virtual or
+// conda environment), with the evidence in install_source — and planacc
+// passes it as the engine's plan.Install: it decides whether FlashInfer's
+// kernels exist on releases whose wheel does not pull them.
 package main
 
 import (
@@ -144,6 +149,11 @@ func report(rows [][]string, n *int) int {
 			fmt.Fprintf(os.Stderr, "planacc: row %d (%s): %v\n", *n, get(r, "source_url"), err)
 			os.Exit(2)
 		}
+		inst, err := install(get(r, "install"))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "planacc: row %d (%s): %v\n", *n, get(r, "source_url"), err)
+			os.Exit(2)
+		}
 		avail, hasAvail := parseNum(get(r, "available_kv_gib"))
 		tokens, hasTokens := parseNum(get(r, "kv_tokens"))
 		approx := strings.HasPrefix(get(r, "available_kv_gib"), "~") || strings.HasPrefix(get(r, "kv_tokens"), "~")
@@ -218,13 +228,16 @@ func report(rows [][]string, n *int) int {
 			// The row's GPU text names the card: the planner reads its
 			// architecture (MXFP4 kernel) and vLLM's A100 defaults from it.
 			g, _ := gpu.Declare(get(r, "gpu"), fmt.Sprintf("%gGiB", total), max(1, int(tp)))
-			res := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version, Environ: env})
+			res := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version, Environ: env, Install: inst})
 			got := res.Ranks[0].KV
 			d := math.Abs(got - avail)
 			mark := "ok"
 			if d > 0.5 {
 				mark = "MISS"
 				failures++
+			}
+			if inst != plan.InstallUnknown {
+				sampler += fmt.Sprintf(" (%s per the source)", inst)
 			}
 			b = fmt.Sprintf("%s: %.2f vs %.2f GiB (Δ %.2f)%s", mark, got, avail, d, sampler)
 			want := plan.Fits
@@ -266,6 +279,19 @@ func samplerEnv(s string) (map[string]string, string, error) {
 		return map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}, " (FlashInfer sampler per the source)", nil
 	}
 	return nil, "", fmt.Errorf("sampler %q: write pytorch, flashinfer or leave it empty", s)
+}
+
+// install reads a row's install column.
+func install(s string) (plan.Install, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return plan.InstallUnknown, nil
+	case "image":
+		return plan.InstallImage, nil
+	case "pip":
+		return plan.InstallPip, nil
+	}
+	return "", fmt.Errorf("install %q: write image, pip or leave it empty", s)
 }
 
 // splitArgs splits extra_args on spaces outside JSON braces.

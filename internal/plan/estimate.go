@@ -54,6 +54,9 @@ type Input struct {
 	GPUs    []gpu.GPU // the GPUs the engine runs on, one per rank (TP × PP)
 	Version string    // vLLM version, e.g. "0.11.0"; decides defaults and graph accounting
 	Environ map[string]string
+	// Install is how vLLM is installed (its image, a pip wheel): it decides
+	// which optional kernels exist where the release alone does not.
+	Install Install
 	Live    bool // GPUs were measured now: check free memory
 	// NoGPUWhy says why GPUs is empty when an inventory exists but none of
 	// its GPUs could be given to this engine; empty means no inventory.
@@ -278,10 +281,10 @@ func Estimate(in Input) Result {
 	actFormula := fmt.Sprintf("%s batched tokens × %s FFN/rank × %g B%s", vllm.Commas(r.BatchedTokens), vllm.Commas(int(ffn)), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
 	// The profile's sampler warm-up follows the forward pass: the peak is the larger.
 	seqs := defaultMaxNumSeqs(a, in.GPUs, minTotal, version)
-	if samp, known, note := sortSampler(seqs, r.BatchedTokens, m.Vocab, in.Version, in.Environ); known && samp > act {
+	if samp, known, note := sortSampler(seqs, r.BatchedTokens, m.Vocab, in.Version, in.Environ, in.Install); known && samp > act {
 		act = samp
-		actFormula = fmt.Sprintf("the sampler warm-up, above the forward pass: PyTorch top-k/top-p over min(max_num_seqs %s, batched tokens %s) × vocabulary %s × %g B (measured)", vllm.Commas(seqs), vllm.Commas(r.BatchedTokens), vllm.Commas(m.Vocab), SortSamplerBytesPerLogit)
-	} else if note != "" && samp > act+0.25 {
+		actFormula = fmt.Sprintf("the sampler warm-up, above the forward pass: PyTorch top-k/top-p (%s) over min(max_num_seqs %s, batched tokens %s) × vocabulary %s × %g B (measured)", note, vllm.Commas(seqs), vllm.Commas(r.BatchedTokens), vllm.Commas(m.Vocab), SortSamplerBytesPerLogit)
+	} else if !known && note != "" && samp > act+0.25 {
 		r.Notes = append(r.Notes, note)
 	}
 	nonTorch := Overheads.NonTorchGiB

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -151,15 +152,20 @@ func TestHeldFromSettings(t *testing.T) {
 
 // The service's environment: entries reach the plan as the engine sees them:
 // VLLM_USE_FLASHINFER_SAMPLER=0 on a 0.10.1 gpt-oss-120b engine counts the
-// PyTorch sampler's warm-up (7.29 GiB), which the same engine without it only
-// notes.
+// PyTorch sampler's warm-up (7.29 GiB). Without it the vllm-openai image has
+// FlashInfer, so nothing is counted or noted; a custom image of the same
+// release may lack FlashInfer, which the plan notes.
 func TestServiceEnvironmentReachesPlan(t *testing.T) {
-	plan := func(env string) EnginePlan {
+	plan := func(env string, image ...string) EnginePlan {
 		t.Helper()
 		dir := t.TempDir()
+		img := "vllm/vllm-openai:v0.10.1"
+		if len(image) > 0 {
+			img = image[0] + "\n    x-vllmctl: {vllm_version: 0.10.1}"
+		}
 		body := `services:
   vllm-oss:
-    image: vllm/vllm-openai:v0.10.1
+    image: ` + img + `
     command: ["--model=openai/gpt-oss-120b", "--max-model-len=131072", "--gpu-memory-utilization=0.9"]
 ` + env
 		if err := os.MkdirAll(filepath.Join(dir, "configs/docker/profiles"), 0o755); err != nil {
@@ -186,5 +192,15 @@ func TestServiceEnvironmentReachesPlan(t *testing.T) {
 	}
 	if a := without.Ranks[0].Activation; a > 1 {
 		t.Errorf("without it: activation %.2f GiB", a)
+	}
+	sampler := func(e EnginePlan) bool {
+		return slices.ContainsFunc(e.Notes, func(n string) bool { return strings.Contains(n, "PyTorch top-k/top-p sampler") })
+	}
+	if sampler(without) {
+		t.Errorf("the vllm-openai image has FlashInfer, yet the plan notes the PyTorch sampler: %q", without.Notes)
+	}
+	custom := plan("", "registry.example/llm-serve:2025-08")
+	if a := custom.Ranks[0].Activation; a > 1 || !sampler(custom) {
+		t.Errorf("custom image of 0.10.1: activation %.2f GiB, sampler noted %v, want uncounted and noted: %q", a, sampler(custom), custom.Notes)
 	}
 }

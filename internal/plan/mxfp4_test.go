@@ -189,21 +189,35 @@ func TestSortSamplerWarmup(t *testing.T) {
 	}
 	// From 0.11.1 to 0.17 the PyTorch path is vLLM's default (PR #26859):
 	// counted unless VLLM_USE_FLASHINFER_SAMPLER=1 opts into FlashInfer.
+	// Before 0.11.1 the install decides: a pip wheel of 0.10.1 or 0.11.0 has
+	// no FlashInfer (vllm[flashinfer] extra), the vllm-openai image has it.
 	for _, tc := range []struct {
 		version string
 		env     map[string]string
+		inst    Install
 		counted bool
+		noted   bool
 	}{
-		{"0.11.0", nil, false},
-		{"0.11.1", nil, true},
-		{"0.14.1", nil, true},
-		{"0.14.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}, false},
-		{"0.17.0", nil, true},
-		{"", nil, false},
+		{"0.11.0", nil, InstallUnknown, false, true},
+		{"0.11.0", nil, InstallPip, true, false},
+		{"0.10.1", nil, InstallPip, true, false},
+		{"0.10.1", nil, InstallImage, false, false},
+		{"0.10.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}, InstallImage, true, false},
+		{"0.10.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}, InstallPip, true, false}, // nothing to import: the PyTorch path anyway
+		{"0.10.0", nil, InstallPip, false, true}, // the wheel's FlashInfer is not settled before 0.10.1
+		{"0.11.1", nil, InstallUnknown, true, false},
+		{"0.11.1", nil, InstallImage, true, false},
+		{"0.14.1", nil, InstallUnknown, true, false},
+		{"0.14.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}, InstallUnknown, false, false},
+		{"0.17.0", nil, InstallUnknown, true, false},
+		{"", nil, InstallUnknown, false, true}, // release unknown: the plan cannot tell
 	} {
-		r := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: tc.version, Environ: tc.env})
+		r := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: tc.version, Environ: tc.env, Install: tc.inst})
 		if got := r.Ranks[0].Activation > 7; got != tc.counted {
-			t.Errorf("%q %v: activation %.2f GiB, sampler counted %v, want %v", tc.version, tc.env, r.Ranks[0].Activation, got, tc.counted)
+			t.Errorf("%q %v %q: activation %.2f GiB, sampler counted %v, want %v", tc.version, tc.env, tc.inst, r.Ranks[0].Activation, got, tc.counted)
+		}
+		if got := noted(r); got != tc.noted {
+			t.Errorf("%q %v %q: noted %v, want %v", tc.version, tc.env, tc.inst, got, tc.noted)
 		}
 	}
 	late := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: "0.19.0", Environ: off})

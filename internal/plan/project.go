@@ -86,7 +86,7 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 					noGPU = note
 				}
 				draft, _ := resolveDraft(p, s)
-				ep.Result = Estimate(Input{Model: m, Draft: draft, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: engineEnviron(p, s), Live: in.Live, NoGPUWhy: noGPU})
+				ep.Result = Estimate(Input{Model: m, Draft: draft, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: engineEnviron(p, s), Install: engineInstall(s), Live: in.Live, NoGPUWhy: noGPU})
 				ep.ModelSource = src
 				if noGPU != "" {
 					note = ""
@@ -337,6 +337,15 @@ func engineEnviron(p *project.Project, s *project.Service) map[string]string {
 		}
 	}
 	return env
+}
+
+// engineInstall is how the engine's vLLM is installed, as far as its image or
+// Dockerfile tells: vLLM's own image, else unknown.
+func engineInstall(s *project.Service) Install {
+	if project.OfficialImage(s.Config.Image) || s.Dockerfile != nil && project.OfficialImage(s.Dockerfile.From) {
+		return InstallImage
+	}
+	return InstallUnknown
 }
 
 func engineVersion(s *project.Service) string {

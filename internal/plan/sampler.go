@@ -79,23 +79,55 @@ func tripleLess(a, b [3]int) bool {
 	return false
 }
 
+// Install is how vLLM is installed where the engine runs, as far as it
+// decides what flags cannot tell: whether FlashInfer's kernels can be imported.
+type Install string
+
+// How vLLM is installed.
+const (
+	// InstallUnknown: a custom image or an image the plan cannot read.
+	InstallUnknown Install = ""
+	// InstallImage: vLLM's own vllm/vllm-openai image (or a Dockerfile FROM
+	// it), which has FlashInfer ("We have installed flashinfer by default in
+	// the docker image for a long time", vLLM PR #21389, July 2025).
+	InstallImage Install = "vllm-openai image"
+	// InstallPip: `pip install vllm` of the release, no extras.
+	InstallPip Install = "pip wheel"
+)
+
+// pipFlashInferFrom and pipFlashInferExtraFrom bound the releases whose wheel
+// does not pull flashinfer-python: vLLM PR #21959 (2025-07-30, first in
+// 0.10.1) moved it to the vllm[flashinfer] extra, PR #26443 (2025-10-08,
+// first in 0.11.1) made it a default dependency again.
+var (
+	pipFlashInferExtraFrom = [3]int{0, 10, 1}
+	pipFlashInferFrom      = [3]int{0, 11, 1}
+)
+
+// pipLacksFlashInfer reports whether a plain pip install of the release has
+// no FlashInfer, and whether that is known.
+func pipLacksFlashInfer(t [3]int) (lacks, known bool) {
+	if tripleLess(t, pipFlashInferExtraFrom) {
+		return false, false
+	}
+	return tripleLess(t, pipFlashInferFrom), true
+}
+
 // sortSampler is the PyTorch sort sampler's warm-up peak in GiB for seqs
-// dummy requests over vocab, whether the plan counts it, and a note when it
-// may run but the plan cannot tell. Counted on releases from 0.11.1 to 0.17,
+// dummy requests over vocab, whether the plan counts it, and why it does —
+// or, when it may run but the plan cannot tell, a note. Counted on releases from 0.11.1 to 0.17,
 // where it is the default (unless VLLM_USE_FLASHINFER_SAMPLER=1), and on
-// earlier V1 releases when VLLM_USE_FLASHINFER_SAMPLER=0; on those earlier
-// releases vLLM otherwise uses FlashInfer's kernels when FlashInfer imports
-// (TopKTopPSampler: "Using FlashInfer for top-p & top-k sampling." unless
-// VLLM_USE_FLASHINFER_SAMPLER is 0, whose unset value means on in V1). The
-// vllm-openai image has FlashInfer ("We have installed flashinfer by default
-// in the docker image for a long time", vLLM PR #21389, July 2025), so the
-// default stays uncounted; a pip install of 0.10.1 or 0.11.0 has it only
-// with the vllm[flashinfer] extra (PR #21959 moved flashinfer-python there;
-// PR #26443 made it a default dependency after 0.11.0), and then the log
-// says "FlashInfer is not available. Falling back to the PyTorch-native
-// implementation of top-p & top-k sampling": the plan notes the figure.
-// From 0.18 the Triton kernels need no sort buffers: nothing counted.
-func sortSampler(seqs, batched, vocab int, release string, env map[string]string) (float64, bool, string) {
+// earlier V1 releases when VLLM_USE_FLASHINFER_SAMPLER=0 or FlashInfer is not
+// installed; on those earlier releases vLLM otherwise uses FlashInfer's
+// kernels when FlashInfer imports (TopKTopPSampler: "Using FlashInfer for
+// top-p & top-k sampling." unless VLLM_USE_FLASHINFER_SAMPLER is 0, whose
+// unset value means on in V1). The vllm-openai image has FlashInfer, so there
+// the default stays uncounted; a pip install of 0.10.1 or 0.11.0 has it only
+// with the vllm[flashinfer] extra, and then the log says "FlashInfer is not
+// available. Falling back to the PyTorch-native implementation of top-p &
+// top-k sampling": counted. Where the install is unknown the plan notes the
+// figure. From 0.18 the Triton kernels need no sort buffers: nothing counted.
+func sortSampler(seqs, batched, vocab int, release string, env map[string]string, inst Install) (float64, bool, string) {
 	version := parseVersion(release)
 	if vocab <= 0 || version < v1Since || version >= TritonSamplerSince {
 		return 0, false, ""
@@ -104,15 +136,24 @@ func sortSampler(seqs, batched, vocab int, release string, env map[string]string
 	gib := float64(n) * float64(vocab) * SortSamplerBytesPerLogit / (1 << 30)
 	flag := strings.ToLower(env["VLLM_USE_FLASHINFER_SAMPLER"])
 	off, on := flag == "0" || flag == "false", flag == "1" || flag == "true"
-	if t, known := releaseTriple(release); known && !tripleLess(t, SortSamplerDefaultSince) {
-		return gib, !on, ""
+	t, known := releaseTriple(release)
+	if known && !tripleLess(t, SortSamplerDefaultSince) {
+		if on {
+			return gib, false, ""
+		}
+		return gib, true, "vLLM's default path from 0.11.1 to 0.17"
 	}
 	if off {
-		return gib, true, ""
+		return gib, true, "VLLM_USE_FLASHINFER_SAMPLER=0"
 	}
-	if on {
+	if inst == InstallPip && known {
+		if lacks, sure := pipLacksFlashInfer(t); sure {
+			return gib, lacks, "a pip install of 0.10.1 or 0.11.0 has no FlashInfer without the vllm[flashinfer] extra"
+		}
+	}
+	if on || inst == InstallImage {
 		return gib, false, ""
 	}
-	return gib, false, fmt.Sprintf("if vLLM falls back to its PyTorch top-k/top-p sampler (FlashInfer not installed or disabled: the vllm-openai image has it, a pip install of these releases only with vllm[flashinfer]; the log says `Falling back to the PyTorch-native implementation of top-p & top-k sampling`), the profile's sampler warm-up over %s requests × %s vocabulary takes %.2f GiB (38 B each, measured), which is not counted here: set VLLM_USE_FLASHINFER_SAMPLER=0 in the environment to count it, or lower --max-num-seqs",
+	return gib, false, fmt.Sprintf("if vLLM falls back to its PyTorch top-k/top-p sampler (FlashInfer not installed or disabled: the vllm-openai image has it, a pip install of 0.10.1 or 0.11.0 only with vllm[flashinfer]; the log says `Falling back to the PyTorch-native implementation of top-p & top-k sampling`), the profile's sampler warm-up over %s requests × %s vocabulary takes %.2f GiB (38 B each, measured), which is not counted here: set VLLM_USE_FLASHINFER_SAMPLER=0 in the environment to count it, or lower --max-num-seqs",
 		vllm.Commas(n), vllm.Commas(vocab), gib)
 }
