@@ -204,7 +204,7 @@ func TestSortSamplerWarmup(t *testing.T) {
 		{"0.10.1", nil, InstallImage, false, false},
 		{"0.10.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}, InstallImage, true, false},
 		{"0.10.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}, InstallPip, true, false}, // nothing to import: the PyTorch path anyway
-		{"0.10.0", nil, InstallPip, false, true}, // the wheel's FlashInfer is not settled before 0.10.1
+		{"0.10.0", nil, InstallPip, false, true},                                                   // the wheel's FlashInfer is not settled before 0.10.1
 		{"0.11.1", nil, InstallUnknown, true, false},
 		{"0.11.1", nil, InstallImage, true, false},
 		{"0.14.1", nil, InstallUnknown, true, false},
