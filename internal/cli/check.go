@@ -104,7 +104,7 @@ every -o.`,
 			}
 			if e.output != formatJSON && e.output != formatYAML { // the summary goes to stderr, beside the findings or a CI log
 				if len(p.Profiles) == 0 {
-					fmt.Fprintf(e.stderr, "no profiles found in %s (see 'vllmctl init' and 'vllmctl new')\n", p.Config.ProfilesDir)
+					fmt.Fprintln(e.stderr, p.NoProfilesHint())
 				}
 				fmt.Fprintf(e.stderr, "%d profile(s) checked: %d error(s), %d warning(s)\n", len(p.Profiles), errs, warns)
 			}

@@ -34,6 +34,10 @@ document no longer matches the files (for CI).`,
 			if err != nil {
 				return err
 			}
+			if len(p.Profiles) == 0 {
+				// A document of nothing helps no one and would overwrite one that described something.
+				return &exitError{code: ExitUsage, err: errors.New(p.NoProfilesHint())}
+			}
 			// An absolute --out is that path; a relative one is relative to the root.
 			path := out
 			if !filepath.IsAbs(path) {

@@ -84,6 +84,11 @@ Face cache, or the built-in catalog. --explain prints each formula and its input
 			if err != nil {
 				return err
 			}
+			if len(p.Profiles) == 0 && e.output == formatTable {
+				// Nothing to plan: say how to get profiles rather than an empty table.
+				fmt.Fprintln(e.stdout, p.NoProfilesHint())
+				return nil
+			}
 			if e.output != formatTable {
 				if err := writeData(e.stdout, e.output, pp); err != nil {
 					return err

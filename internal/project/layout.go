@@ -174,7 +174,7 @@ func (p *Project) NoProfilesHint() string {
 	files, _ := GlobFiles(p.Root, []string{"**/*compose*.yml", "**/*compose*.yaml"})
 	var live []string
 	for _, f := range files {
-		if !strings.Contains(strings.ToLower(f), "archive") {
+		if !strings.Contains(strings.ToLower(f), "archive") && f != path.Clean(filepath.ToSlash(p.Config.BaseFile)) {
 			live = append(live, f)
 		}
 	}
