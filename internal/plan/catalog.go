@@ -116,6 +116,9 @@ var catalog = sync.OnceValue(func() []Model {
 		m := Model{ID: r[0], Layers: atoi(r[2]), Heads: atoi(r[3]), KVHeads: atoi(r[4]), HeadDim: atoi(r[5]),
 			Hidden: atoi(r[6]), Intermediate: atoi(r[7]), Vocab: atoi(r[8]), MaxPositions: atoi(r[9]),
 			ParamsB: pb, Tie: r[11] == "true", Kind: r[12], Source: "catalog: " + r[13], Multimodal: r[12] == "multimodal"}
+		if e := atoi(r[14]); e > 0 { // every layer routes: the MoE rows of this table have no dense layers
+			m.Experts, m.ExpertsPerTok, m.ExpertFFN, m.MoELayers = e, atoi(r[15]), atoi(r[16]), m.Layers
+		}
 		out = append(out, m)
 		for _, a := range strings.Split(r[1], ";") {
 			if a != "" {

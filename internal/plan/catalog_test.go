@@ -128,3 +128,22 @@ func TestLoadConfigJSONMoE(t *testing.T) {
 		t.Errorf("source %q", m.Source)
 	}
 }
+
+// Every MoE model of the catalog carries its expert facts, which the
+// activation of the profile run (fused-MoE buffers) and the MXFP4 padding
+// need: experts, experts per token and one expert's FFN.
+func TestCatalogMoEFacts(t *testing.T) {
+	n := 0
+	for _, m := range Catalog() {
+		if m.Kind != "moe" && m.Experts == 0 {
+			continue
+		}
+		n++
+		if m.Experts == 0 || m.ExpertsPerTok == 0 || m.ExpertFFN == 0 || m.ExpertsPerTok > m.Experts {
+			t.Errorf("%s: experts %d, per token %d, expert FFN %d", m.ID, m.Experts, m.ExpertsPerTok, m.ExpertFFN)
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d MoE models in the catalog", n)
+	}
+}

@@ -279,6 +279,18 @@ func Estimate(in Input) Result {
 		act += Overheads.BnBWorkspaceGiB
 	}
 	actFormula := fmt.Sprintf("%s batched tokens × %s FFN/rank × %g B%s", vllm.Commas(r.BatchedTokens), vllm.Commas(int(ffn)), Overheads.ActivationBytesPerTokenPerFFN, ffnNote)
+	// A MoE layer's peak is its fused-MoE buffers; a model whose layers all
+	// route has no dense FFN to size, one with dense layers (first_k_dense)
+	// peaks at the larger of the two.
+	if moe, how := moeActivation(m, moeKernelFor(quant, in.GPUs[0], version), r.BatchedTokens, r.TP, in.Environ); moe > 0 {
+		allMoE := m.MoELayers == 0 || m.MoELayers >= m.Layers
+		if moe /= gib; allMoE || moe > act {
+			act, actFormula = moe, how
+			if quant == "bitsandbytes" {
+				act += Overheads.BnBWorkspaceGiB
+			}
+		}
+	}
 	// The profile's sampler warm-up follows the forward pass: the peak is the larger.
 	seqs := defaultMaxNumSeqs(a, in.GPUs, minTotal, version)
 	if samp, known, note := sortSampler(seqs, r.BatchedTokens, m.Vocab, in.Version, in.Environ, in.Install); known && samp > act {
@@ -292,9 +304,11 @@ func Estimate(in Input) Result {
 		nonTorch += Overheads.NonTorchTPGiB
 	}
 	layersPerRank := int(math.Ceil(float64(m.Layers) / float64(r.PP)))
-	graphs := 0.0
-	if !a.EnforceEager {
-		graphs = Overheads.GraphGiBPer28Layers * float64(layersPerRank) / 28
+	share, shareWhy := graphShare(a, seqs, r.BatchedTokens, version)
+	graphs := Overheads.GraphGiBPer28Layers * float64(layersPerRank) / 28 * share
+	graphsHow := fmt.Sprintf("%.2f GiB per 28 layers × %d layers", Overheads.GraphGiBPer28Layers, layersPerRank)
+	if shareWhy != "" && share > 0 {
+		graphsHow += fmt.Sprintf(" × %.2f (%s)", share, shareWhy)
 	}
 	graphsIn := version >= 0.21 && in.Environ["VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS"] != "0"
 	minKV := math.Inf(1)
@@ -345,9 +359,9 @@ func Estimate(in Input) Result {
 	expl("activation peak", act, "%s", actFormula)
 	expl("non-torch", nonTorch, "cuBLAS workspace and allocations outside PyTorch since vLLM's first snapshot%s", map[bool]string{true: ", NCCL buffers", false: ""}[r.TP*r.PP > 1])
 	if graphsIn {
-		expl("CUDA graphs", graphs, "%.2f GiB per 28 layers × %d layers, subtracted since v0.21", Overheads.GraphGiBPer28Layers, layersPerRank)
+		expl("CUDA graphs", graphs, "%s, subtracted since v0.21", graphsHow)
 	} else {
-		expl("CUDA graphs (outside budget)", graphs, "%.2f GiB per 28 layers × %d layers; not counted by the profiler (before v0.21, or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0): must fit in (1 − util) × total", Overheads.GraphGiBPer28Layers, layersPerRank)
+		expl("CUDA graphs (outside budget)", graphs, "%s; not counted by the profiler (before v0.21, or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0): must fit in (1 − util) × total", graphsHow)
 	}
 	expl("KV cache", kvAvail, "budget − weights − activation − non-torch%s − rank spread %.2f (min over ranks)", map[bool]string{true: " − graphs", false: ""}[graphsIn], spread)
 	r.KVAvailGiB = round2(kvAvail)
@@ -438,14 +452,19 @@ func Estimate(in Input) Result {
 		outsideParts = append(outsideParts, fmt.Sprintf("CUDA graphs %.2f (not profiled)", graphs))
 	}
 	outsideHigh := outside
-	if m.Experts > 0 || m.Kind == "moe" {
+	if (m.Experts > 0 || m.Kind == "moe") && share > 0 {
 		// Measured as the whole boot peak above the budget (context and graphs
-		// of that deployment included): take it where it is larger.
-		if outside < Overheads.MoEScratchGiB {
-			outsideParts = append(outsideParts, fmt.Sprintf("MoE kernel buffers %.2f–%.2f", Overheads.MoEScratchGiB-outside, Overheads.MoEScratchHighGiB-outside))
-			outside = Overheads.MoEScratchGiB
+		// of that deployment included), at the default capture sizes: take it
+		// where it is larger. vLLM allocates nothing for the experts after the
+		// profile run but what graph capture does, so beyond the context it
+		// scales with the graphs captured, and --enforce-eager has none.
+		low := Overheads.CUDAContextGiB + share*(Overheads.MoEScratchGiB-Overheads.CUDAContextGiB)
+		high := Overheads.CUDAContextGiB + share*(Overheads.MoEScratchHighGiB-Overheads.CUDAContextGiB)
+		if outside < low {
+			outsideParts = append(outsideParts, fmt.Sprintf("MoE kernel buffers %.2f–%.2f", low-outside, high-outside))
+			outside = low
 		}
-		outsideHigh = max(outside, Overheads.MoEScratchHighGiB)
+		outsideHigh = max(outside, high)
 	}
 	r.OutsideGiB = round2(outside)
 	r.OutsideHighGiB = round2(outsideHigh)

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,9 @@ func TestCompareReportedLikeWithLike(t *testing.T) {
 		t.Errorf("old formula: %q", got)
 	}
 	// New release: int(concurrency × max_model_len).
-	newer := map[string]float64{ReportedKVGiB: pl.KVAvailGiB, ReportedKVTokens: float64(pl.TokensConc), ReportedConcurrency: pl.Concurrency, ReportedMaxLen: 131072}
+	// vLLM prints the concurrency rounded to two decimals (the plan floors its own).
+	printed := math.Round(float64(pl.TokensConc)/131072*100) / 100
+	newer := map[string]float64{ReportedKVGiB: pl.KVAvailGiB, ReportedKVTokens: float64(pl.TokensConc), ReportedConcurrency: printed, ReportedMaxLen: 131072}
 	got = CompareReported(&pl, newer)
 	if !strings.Contains(got, vllm.Commas(pl.TokensConc)+" tokens (concurrency × max_model_len") {
 		t.Errorf("new formula: %q", got)
