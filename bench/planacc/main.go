@@ -168,6 +168,14 @@ func report(rows [][]string, n *int) int {
 				side = "after"
 			}
 		}
+		// A separate draft model's layers join vLLM's KV groups: a row whose
+		// draft is not in the catalog is not covered, as an unknown model.
+		draftMissing := ""
+		if d := plan.SpeculativeDraft(args); d != "" && known {
+			if _, ok := plan.LookupModel(d); !ok {
+				draftMissing = d
+			}
+		}
 		var layoutErr error
 		if known {
 			_, layoutErr = plan.KVFigures(m, args, 1, version)
@@ -176,6 +184,8 @@ func report(rows [][]string, n *int) int {
 			switch {
 			case !known:
 				return "model not in the catalog"
+			case draftMissing != "":
+				return "draft model " + draftMissing + " not in the catalog"
 			case layoutErr != nil:
 				return "not covered: " + layoutErr.Error()
 			}

@@ -734,7 +734,7 @@ func speculative(a vllm.Args, m Model, draft *Model, tp int, version float64) sp
 			}
 		}
 		if draft == nil {
-			why := fmt.Sprintf("draft model %s (%s) is not known (not in the catalog, no config.json found): its weights and KV cache are not counted, so the KV figures are too high; mount the Hugging Face cache that holds it, or name a local folder with its config.json", c.Model, method)
+			why := fmt.Sprintf("draft model %s (%s) is not known (not in the catalog, no config.json found): its weights and attention layers are not counted, so the KV figures are those of the target alone (vLLM's differ: the draft's weights take memory and its layers join the KV groups); mount the Hugging Face cache that holds it, or name a local folder with its config.json", c.Model, method)
 			s.notes = append(s.notes, why)
 			s.basis = append(s.basis, why)
 			return s
