@@ -152,6 +152,17 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 		if en.ModelSource != "" {
 			fmt.Fprintf(w, "  model facts: %s\n", en.ModelSource)
 		}
+		if explain {
+			rel := en.Release
+			if rel == "" {
+				rel = "unknown (the rules of 0.11 apply: pin the image tag, or set x-vllmctl.vllm_version)"
+			}
+			inst := string(en.Install)
+			if inst == "" {
+				inst = "install unknown (not vLLM's own image)"
+			}
+			fmt.Fprintf(w, "  vLLM: %s; %s\n", rel, inst)
+		}
 		if len(en.Ranks) > 0 {
 			t := newTable(w, "  RANK", "GPU", "TOTAL", "BUDGET", "WEIGHTS", "ACTIVATION", "NON-TORCH", "GRAPHS", "KV CACHE")
 			for _, r := range en.Ranks {

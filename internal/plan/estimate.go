@@ -89,6 +89,8 @@ type Rank struct {
 type Result struct {
 	Model          string   `json:"model"`
 	ModelSource    string   `json:"model_source"`
+	Release        string   `json:"vllm_release"`      // the engine's vLLM release; "" when unknown (0.11's rules apply)
+	Install        Install  `json:"install,omitempty"` // how vLLM is installed, where it decides a rule
 	TP             int      `json:"tensor_parallel_size"`
 	PP             int      `json:"pipeline_parallel_size"`
 	MaxModelLen    int      `json:"max_model_len"`
@@ -129,7 +131,7 @@ func Estimate(in Input) Result {
 	a := in.Args
 	m := in.Model
 	r := Result{Model: a.Model, ModelSource: m.Source, TP: max(1, a.TensorParallelSize), PP: max(1, a.PipelineParallelSize),
-		Utilization: a.GPUMemoryUtilization, MaxModelLen: a.MaxModelLen}
+		Utilization: a.GPUMemoryUtilization, MaxModelLen: a.MaxModelLen, Release: in.Version, Install: in.Install}
 	expl := func(name string, v float64, f string, args ...any) {
 		r.Explain = append(r.Explain, Line{Name: name, GiB: round2(v), Formula: fmt.Sprintf(f, args...)})
 	}

@@ -310,10 +310,11 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 	}
 	real := map[specKey]int64{}
 	for i := range specs {
-		real[specs[i].key()] = specs[i].page()
+		unpadded := specs[i].page()
 		if specs[i].kind.isState() && statePage > specs[i].state {
 			specs[i].state = statePage // MambaSpec.page_size_padded
 		}
+		real[specs[i].key()] = unpadded // keyed as grouped below: by the padded spec
 	}
 	// 2. Without the hybrid allocator, sliding and chunked layers are sized
 	// as full attention (FullAttentionSpec records the window or chunk only).

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
@@ -265,5 +266,34 @@ func TestKimiLinearConfig(t *testing.T) {
 		if got := CheckpointQuant(name); got != want {
 			t.Errorf("CheckpointQuant(%s) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// A state group records its own state size beside the page it is padded to:
+// Kimi-Linear's KDA state at TP 2 is 1,085,440 B in a 1,105,920 B page (the
+// attention block grown to 960 tokens), and --explain says so (it said 0 B).
+func TestStateGroupRealPage(t *testing.T) {
+	m := model(t, "cyankiwi/Kimi-Linear-48B-A3B-Instruct-AWQ-4bit")
+	a := vllm.Parse([]string{"--tensor-parallel-size=2", "--max-model-len=120000"})
+	g, _ := gpu.Declare("RTX 3090", "", 2)
+	r := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.11.1"})
+	if r.Layout == nil {
+		t.Fatalf("no layout: %v", r.Notes)
+	}
+	n := 0
+	for _, gr := range r.Layout.Groups {
+		if gr.Kind != LayerKDA {
+			continue
+		}
+		n++
+		if gr.RealPage != 1085440 || gr.PageBytes != 1105920 {
+			t.Errorf("KDA group: real %d B, page %d B, want 1,085,440 in 1,105,920", gr.RealPage, gr.PageBytes)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d KDA groups, want 3", n)
+	}
+	if !slices.ContainsFunc(r.Explain, func(l Line) bool { return strings.Contains(l.Formula, "state 1,085,440 B per sequence") }) {
+		t.Errorf("explain does not give the state size")
 	}
 }
