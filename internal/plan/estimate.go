@@ -295,11 +295,12 @@ func Estimate(in Input) Result {
 	}
 	// The profile's sampler warm-up follows the forward pass: the peak is the larger.
 	seqs := defaultMaxNumSeqs(a, in.GPUs, minTotal, version)
-	if samp, known, note := sortSampler(seqs, r.BatchedTokens, m.Vocab, in.Version, in.Environ, in.Install); known && samp > act {
-		act = samp
-		actFormula = fmt.Sprintf("the sampler warm-up, above the forward pass: PyTorch top-k/top-p (%s) over min(max_num_seqs %s, batched tokens %s) × vocabulary %s × %g B (measured)", note, vllm.Commas(seqs), vllm.Commas(r.BatchedTokens), vllm.Commas(m.Vocab), SortSamplerBytesPerLogit)
-	} else if !known && note != "" && samp > act+0.25 {
-		r.Notes = append(r.Notes, note)
+	samp, sampFormula, sampNote, sampOther := samplerWarmup(seqs, r.BatchedTokens, m.Vocab, in.Version, in.Environ, in.Install, in.GPUs[0])
+	if sampNote != "" && max(samp, sampOther) > act+0.25 {
+		r.Notes = append(r.Notes, sampNote)
+	}
+	if samp > act {
+		act, actFormula = samp, sampFormula+", above the forward pass"
 	}
 	nonTorch := Overheads.NonTorchGiB
 	if r.TP*r.PP > 1 {

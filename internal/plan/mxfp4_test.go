@@ -145,83 +145,77 @@ func TestGPUMajor(t *testing.T) {
 	}
 }
 
-// TestSortSamplerWarmup: where vLLM's V1 sampler takes its PyTorch path
-// (the default from 0.11.1 to 0.17, or VLLM_USE_FLASHINFER_SAMPLER=0 before),
-// the profile's peak is that sampler's warm-up, min(max_num_seqs, batched tokens) × vocab × 38 B (measured), when
-// it is above the forward pass: gpt-oss-120b on an H100 (1,024 default
-// sequences × 201,088 = 7.29 GiB). Before 0.11.1 without the variable the plan
-// cannot tell which sampler runs and says so; from 0.18 (Triton top-k/top-p)
-// it neither counts nor notes it.
-func TestSortSamplerWarmup(t *testing.T) {
+// TestSamplerWarmup: the profile's peak is the sampler warm-up when it is
+// above the forward pass, min(max_num_seqs, batched tokens) × vocab × the
+// bytes of the path vLLM takes: 38 B on the PyTorch sort path (measured),
+// 14 B on FlashInfer's, 14 B and a scratch of SMs × vocab × 4 B on 0.18's
+// Triton path. gpt-oss-120b on an H100: 1,024 default sequences × 201,088.
+func TestSamplerWarmup(t *testing.T) {
 	g, err := gpu.Declare("H100 80GB", "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	off := map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}
 	m := model(t, "openai/gpt-oss-120b")
-	want := 1024 * 201088 * 38.0 / (1 << 30)
+	logits := 1024 * 201088.0
+	sort, lean := logits*38/(1<<30), logits*14/(1<<30)
+	triton := lean + 132*201088*4.0/(1<<30)
 	argv := []string{"--max-model-len=131072", "--gpu-memory-utilization=0.9"}
-	counted := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: "0.10.1", Environ: off})
-	if a := counted.Ranks[0].Activation; math.Abs(a-want) > 0.006 { // ranks carry 2 decimals
-		t.Errorf("activation %.4f GiB, want the sampler's %.4f", a, want)
-	}
-	plain := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: "0.10.1"})
-	if d := plain.KVAvailGiB - counted.KVAvailGiB; math.Abs(d-(want-plain.Ranks[0].Activation)) > 0.02 {
-		t.Errorf("KV %.2f without the variable, %.2f with it: differ by %.2f", plain.KVAvailGiB, counted.KVAvailGiB, d)
-	}
 	noted := func(r Result) bool {
-		return slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "PyTorch top-k/top-p sampler") })
+		return slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "the sampler warm-up is counted as") })
 	}
-	if !noted(plain) || noted(counted) {
-		t.Errorf("note: without the variable %v, with it %v", noted(plain), noted(counted))
-	}
-	// The note says where FlashInfer is missing: pip installs without the
-	// vllm[flashinfer] extra (the vllm-openai image has it).
-	if !slices.ContainsFunc(plain.Notes, func(n string) bool {
-		return strings.Contains(n, "vllm[flashinfer]") && strings.Contains(n, "vllm-openai image")
-	}) {
-		t.Errorf("0.10.1 note does not say where FlashInfer is missing: %q", plain.Notes)
-	}
-	// --max-num-seqs bounds the dummy requests.
-	few := Estimate(Input{Model: m, Args: vllm.Parse(append(argv, "--max-num-seqs=64")), GPUs: g, Version: "0.10.1", Environ: off})
-	if few.Ranks[0].Activation >= 1 {
-		t.Errorf("64 sequences: activation %.2f GiB", few.Ranks[0].Activation)
-	}
-	// From 0.11.1 to 0.17 the PyTorch path is vLLM's default (PR #26859):
-	// counted unless VLLM_USE_FLASHINFER_SAMPLER=1 opts into FlashInfer.
-	// Before 0.11.1 the install decides: a pip wheel of 0.10.1 or 0.11.0 has
-	// no FlashInfer (vllm[flashinfer] extra), the vllm-openai image has it.
+	off, on := map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}, map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}
 	for _, tc := range []struct {
 		version string
 		env     map[string]string
 		inst    Install
-		counted bool
+		want    float64
 		noted   bool
 	}{
-		{"0.11.0", nil, InstallUnknown, false, true},
-		{"0.11.0", nil, InstallPip, true, false},
-		{"0.10.1", nil, InstallPip, true, false},
-		{"0.10.1", nil, InstallImage, false, false},
-		{"0.10.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}, InstallImage, true, false},
-		{"0.10.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}, InstallPip, true, false}, // nothing to import: the PyTorch path anyway
-		{"0.10.0", nil, InstallPip, false, true},                                                   // the wheel's FlashInfer is not settled before 0.10.1
-		{"0.11.1", nil, InstallUnknown, true, false},
-		{"0.11.1", nil, InstallImage, true, false},
-		{"0.14.1", nil, InstallUnknown, true, false},
-		{"0.14.1", map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}, InstallUnknown, false, false},
-		{"0.17.0", nil, InstallUnknown, true, false},
-		{"", nil, InstallUnknown, false, true}, // release unknown: the plan cannot tell
+		// Before 0.11.1 the install decides: FlashInfer in the vllm-openai
+		// image, none in a pip wheel; unknown: FlashInfer's, with a note.
+		{"0.10.1", nil, InstallUnknown, lean, true},
+		{"0.10.1", nil, InstallImage, lean, false},
+		{"0.10.1", nil, InstallPip, sort, false},
+		{"0.11.0", nil, InstallPip, sort, false},
+		{"0.10.0", nil, InstallPip, sort, false},
+		{"0.10.1", off, InstallImage, sort, false},
+		{"0.10.1", on, InstallPip, sort, false},  // nothing to import: the PyTorch path anyway
+		{"0.8.5", nil, InstallImage, sort, true}, // FlashInfer only below 0.2.3
+		// 0.11.1–0.17: the sort path unless the variable opts in.
+		{"0.11.1", nil, InstallUnknown, sort, false},
+		{"0.14.1", nil, InstallImage, sort, false},
+		{"0.14.1", on, InstallUnknown, lean, false},
+		{"0.17.0", nil, InstallUnknown, sort, false},
+		// 0.18–0.19: Triton; 0.20 on: FlashInfer again.
+		{"0.18.0", nil, InstallUnknown, triton, false},
+		{"0.19.0", on, InstallUnknown, lean, false},
+		{"0.21.0", nil, InstallUnknown, lean, false},
+		{"0.21.0", off, InstallUnknown, triton, false},
+		// An unknown release takes 0.11's rules (FlashInfer where installed).
+		{"", nil, InstallUnknown, lean, true},
 	} {
 		r := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: tc.version, Environ: tc.env, Install: tc.inst})
-		if got := r.Ranks[0].Activation > 7; got != tc.counted {
-			t.Errorf("%q %v %q: activation %.2f GiB, sampler counted %v, want %v", tc.version, tc.env, tc.inst, r.Ranks[0].Activation, got, tc.counted)
+		if a := r.Ranks[0].Activation; math.Abs(a-tc.want) > 0.006 { // ranks carry 2 decimals
+			t.Errorf("%q %v %q: activation %.3f GiB, want %.3f", tc.version, tc.env, tc.inst, a, tc.want)
 		}
 		if got := noted(r); got != tc.noted {
-			t.Errorf("%q %v %q: noted %v, want %v", tc.version, tc.env, tc.inst, got, tc.noted)
+			t.Errorf("%q %v %q: noted %v, want %v: %q", tc.version, tc.env, tc.inst, got, tc.noted, r.Notes)
 		}
 	}
-	late := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: "0.19.0", Environ: off})
-	if late.Ranks[0].Activation >= 1 || noted(late) {
-		t.Errorf("0.19: activation %.2f GiB, noted %v", late.Ranks[0].Activation, noted(late))
+	// The note gives the other path's figure and where FlashInfer is missing.
+	r := Estimate(Input{Model: m, Args: vllm.Parse(argv), GPUs: g, Version: "0.10.1"})
+	if !slices.ContainsFunc(r.Notes, func(n string) bool {
+		return strings.Contains(n, "vllm[flashinfer]") && strings.Contains(n, "vllm-openai image") && strings.Contains(n, "7.29 GiB")
+	}) {
+		t.Errorf("0.10.1 note does not give the sort path's figure and where FlashInfer is missing: %q", r.Notes)
+	}
+	// --max-num-seqs bounds the dummy requests; under 8 on 0.18 the sort path runs.
+	few := Estimate(Input{Model: m, Args: vllm.Parse(append(argv, "--max-num-seqs=64")), GPUs: g, Version: "0.10.1", Environ: off})
+	if few.Ranks[0].Activation >= 1 {
+		t.Errorf("64 sequences: activation %.2f GiB", few.Ranks[0].Activation)
+	}
+	p, _, _ := samplerPath("0.18.0", nil, InstallUnknown, 4)
+	if p != SamplerSort {
+		t.Errorf("4 requests on 0.18: %s, want the sort path", p)
 	}
 }

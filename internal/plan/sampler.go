@@ -22,7 +22,8 @@ const SortSamplerBytesPerLogit = 38.0
 
 // TritonSamplerSince is the first release whose top-k/top-p runs in Triton
 // kernels for batches of 8 or more (vLLM PR #33538, opened 2026-02-02;
-// topk_topp_triton is in v0.18.0's API reference), using no sort buffers.
+// topk_topp_triton is in v0.18.0's API reference): no sort buffers, the
+// lean path's 14 B and a cached scratch.
 const TritonSamplerSince = 0.18
 
 // v1Since is the first release whose engine is V1 by default (0.8), the one
@@ -113,47 +114,125 @@ func pipLacksFlashInfer(t [3]int) (lacks, known bool) {
 	return tripleLess(t, pipFlashInferFrom), true
 }
 
-// sortSampler is the PyTorch sort sampler's warm-up peak in GiB for seqs
-// dummy requests over vocab, whether the plan counts it, and why it does —
-// or, when it may run but the plan cannot tell, a note. Counted on releases from 0.11.1 to 0.17,
-// where it is the default (unless VLLM_USE_FLASHINFER_SAMPLER=1), and on
-// earlier V1 releases when VLLM_USE_FLASHINFER_SAMPLER=0 or FlashInfer is not
-// installed; on those earlier releases vLLM otherwise uses FlashInfer's
-// kernels when FlashInfer imports (TopKTopPSampler: "Using FlashInfer for
-// top-p & top-k sampling." unless VLLM_USE_FLASHINFER_SAMPLER is 0, whose
-// unset value means on in V1). The vllm-openai image has FlashInfer, so there
-// the default stays uncounted; a pip install of 0.10.1 or 0.11.0 has it only
-// with the vllm[flashinfer] extra, and then the log says "FlashInfer is not
-// available. Falling back to the PyTorch-native implementation of top-p &
-// top-k sampling": counted. Where the install is unknown the plan notes the
-// figure. From 0.18 the Triton kernels need no sort buffers: nothing counted.
-func sortSampler(seqs, batched, vocab int, release string, env map[string]string, inst Install) (float64, bool, string) {
-	version := parseVersion(release)
-	if vocab <= 0 || version < v1Since || version >= TritonSamplerSince {
-		return 0, false, ""
+// SamplerPath is the top-k/top-p implementation vLLM's V1 sampler takes in
+// the profile run's warm-up; each holds its own buffers at the peak.
+type SamplerPath string
+
+// The top-k/top-p implementations whose warm-up peaks differ.
+const (
+	SamplerSort       SamplerPath = "PyTorch sort"
+	SamplerFlashInfer SamplerPath = "FlashInfer"
+	SamplerTriton     SamplerPath = "Triton"
+)
+
+// LeanSamplerBytesPerLogit is the peak per (sequence × vocabulary entry) of
+// the FlashInfer and Triton paths: the bf16 logits (2), their float32 copy
+// (4), then either FlashInfer's masked logits and probabilities
+// (top_k_top_p_sampling_from_logits: 4 + 4) or, after Triton masks the copy
+// in place, the softmax probabilities and random_sample's exponential draws
+// (4 + 4). Read in vLLM's sampler.py, topk_topp_sampler.py and
+// topk_topp_triton.py and flashinfer's sampling.py for issue 13.
+const LeanSamplerBytesPerLogit = 14.0
+
+// FlashInferDefaultAgainSince is the first release whose sampler takes
+// FlashInfer's kernels by default again where they are installed (vLLM PR
+// #40376, merged after 0.19.0), which they are since 0.11.1 (PR #26443).
+const FlashInferDefaultAgainSince = 0.20
+
+// tritonBufferSMs is the streaming-multiprocessor count that sizes the
+// Triton path's cached float32 scratch of SMs × vocabulary, by card; cards
+// not listed take 132 (an H100 SXM's).
+var tritonBufferSMs = []struct {
+	name string
+	sms  int
+}{{"h100 pcie", 114}, {"h100", 132}, {"h200", 132}, {"h20", 78}, {"gh200", 132}, {"a100", 108}, {"a800", 108},
+	{"l40s", 142}, {"l40", 142}, {"a10", 72}, {"l4", 58}, {"4090", 128}, {"4080", 76}, {"3090", 82}, {"5090", 170}, {"a6000", 84}}
+
+func smCount(g gpu.GPU) int {
+	name := strings.ToLower(g.Name)
+	for _, c := range tritonBufferSMs {
+		if strings.Contains(name, c.name) {
+			return c.sms
+		}
 	}
-	n := min(seqs, max(batched, 1))
-	gib := float64(n) * float64(vocab) * SortSamplerBytesPerLogit / (1 << 30)
+	return 132
+}
+
+// samplerPath is the path a release takes with this environment and
+// install, why, and — when the plan cannot tell — the other path it may take.
+// 0.8: the sort path unless an old FlashInfer (< 0.2.3) is installed (PR
+// #14815). 0.9 to 0.11.0: FlashInfer when it imports (the vllm-openai image
+// has it; a pip wheel of these releases does not pull it) unless
+// VLLM_USE_FLASHINFER_SAMPLER=0. 0.11.1 to 0.17: the sort path unless the
+// variable is 1 (PR #26859). 0.18 and 0.19: Triton kernels for 8 requests or
+// more (PR #33538). From 0.20: FlashInfer again unless the variable is 0.
+func samplerPath(release string, env map[string]string, inst Install, n int) (path SamplerPath, why string, other SamplerPath) {
+	version := parseVersion(release)
 	flag := strings.ToLower(env["VLLM_USE_FLASHINFER_SAMPLER"])
 	off, on := flag == "0" || flag == "false", flag == "1" || flag == "true"
 	t, known := releaseTriple(release)
-	if known && !tripleLess(t, SortSamplerDefaultSince) {
+	switch {
+	case version >= TritonSamplerSince && n < 8:
+		return SamplerSort, "vLLM's Triton kernels start at 8 requests", ""
+	case version >= FlashInferDefaultAgainSince && off:
+		return SamplerTriton, "VLLM_USE_FLASHINFER_SAMPLER=0", ""
+	case version >= FlashInferDefaultAgainSince:
+		return SamplerFlashInfer, "vLLM's default from 0.20 (FlashInfer is a dependency)", ""
+	case version >= TritonSamplerSince && on:
+		return SamplerFlashInfer, "VLLM_USE_FLASHINFER_SAMPLER=1", ""
+	case version >= TritonSamplerSince:
+		return SamplerTriton, "vLLM's default on 0.18 and 0.19", ""
+	case known && !tripleLess(t, SortSamplerDefaultSince):
 		if on {
-			return gib, false, ""
+			return SamplerFlashInfer, "VLLM_USE_FLASHINFER_SAMPLER=1", ""
 		}
-		return gib, true, "vLLM's default path from 0.11.1 to 0.17"
+		return SamplerSort, "vLLM's default from 0.11.1 to 0.17", ""
+	case off:
+		return SamplerSort, "VLLM_USE_FLASHINFER_SAMPLER=0", ""
+	case inst == InstallPip && known:
+		return SamplerSort, "a pip install before 0.11.1 has no FlashInfer without the vllm[flashinfer] extra", ""
+	case version < 0.09:
+		return SamplerSort, "0.8 takes FlashInfer's kernels only below FlashInfer 0.2.3", SamplerFlashInfer
+	case inst == InstallImage:
+		return SamplerFlashInfer, "the vllm-openai image has FlashInfer", ""
 	}
-	if off {
-		return gib, true, "VLLM_USE_FLASHINFER_SAMPLER=0"
+	return SamplerFlashInfer, "FlashInfer where it is installed", SamplerSort
+}
+
+// samplerWarmup is the profile run's sampler warm-up peak in GiB for seqs
+// dummy requests over vocab on g, its formula, and — where the path is not
+// certain — a note giving the other path's figure, and that figure in GiB.
+// Nothing before V1.
+func samplerWarmup(seqs, batched, vocab int, release string, env map[string]string, inst Install, g gpu.GPU) (gibs float64, formula, note string, otherGiB float64) {
+	if vocab <= 0 || parseVersion(release) < v1Since {
+		return 0, "", "", 0
 	}
-	if inst == InstallPip && known {
-		if lacks, sure := pipLacksFlashInfer(t); sure {
-			return gib, lacks, "a pip install of 0.10.1 or 0.11.0 has no FlashInfer without the vllm[flashinfer] extra"
+	n := min(seqs, max(batched, 1))
+	logits := float64(n) * float64(vocab)
+	bytesFor := func(p SamplerPath) (float64, string) {
+		switch p {
+		case SamplerSort:
+			return logits * SortSamplerBytesPerLogit, fmt.Sprintf("%g B (measured)", SortSamplerBytesPerLogit)
+		case SamplerTriton:
+			sms := smCount(g)
+			return logits*LeanSamplerBytesPerLogit + float64(min(sms, n))*float64(vocab)*4,
+				fmt.Sprintf("%g B + a cached float32 scratch of %d SMs × vocabulary", LeanSamplerBytesPerLogit, min(sms, n))
 		}
+		return logits * LeanSamplerBytesPerLogit, fmt.Sprintf("%g B", LeanSamplerBytesPerLogit)
 	}
-	if on || inst == InstallImage {
-		return gib, false, ""
+	path, why, other := samplerPath(release, env, inst, n)
+	b, per := bytesFor(path)
+	formula = fmt.Sprintf("the sampler warm-up: %s top-k/top-p (%s) over min(max_num_seqs %s, batched tokens %s) × vocabulary %s × %s",
+		path, why, vllm.Commas(seqs), vllm.Commas(batched), vllm.Commas(vocab), per)
+	if other != "" {
+		ob, _ := bytesFor(other)
+		otherGiB = ob / gib
+		where := ""
+		if other == SamplerSort {
+			where = " (FlashInfer missing: a pip install before 0.11.1 has it only with the vllm[flashinfer] extra, the vllm-openai image has it)"
+		}
+		note = fmt.Sprintf("the sampler warm-up is counted as %s's (%.2f GiB over %s requests × %s vocabulary); if vLLM takes its %s path instead%s it takes %.2f GiB — the log says which (`Using FlashInfer for top-p & top-k sampling` or `Falling back to the PyTorch-native implementation of top-p & top-k sampling`): set VLLM_USE_FLASHINFER_SAMPLER=0 or 1 in the environment to settle it, or lower --max-num-seqs",
+			path, b/gib, vllm.Commas(n), vllm.Commas(vocab), other, where, ob/gib)
 	}
-	return gib, false, fmt.Sprintf("if vLLM falls back to its PyTorch top-k/top-p sampler (FlashInfer not installed or disabled: the vllm-openai image has it, a pip install of 0.10.1 or 0.11.0 only with vllm[flashinfer]; the log says `Falling back to the PyTorch-native implementation of top-p & top-k sampling`), the profile's sampler warm-up over %s requests × %s vocabulary takes %.2f GiB (38 B each, measured), which is not counted here: set VLLM_USE_FLASHINFER_SAMPLER=0 in the environment to count it, or lower --max-num-seqs",
-		vllm.Commas(n), vllm.Commas(vocab), gib)
+	return b / gib, formula, note, otherGiB
 }
