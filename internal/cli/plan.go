@@ -65,7 +65,14 @@ utilization (an RTX 4090 is 23.99 GiB, an H200 139.80 GiB). In vllmctl.yaml a
 GPU that drives a desktop or another service declares what it holds:
   gpus: [{name: RTX 4090, count: 1, held: 2.5GiB, held_by: desktop}, {name: RTX 4090, count: 2}]
 Model facts come from --model-config, x-vllmctl.model_config, a mounted Hugging
-Face cache, or the built-in catalog. --explain prints each formula and its inputs.`,
+Face cache, or the built-in catalog. --explain prints each formula and its inputs.
+
+The release (image tag, Dockerfile FROM, x-vllmctl.vllm_version) decides vLLM's
+defaults and rules; how vLLM is installed (its own vllm/vllm-openai image or
+not) decides whether FlashInfer's sampler exists before 0.11.1. The profile
+run's activation is the larger of the forward pass (a MoE layer's fused-MoE
+buffers) and the sampler warm-up over min(max_num_seqs, batched tokens) ×
+vocabulary; CUDA graphs follow the capture sizes max_num_seqs gives.`,
 		Example: `  vllmctl plan
   vllmctl plan medium --explain
   vllmctl plan --gpu "RTX 4090" --gpus 3
