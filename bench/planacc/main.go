@@ -350,6 +350,9 @@ func shortURL(u string) string {
 		if parts[0] == "vllm-project" && repo == "vllm" {
 			repo = "vllm"
 		}
+		if parts[2] == "blob" || parts[2] == "tree" { // a file: its name, not the commit
+			return fmt.Sprintf("[%s/%s](https://github.com/%s)", repo, parts[len(parts)-1], u)
+		}
 		return fmt.Sprintf("[%s#%s](https://github.com/%s)", repo, parts[3], u)
 	}
 	return u

@@ -16,9 +16,16 @@ const GraphSizesDefaultMax = 512
 // vllm/config/vllm.py).
 const GraphSizesFollowSeqsSince = 0.10
 
+// GraphSizes16StepSince is the first release whose default capture sizes
+// step by 16 from 256 ([1, 2, 4] + range(8, 256, 8) + range(256, max + 1, 16)
+// in vllm/config/vllm.py); 0.10.1.1 captured every 8 up to 512 (67 sizes, in
+// ../shared/vllm/samples' A100 log). Between the two the change is not dated
+// more closely: 0.11 is taken.
+const GraphSizes16StepSince = 0.11
+
 // captureSizes counts vLLM V1's default capture sizes up to largest: 1, 2, 4,
-// then every 8 up to 256, then every 16.
-func captureSizes(largest int) int {
+// then every 8 up to 256 and every 16 above (every 8 throughout before 0.11).
+func captureSizes(largest int, version float64) int {
 	n := 0
 	for _, s := range []int{1, 2, 4} {
 		if s <= largest {
@@ -26,7 +33,7 @@ func captureSizes(largest int) int {
 		}
 	}
 	for s := 8; s <= largest; s += 8 {
-		if s <= 256 || s%16 == 0 {
+		if s <= 256 || s%16 == 0 || version < GraphSizes16StepSince {
 			n++
 		}
 	}
@@ -51,7 +58,7 @@ func graphShare(a vllm.Args, seqs, batched int, version float64) (float64, strin
 	if batched > 0 {
 		largest = min(largest, batched)
 	}
-	n, all := captureSizes(largest), captureSizes(GraphSizesDefaultMax)
+	n, all := captureSizes(largest, version), captureSizes(GraphSizesDefaultMax, version)
 	if n >= all {
 		return 1, ""
 	}

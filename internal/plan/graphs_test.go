@@ -9,12 +9,16 @@ import (
 	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
-// vLLM's default capture sizes: 1, 2, 4, every 8 to 256, every 16 to 512.
+// vLLM's default capture sizes: 1, 2, 4, every 8 to 256, every 16 to 512;
+// every 8 to 512 on 0.10 (the 0.10.1.1 sample log lists 67).
 func TestCaptureSizes(t *testing.T) {
 	for largest, want := range map[int]int{1: 1, 4: 3, 16: 5, 256: 35, 272: 36, 280: 36, 512: 51} {
-		if got := captureSizes(largest); got != want {
+		if got := captureSizes(largest, 0.11); got != want {
 			t.Errorf("sizes up to %d: %d, want %d", largest, got, want)
 		}
+	}
+	if got := captureSizes(512, 0.10); got != 67 {
+		t.Errorf("0.10 sizes up to 512: %d, want 67", got)
 	}
 }
 
@@ -29,6 +33,7 @@ func TestGraphShare(t *testing.T) {
 		{nil, 256, 8192, 0.11, 1},
 		{nil, 1024, 8192, 0.11, 1},
 		{nil, 8, 64000, 0.11, 5.0 / 51},
+		{nil, 8, 64000, 0.10, 5.0 / 67},
 		{nil, 128, 8192, 0.11, 35.0 / 51},
 		{nil, 256, 128, 0.11, 19.0 / 51}, // capped by the batched tokens
 		{nil, 8, 8192, 0.09, 1},          // before the sizes followed max_num_seqs

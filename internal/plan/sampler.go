@@ -191,6 +191,8 @@ func samplerPath(release string, env map[string]string, inst Install, n int) (pa
 		return SamplerSort, "VLLM_USE_FLASHINFER_SAMPLER=0", ""
 	case inst == InstallPip && known:
 		return SamplerSort, "a pip install before 0.11.1 has no FlashInfer without the vllm[flashinfer] extra", ""
+	case on:
+		return SamplerFlashInfer, "VLLM_USE_FLASHINFER_SAMPLER=1", ""
 	case version < 0.09:
 		return SamplerSort, "0.8 takes FlashInfer's kernels only below FlashInfer 0.2.3", SamplerFlashInfer
 	case inst == InstallImage:
