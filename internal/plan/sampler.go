@@ -96,24 +96,6 @@ const (
 	InstallPip Install = "pip wheel"
 )
 
-// pipFlashInferFrom and pipFlashInferExtraFrom bound the releases whose wheel
-// does not pull flashinfer-python: vLLM PR #21959 (2025-07-30, first in
-// 0.10.1) moved it to the vllm[flashinfer] extra, PR #26443 (2025-10-08,
-// first in 0.11.1) made it a default dependency again.
-var (
-	pipFlashInferExtraFrom = [3]int{0, 10, 1}
-	pipFlashInferFrom      = [3]int{0, 11, 1}
-)
-
-// pipLacksFlashInfer reports whether a plain pip install of the release has
-// no FlashInfer, and whether that is known.
-func pipLacksFlashInfer(t [3]int) (lacks, known bool) {
-	if tripleLess(t, pipFlashInferExtraFrom) {
-		return false, false
-	}
-	return tripleLess(t, pipFlashInferFrom), true
-}
-
 // SamplerPath is the top-k/top-p implementation vLLM's V1 sampler takes in
 // the profile run's warm-up; each holds its own buffers at the peak.
 type SamplerPath string
