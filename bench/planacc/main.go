@@ -247,7 +247,7 @@ func report(rows [][]string, n *int) int {
 				failures++
 			}
 			if inst != plan.InstallUnknown {
-				sampler += fmt.Sprintf(" (%s per the source)", inst)
+				sampler += fmt.Sprintf(" (%s per the source)", inst.Describe())
 			}
 			b = fmt.Sprintf("%s: %.2f vs %.2f GiB (Δ %.2f)%s", mark, got, avail, d, sampler)
 			want := plan.Fits

@@ -69,7 +69,7 @@ Face cache, or the built-in catalog. --explain prints each formula and its input
 
 The release (image tag, Dockerfile FROM, x-vllmctl.vllm_version) decides vLLM's
 defaults and rules; how vLLM is installed (its own vllm/vllm-openai image or
-not) decides whether FlashInfer's sampler exists before 0.11.1. The profile
+not) decides whether FlashInfer's sampler exists on 0.9–0.11.0. The profile
 run's activation is the larger of the forward pass (a MoE layer's fused-MoE
 buffers) and the sampler warm-up over min(max_num_seqs, batched tokens) ×
 vocabulary; CUDA graphs follow the capture sizes max_num_seqs gives.`,
@@ -162,13 +162,9 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 		if explain {
 			rel := en.Release
 			if rel == "" {
-				rel = "unknown (the rules of 0.11 apply: pin the image tag, or set x-vllmctl.vllm_version)"
+				rel = "unknown (0.11.0's rules apply: pin the image tag, or set x-vllmctl.vllm_version)"
 			}
-			inst := string(en.Install)
-			if inst == "" {
-				inst = "install unknown (not vLLM's own image)"
-			}
-			fmt.Fprintf(w, "  vLLM: %s; %s\n", rel, inst)
+			fmt.Fprintf(w, "  vLLM: %s; %s\n", rel, en.Install.Describe())
 		}
 		if len(en.Ranks) > 0 {
 			t := newTable(w, "  RANK", "GPU", "TOTAL", "BUDGET", "WEIGHTS", "ACTIVATION", "NON-TORCH", "GRAPHS", "KV CACHE")

@@ -89,8 +89,8 @@ type Rank struct {
 type Result struct {
 	Model          string   `json:"model"`
 	ModelSource    string   `json:"model_source"`
-	Release        string   `json:"vllm_release"`      // the engine's vLLM release; "" when unknown (0.11's rules apply)
-	Install        Install  `json:"install,omitempty"` // how vLLM is installed, where it decides a rule
+	Release        string   `json:"vllm_version,omitempty"` // the engine's vLLM release; "" when unknown (0.11.0's rules apply)
+	Install        Install  `json:"install,omitempty"`      // how vLLM is installed (image, pip), where it decides a rule
 	TP             int      `json:"tensor_parallel_size"`
 	PP             int      `json:"pipeline_parallel_size"`
 	MaxModelLen    int      `json:"max_model_len"`
@@ -310,7 +310,7 @@ func Estimate(in Input) Result {
 	share, shareWhy := graphShare(a, seqs, r.BatchedTokens, version)
 	graphs := Overheads.GraphGiBPer28Layers * float64(layersPerRank) / 28 * share
 	graphsHow := fmt.Sprintf("%.2f GiB per 28 layers × %d layers", Overheads.GraphGiBPer28Layers, layersPerRank)
-	if shareWhy != "" && share > 0 {
+	if shareWhy != "" {
 		graphsHow += fmt.Sprintf(" × %.2f (%s)", share, shareWhy)
 	}
 	graphsIn := version >= 0.21 && in.Environ["VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS"] != "0"

@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/vllmctl/vllmctl/internal/vllm"
 )
@@ -43,14 +45,41 @@ func captureSizes(largest int, version float64) int {
 // graphShare is the part of the default capture an engine captures, as the
 // number of capture sizes: each size is its own graph with its own memory
 // (vLLM's per-size capture logs, PR #22897: 24–28 MiB each), so an engine of
-// few sequences captures few graphs. It is 0 with --enforce-eager, and 1
-// where the sizes are set by flags or the release captures a fixed set.
+// few sequences captures few graphs. The graph figure of Overheads (logged
+// at 0.10.1.1's default 67 sizes) is taken as the default capture's of every
+// release — 0.11's 51 sizes also capture FULL decode graphs beside the
+// piecewise ones, so memory per default capture is not derived. It is 0 with
+// --enforce-eager or cudagraph_mode NONE; sizes listed in
+// --compilation-config count as listed; other flags that set sizes leave the
+// default figure, said so.
 func graphShare(a vllm.Args, seqs, batched int, version float64) (float64, string) {
-	switch {
-	case a.EnforceEager:
+	if a.EnforceEager {
 		return 0, "--enforce-eager"
-	case a.IsSet("cuda-graph-sizes") || a.IsSet("compilation-config") || a.IsSet("max-cudagraph-capture-size"):
-		return 1, ""
+	}
+	all := captureSizes(GraphSizesDefaultMax, version)
+	if v := flagValue(a, "compilation-config"); v != "" {
+		var cc struct {
+			Mode    any   `json:"cudagraph_mode"`
+			Sizes   []int `json:"cudagraph_capture_sizes"`
+			Largest int   `json:"max_cudagraph_capture_size"`
+		}
+		if json.Unmarshal([]byte(v), &cc) != nil {
+			return 1, "the default capture's figure: --compilation-config sets no sizes the plan reads"
+		}
+		if m, ok := cc.Mode.(string); ok && strings.EqualFold(m, "NONE") {
+			return 0, "cudagraph_mode NONE"
+		}
+		if len(cc.Sizes) > 0 {
+			return min(1, float64(len(cc.Sizes))/float64(all)), fmt.Sprintf("%d capture sizes listed in --compilation-config, of the default %d", len(cc.Sizes), all)
+		}
+		if cc.Largest > 0 {
+			n := captureSizes(cc.Largest, version)
+			return min(1, float64(n)/float64(all)), fmt.Sprintf("%d of the default %d capture sizes (max_cudagraph_capture_size %d)", n, all, cc.Largest)
+		}
+	}
+	switch {
+	case a.IsSet("cuda-graph-sizes") || a.IsSet("max-cudagraph-capture-size") || a.IsSet("cudagraph-capture-sizes"):
+		return 1, "the default capture's figure: the sizes are set by flags the plan does not read"
 	case version < GraphSizesFollowSeqsSince:
 		return 1, ""
 	}
@@ -58,7 +87,7 @@ func graphShare(a vllm.Args, seqs, batched int, version float64) (float64, strin
 	if batched > 0 {
 		largest = min(largest, batched)
 	}
-	n, all := captureSizes(largest, version), captureSizes(GraphSizesDefaultMax, version)
+	n := captureSizes(largest, version)
 	if n >= all {
 		return 1, ""
 	}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,7 +39,11 @@ func TestGraphShare(t *testing.T) {
 		{nil, 256, 128, 0.11, 19.0 / 51}, // capped by the batched tokens
 		{nil, 8, 8192, 0.09, 1},          // before the sizes followed max_num_seqs
 		{[]string{"--enforce-eager"}, 256, 8192, 0.11, 0},
-		{[]string{`--compilation-config={"cudagraph_capture_sizes":[1,2,4]}`}, 8, 8192, 0.11, 1},
+		{[]string{`--compilation-config={"cudagraph_capture_sizes":[1,2,4]}`}, 256, 8192, 0.11, 3.0 / 51},
+		{[]string{`--compilation-config={"max_cudagraph_capture_size":16}`}, 256, 8192, 0.11, 5.0 / 51},
+		{[]string{`--compilation-config={"cudagraph_mode":"NONE"}`}, 256, 8192, 0.11, 0},
+		{[]string{"-O3"}, 8, 8192, 0.11, 1}, // a level, no sizes: the default figure
+		{[]string{"--cuda-graph-sizes=8"}, 8, 8192, 0.11, 1},
 	} {
 		got, _ := graphShare(vllm.Parse(tc.argv), tc.seqs, tc.batched, tc.version)
 		if math.Abs(got-tc.want) > 1e-9 {
@@ -79,5 +84,10 @@ func TestBootPeakFollowsCapturedGraphs(t *testing.T) {
 	eager := Estimate(Input{Model: m, Args: vllm.Parse(append(argv, "--enforce-eager")), GPUs: g, Version: "0.11.1"})
 	if eager.OutsideHighGiB != Overheads.CUDAContextGiB || eager.Verdict != Fits {
 		t.Errorf("eager: %s, %.2f GiB outside, want only the context", eager.Verdict, eager.OutsideHighGiB)
+	}
+	if !slices.ContainsFunc(eager.Explain, func(l Line) bool {
+		return strings.HasPrefix(l.Name, "CUDA graphs") && strings.Contains(l.Formula, "× 0.00 (--enforce-eager)")
+	}) {
+		t.Errorf("eager: the graph formula does not say why it is 0: %+v", eager.Explain)
 	}
 }

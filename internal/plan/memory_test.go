@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
 	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/vllm"
@@ -196,7 +198,7 @@ func TestServiceEnvironmentReachesPlan(t *testing.T) {
 		t.Errorf("without it: activation %.2f GiB, want FlashInfer's %.2f", a, lean)
 	}
 	sampler := func(e EnginePlan) bool {
-		return slices.ContainsFunc(e.Notes, func(n string) bool { return strings.Contains(n, "the sampler warm-up is counted as") })
+		return slices.ContainsFunc(e.Notes, func(n string) bool { return strings.Contains(n, "the sampler warm-up is taken as") })
 	}
 	if sampler(without) {
 		t.Errorf("the vllm-openai image has FlashInfer, yet the plan notes another sampler path: %q", without.Notes)
@@ -204,5 +206,26 @@ func TestServiceEnvironmentReachesPlan(t *testing.T) {
 	custom := plan("", "registry.example/llm-serve:2025-08")
 	if a := custom.Ranks[0].Activation; math.Abs(a-lean) > 0.006 || !sampler(custom) {
 		t.Errorf("custom image of 0.10.1: activation %.2f GiB, sampler noted %v, want FlashInfer's and a note: %q", a, sampler(custom), custom.Notes)
+	}
+}
+
+// vLLM's own CUDA image has FlashInfer; its -rocm and -cpu images and other
+// images do not say.
+func TestEngineInstall(t *testing.T) {
+	for image, want := range map[string]Install{
+		"vllm/vllm-openai:v0.10.1":           InstallImage,
+		"docker.io/vllm/vllm-openai:latest":  InstallImage,
+		"vllm/vllm-openai-rocm:v0.10.1":      InstallUnknown,
+		"vllm/vllm-openai-cpu:v0.10.1":       InstallUnknown,
+		"registry.example/llm-serve:2025-08": InstallUnknown,
+	} {
+		s := &project.Service{Config: types.ServiceConfig{ContainerSpec: types.ContainerSpec{Image: image}}}
+		if got := engineInstall(s); got != want {
+			t.Errorf("%s: %q, want %q", image, got, want)
+		}
+	}
+	df := &project.Service{Dockerfile: &project.Dockerfile{From: "vllm/vllm-openai:v0.9.2"}}
+	if got := engineInstall(df); got != InstallImage {
+		t.Errorf("Dockerfile FROM vllm/vllm-openai: %q", got)
 	}
 }

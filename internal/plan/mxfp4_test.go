@@ -161,7 +161,7 @@ func TestSamplerWarmup(t *testing.T) {
 	triton := lean + 132*201088*4.0/(1<<30)
 	argv := []string{"--max-model-len=131072", "--gpu-memory-utilization=0.9"}
 	noted := func(r Result) bool {
-		return slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "the sampler warm-up is counted as") })
+		return slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "the sampler warm-up is taken as") })
 	}
 	off, on := map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}, map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "1"}
 	for _, tc := range []struct {
@@ -214,8 +214,32 @@ func TestSamplerWarmup(t *testing.T) {
 	if few.Ranks[0].Activation >= 1 {
 		t.Errorf("64 sequences: activation %.2f GiB", few.Ranks[0].Activation)
 	}
-	p, _, _ := samplerPath("0.18.0", nil, InstallUnknown, 4)
-	if p != SamplerSort {
-		t.Errorf("4 requests on 0.18: %s, want the sort path", p)
+	// The 8-request threshold is the Triton kernels' alone; 0.8 ignores the
+	// variable; an unknown install with the variable set may lack FlashInfer.
+	for _, tc := range []struct {
+		release string
+		env     map[string]string
+		inst    Install
+		n       int
+		want    SamplerPath
+		other   SamplerPath
+	}{
+		{"0.18.0", nil, InstallUnknown, 4, SamplerSort, ""},
+		{"0.18.0", on, InstallUnknown, 4, SamplerFlashInfer, ""},
+		{"0.20.0", nil, InstallUnknown, 4, SamplerFlashInfer, ""},
+		{"0.20.0", off, InstallUnknown, 4, SamplerSort, ""},
+		{"0.20.0", off, InstallUnknown, 256, SamplerTriton, ""},
+		{"0.8.5", on, InstallImage, 256, SamplerSort, SamplerFlashInfer},
+		{"0.10.1", on, InstallUnknown, 256, SamplerFlashInfer, SamplerSort},
+		{"0.10.1", on, InstallImage, 256, SamplerFlashInfer, ""},
+		{"latest", nil, InstallPip, 256, SamplerFlashInfer, SamplerSort}, // not a release: no pip rule applies
+	} {
+		p, _, o := samplerPath(tc.release, tc.env, tc.inst, tc.n)
+		if p != tc.want || o != tc.other {
+			t.Errorf("%q %v %q n %d: %s (or %q), want %s (or %q)", tc.release, tc.env, tc.inst, tc.n, p, o, tc.want, tc.other)
+		}
+	}
+	if _, ok := releaseTriple("latest"); ok {
+		t.Errorf("releaseTriple(latest) is a release")
 	}
 }

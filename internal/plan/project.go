@@ -340,9 +340,14 @@ func engineEnviron(p *project.Project, s *project.Service) map[string]string {
 }
 
 // engineInstall is how the engine's vLLM is installed, as far as its image or
-// Dockerfile tells: vLLM's own image, else unknown.
+// Dockerfile tells: vLLM's own CUDA image, else unknown (the -rocm and -cpu
+// images have no FlashInfer).
 func engineInstall(s *project.Service) Install {
-	if project.OfficialImage(s.Config.Image) || s.Dockerfile != nil && project.OfficialImage(s.Dockerfile.From) {
+	cuda := func(ref string) bool {
+		r := strings.ToLower(ref)
+		return project.OfficialImage(ref) && !strings.Contains(r, "-rocm") && !strings.Contains(r, "-cpu")
+	}
+	if cuda(s.Config.Image) || s.Dockerfile != nil && cuda(s.Dockerfile.From) {
 		return InstallImage
 	}
 	return InstallUnknown

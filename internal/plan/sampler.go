@@ -55,7 +55,7 @@ var SortSamplerDefaultSince = [3]int{0, 11, 1}
 func releaseTriple(v string) ([3]int, bool) {
 	var out [3]int
 	v = strings.TrimPrefix(strings.TrimSpace(v), "v")
-	if v == "" {
+	if v == "" || v[0] < '0' || v[0] > '9' { // "latest", "nightly": not a release
 		return out, false
 	}
 	for i, part := range strings.SplitN(v, ".", 3) {
@@ -91,10 +91,21 @@ const (
 	// InstallImage: vLLM's own vllm/vllm-openai image (or a Dockerfile FROM
 	// it), which has FlashInfer ("We have installed flashinfer by default in
 	// the docker image for a long time", vLLM PR #21389, July 2025).
-	InstallImage Install = "vllm-openai image"
+	InstallImage Install = "image"
 	// InstallPip: `pip install vllm` of the release, no extras.
-	InstallPip Install = "pip wheel"
+	InstallPip Install = "pip"
 )
+
+// Describe says the install in words, for people.
+func (i Install) Describe() string {
+	switch i {
+	case InstallImage:
+		return "vLLM's own vllm/vllm-openai image"
+	case InstallPip:
+		return "a pip install of the wheel"
+	}
+	return "install unknown (not vLLM's own image)"
+}
 
 // SamplerPath is the top-k/top-p implementation vLLM's V1 sampler takes in
 // the profile run's warm-up; each holds its own buffers at the peak.
@@ -127,8 +138,8 @@ const FlashInferDefaultAgainSince = 0.20
 var tritonBufferSMs = []struct {
 	name string
 	sms  int
-}{{"h100 pcie", 114}, {"h100", 132}, {"h200", 132}, {"h20", 78}, {"gh200", 132}, {"a100", 108}, {"a800", 108},
-	{"l40s", 142}, {"l40", 142}, {"a10", 72}, {"l4", 58}, {"4090", 128}, {"4080", 76}, {"3090", 82}, {"5090", 170}, {"a6000", 84}}
+}{{"h100 pcie", 114}, {"h100", 132}, {"gh200", 132}, {"h200", 132}, {"h20", 78}, {"a100", 108}, {"a800", 108},
+	{"l40s", 142}, {"l40", 142}, {"a10g", 80}, {"a10", 72}, {"l4", 58}, {"4090", 128}, {"4080", 76}, {"3090", 82}, {"5090", 170}, {"a6000", 84}}
 
 func smCount(g gpu.GPU) int {
 	name := strings.ToLower(g.Name)
@@ -153,17 +164,21 @@ func samplerPath(release string, env map[string]string, inst Install, n int) (pa
 	flag := strings.ToLower(env["VLLM_USE_FLASHINFER_SAMPLER"])
 	off, on := flag == "0" || flag == "false", flag == "1" || flag == "true"
 	t, known := releaseTriple(release)
+	triton := func(why string) (SamplerPath, string, SamplerPath) {
+		if n < 8 { // topk_topp_triton runs for 8 requests or more
+			return SamplerSort, why + "; vLLM's Triton kernels start at 8 requests", ""
+		}
+		return SamplerTriton, why, ""
+	}
 	switch {
-	case version >= TritonSamplerSince && n < 8:
-		return SamplerSort, "vLLM's Triton kernels start at 8 requests", ""
 	case version >= FlashInferDefaultAgainSince && off:
-		return SamplerTriton, "VLLM_USE_FLASHINFER_SAMPLER=0", ""
+		return triton("VLLM_USE_FLASHINFER_SAMPLER=0")
 	case version >= FlashInferDefaultAgainSince:
 		return SamplerFlashInfer, "vLLM's default from 0.20 (FlashInfer is a dependency)", ""
 	case version >= TritonSamplerSince && on:
 		return SamplerFlashInfer, "VLLM_USE_FLASHINFER_SAMPLER=1", ""
 	case version >= TritonSamplerSince:
-		return SamplerTriton, "vLLM's default on 0.18 and 0.19", ""
+		return triton("vLLM's default on 0.18 and 0.19")
 	case known && !tripleLess(t, SortSamplerDefaultSince):
 		if on {
 			return SamplerFlashInfer, "VLLM_USE_FLASHINFER_SAMPLER=1", ""
@@ -173,12 +188,14 @@ func samplerPath(release string, env map[string]string, inst Install, n int) (pa
 		return SamplerSort, "VLLM_USE_FLASHINFER_SAMPLER=0", ""
 	case inst == InstallPip && known:
 		return SamplerSort, "a pip install before 0.11.1 has no FlashInfer without the vllm[flashinfer] extra", ""
-	case on:
-		return SamplerFlashInfer, "VLLM_USE_FLASHINFER_SAMPLER=1", ""
 	case version < 0.09:
-		return SamplerSort, "0.8 takes FlashInfer's kernels only below FlashInfer 0.2.3", SamplerFlashInfer
+		return SamplerSort, "0.8 takes FlashInfer's kernels only below FlashInfer 0.2.3, whatever VLLM_USE_FLASHINFER_SAMPLER says", SamplerFlashInfer
+	case inst == InstallImage && on:
+		return SamplerFlashInfer, "VLLM_USE_FLASHINFER_SAMPLER=1 and the vllm-openai image has FlashInfer", ""
 	case inst == InstallImage:
 		return SamplerFlashInfer, "the vllm-openai image has FlashInfer", ""
+	case on:
+		return SamplerFlashInfer, "VLLM_USE_FLASHINFER_SAMPLER=1, where FlashInfer is installed", SamplerSort
 	}
 	return SamplerFlashInfer, "FlashInfer where it is installed", SamplerSort
 }
@@ -215,8 +232,12 @@ func samplerWarmup(seqs, batched, vocab int, release string, env map[string]stri
 		if other == SamplerSort {
 			where = " (FlashInfer missing: a pip install before 0.11.1 has it only with the vllm[flashinfer] extra, the vllm-openai image has it)"
 		}
-		note = fmt.Sprintf("the sampler warm-up is counted as %s's (%.2f GiB over %s requests × %s vocabulary); if vLLM takes its %s path instead%s it takes %.2f GiB — the log says which (`Using FlashInfer for top-p & top-k sampling` or `Falling back to the PyTorch-native implementation of top-p & top-k sampling`): set VLLM_USE_FLASHINFER_SAMPLER=0 or 1 in the environment to settle it, or lower --max-num-seqs",
-			path, b/gib, vllm.Commas(n), vllm.Commas(vocab), other, where, ob/gib)
+		settle := "set VLLM_USE_FLASHINFER_SAMPLER=0 in the environment to count the PyTorch path for certain"
+		if other == SamplerFlashInfer {
+			settle = "the FlashInfer release installed decides"
+		}
+		note = fmt.Sprintf("the sampler warm-up is taken as %s's (%.2f GiB over %s requests × %s vocabulary); if vLLM takes its %s path instead%s, the warm-up is %.2f GiB — the log says which (`Using FlashInfer for top-p & top-k sampling` or `Falling back to the PyTorch-native implementation of top-p & top-k sampling`); %s, or lower --max-num-seqs",
+			path, b/gib, vllm.Commas(n), vllm.Commas(vocab), other, where, ob/gib, settle)
 	}
 	return b / gib, formula, note, otherGiB
 }
