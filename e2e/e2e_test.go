@@ -307,7 +307,7 @@ func TestFailureDiagnoses(t *testing.T) {
 		{name: "oom at load", args: `"--model=Qwen/Qwen3-32B", "--max-model-len=8192", "--enforce-eager"`, upArgs: []string{"--skip-plan"}, code: 1,
 			want: []string{"CUDA ran out of memory", "Failed to load model - not enough GPU memory"}},
 		{name: "plan stops a config that cannot fit", args: `"--model=Qwen/Qwen3-32B", "--max-model-len=8192", "--enforce-eager"`, code: 3,
-			want: []string{"nothing was deployed", "weights take"}},
+			want: []string{"nothing was deployed", "plan on vllmctl.yaml: ", "weights take"}},
 		{name: "crash loop", args: goodArgs, simArgs: "--sim-fail-at loading", extra: "    restart: unless-stopped\n", code: 1, dockerOnly: true,
 			want: []string{"crash loop"}},
 		{name: "stalled load", args: goodArgs, simArgs: "--sim-stall-at loading", upArgs: []string{"--stall-timeout", "3s", "--download-timeout", "3s"}, code: 4,

@@ -178,7 +178,7 @@ func (e *env) promoteOptions(p *project.Project, dep *deploy.Deployer, rt runtim
 	inv, src, _ := e.inventory(p, g)
 	red := redactorFor(p)
 	return promote.Options{Gate: promote.DefaultGate(),
-		Up: deploy.UpOptions{Version: Version, Simulate: rt.simulate, SimBinary: rt.simBin, Inventory: inv, Completion: true,
+		Up: deploy.UpOptions{Version: Version, Simulate: rt.simulate, SimBinary: rt.simBin, Inventory: inv, InventorySource: src, Completion: true,
 			StallOther: 10 * time.Minute, StallLoading: 30 * time.Minute, Redact: red},
 		Describe: func(r *bench.Result) {
 			eng, _ := bench.Engine(p, r.Profile)

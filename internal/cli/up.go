@@ -135,7 +135,7 @@ func runUp(e *env, f upFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	inv, _, err := e.inventory(p, f.gpu)
+	inv, invSrc, err := e.inventory(p, f.gpu)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func runUp(e *env, f upFlags, args []string) error {
 	var failed []string
 	confirm := e.confirm()
 	for _, name := range args {
-		res, err := dep.Up(e.ctx, name, deploy.UpOptions{Version: Version, Simulate: f.rt.simulate, SimBinary: f.rt.simBin, Inventory: inv,
+		res, err := dep.Up(e.ctx, name, deploy.UpOptions{Version: Version, Simulate: f.rt.simulate, SimBinary: f.rt.simBin, Inventory: inv, InventorySource: invSrc,
 			DryRun: f.dryRun, RollbackOnFailure: f.rollback, SkipPlan: f.skipPlan, Completion: !f.noComplete, StallOther: f.stall, StallLoading: f.stallLoad,
 			OnEvent: rend.Event, Redact: red, Replace: f.replace, Force: f.force, Confirm: confirm})
 		rend.Close()

@@ -43,6 +43,7 @@ type UpOptions struct {
 	Simulate          bool          // run on vllm-sim
 	SimBinary         string        // process runtime: the vllm-sim binary. Default: next to vllmctl, else PATH
 	Inventory         []gpu.GPU     // GPUs for the plan and the simulator
+	InventorySource   string        // where they came from (flags, nvidia-smi, vllmctl.yaml), for the plan's messages
 	DryRun            bool          // print what would run, change nothing
 	RollbackOnFailure bool          // redeploy the previous good resolved file on failure
 	Completion        bool          // one tiny completion before ready
@@ -136,7 +137,7 @@ func (d *Deployer) Up(ctx context.Context, profile string, o UpOptions) (UpResul
 	if err != nil {
 		return res, err
 	}
-	pp := plan.PlanProject(d.P, plan.ProjectInput{GPUs: o.Inventory, Profiles: []string{profile}})
+	pp := plan.PlanProject(d.P, plan.ProjectInput{GPUs: o.Inventory, GPUSource: o.InventorySource, Profiles: []string{profile}})
 	var extra []project.Diagnostic
 	if !o.SkipPlan && len(o.Inventory) > 0 {
 		extra = plan.Diagnostics(d.P, pp)

@@ -310,7 +310,7 @@ func Diagnostics(p *project.Project, pp ProjectPlan) []project.Diagnostic {
 			sev = project.Warning
 		}
 		out = append(out, project.Diagnostic{Pos: pos, Severity: sev, Code: "plan-" + string(e.Verdict),
-			Path: "services." + e.Service + ".command", Message: fmt.Sprintf("plan on %s: %s", pp.GPUSource, strings.Join(e.Reasons, "; ")),
+			Path: "services." + e.Service + ".command", Message: fmt.Sprintf("plan on %s: %s", orWord(pp.GPUSource, "the GPUs given"), strings.Join(e.Reasons, "; ")),
 			Hint: strings.Join(e.Fixes, "; ")})
 	}
 	return out
