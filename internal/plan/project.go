@@ -343,11 +343,7 @@ func engineEnviron(p *project.Project, s *project.Service) map[string]string {
 // Dockerfile tells: vLLM's own CUDA image, else unknown (the -rocm and -cpu
 // images have no FlashInfer).
 func engineInstall(s *project.Service) Install {
-	cuda := func(ref string) bool {
-		r := strings.ToLower(ref)
-		return project.OfficialImage(ref) && !strings.Contains(r, "-rocm") && !strings.Contains(r, "-cpu")
-	}
-	if cuda(s.Config.Image) || s.Dockerfile != nil && cuda(s.Dockerfile.From) {
+	if project.OfficialCUDAImage(s.Config.Image) || s.Dockerfile != nil && project.OfficialCUDAImage(s.Dockerfile.From) {
 		return InstallImage
 	}
 	return InstallUnknown

@@ -190,8 +190,6 @@ func samplerPath(release string, env map[string]string, inst Install, n int) (pa
 		return SamplerSort, "a pip install before 0.11.1 has no FlashInfer without the vllm[flashinfer] extra", ""
 	case version < 0.09:
 		return SamplerSort, "0.8 takes FlashInfer's kernels only below FlashInfer 0.2.3, whatever VLLM_USE_FLASHINFER_SAMPLER says", SamplerFlashInfer
-	case inst == InstallImage && on:
-		return SamplerFlashInfer, "VLLM_USE_FLASHINFER_SAMPLER=1 and the vllm-openai image has FlashInfer", ""
 	case inst == InstallImage:
 		return SamplerFlashInfer, "the vllm-openai image has FlashInfer", ""
 	case on:

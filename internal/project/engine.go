@@ -100,6 +100,13 @@ func OfficialImage(ref string) bool {
 	return strings.HasPrefix(ref, "vllm/vllm-openai")
 }
 
+// OfficialCUDAImage reports whether the image is vLLM's own CUDA server image
+// (vllm/vllm-openai, not its -rocm or -cpu variants).
+func OfficialCUDAImage(ref string) bool {
+	r := strings.ToLower(ref)
+	return OfficialImage(ref) && !strings.Contains(r, "-rocm") && !strings.Contains(r, "-cpu")
+}
+
 // Dockerfile is what vllmctl reads of a service's build: the final stage's
 // base image and entrypoint.
 type Dockerfile struct {
