@@ -230,8 +230,8 @@ func report(rows [][]string, n *int) int {
 			b = "mixed GPUs: the row's budget is per GPU and the planner declares one kind"
 		case !hasAvail:
 			b = "vLLM's available KV memory not stated"
-		case m.Multimodal:
-			b = "multimodal: the encoder's profile run is not modelled (the planner notes it instead of a budget)"
+		case m.Multimodal && !plan.EncoderModelled(m, version):
+			b = "multimodal: this tower's (or this release's) encoder profile run is not modelled (the planner notes it instead of a budget)"
 		case strings.Contains(strings.ToLower(notes), "lmcache"):
 			b = "LMCache connector reserves GPU memory the row does not give"
 		default:
@@ -267,7 +267,7 @@ func report(rows [][]string, n *int) int {
 			}
 			verdict = fmt.Sprintf("%s: %s (vLLM: %s)", vm, res.Verdict, want)
 		}
-		if verdict == "—" && known && layoutErr == nil && get(r, "vllm_verdict") != "" && total > 0 && hasUtil && !m.Multimodal {
+		if verdict == "—" && known && layoutErr == nil && get(r, "vllm_verdict") != "" && total > 0 && hasUtil && (!m.Multimodal || plan.EncoderModelled(m, version)) {
 			verdict = "needs the end-to-end figure"
 		}
 		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", *n, shortURL(get(r, "source_url")), side, model, get(r, "gpu"), a, b, verdict)

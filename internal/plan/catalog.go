@@ -93,6 +93,9 @@ type Model struct {
 	// VisionParamsB is the vision/audio tower's share of ParamsB, when known.
 	VisionParamsB float64 `json:"vision_params_billion,omitempty"`
 	Multimodal    bool    `json:"multimodal,omitempty"`
+	// Vision is a Qwen-VL style vision tower, read from vision_config, whose
+	// profile run the planner sizes; nil for other towers.
+	Vision *VisionTower `json:"vision,omitempty"`
 }
 
 //go:embed catalog.csv
@@ -339,6 +342,7 @@ func jsonCatalog() []Model {
 // fromHF turns config.json values into a Model.
 func fromHF(c hfConfig, id string) (Model, error) {
 	multimodal := c.VisionConfig != nil || c.AudioConfig != nil
+	visionConfig := c.VisionConfig
 	if c.TextConfig != nil && c.Layers == 0 {
 		tc := *c.TextConfig
 		if !tc.Tie && c.Tie {
@@ -412,6 +416,9 @@ func fromHF(c hfConfig, id string) (Model, error) {
 	}
 	if multimodal && m.Kind == "dense" {
 		m.Kind = "multimodal"
+	}
+	if v, ok := qwenVision(visionConfig, m.Hidden); ok {
+		m.Vision = &v
 	}
 	if q, ok := c.QuantConfig["quant_method"].(string); ok {
 		m.CheckpointQ = q

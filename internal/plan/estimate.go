@@ -302,6 +302,16 @@ func Estimate(in Input) Result {
 	if samp > act {
 		act, actFormula = samp, sampFormula+", above the forward pass"
 	}
+	// A multimodal model's profile runs the encoder first and keeps its
+	// embeddings through the text run and the sampler warm-up.
+	enc := estimateEncoder(m, a, r.BatchedTokens, seqs, r.MaxModelLen, r.TP, in.Version)
+	if enc.Modelled {
+		if text := act + enc.HeldGiB; enc.PeakGiB > text {
+			act, actFormula = enc.PeakGiB, enc.Formula+fmt.Sprintf(", above the text run (%.2f GiB with the held embeddings)", text)
+		} else {
+			act, actFormula = text, actFormula+fmt.Sprintf(" + %.2f GiB of encoder embeddings held from the profile's encoder run (%s)", enc.HeldGiB, enc.Formula)
+		}
+	}
 	nonTorch := Overheads.NonTorchGiB
 	if r.TP*r.PP > 1 {
 		nonTorch += Overheads.NonTorchTPGiB
@@ -513,7 +523,7 @@ func Estimate(in Input) Result {
 		r.Fixes = append(r.Fixes, fix)
 	}
 	if m.Multimodal {
-		r.Notes = append(r.Notes, multimodalNote(a, m))
+		r.Notes = append(r.Notes, multimodalNote(a, m, enc))
 	}
 	for i := range r.Ranks {
 		rk := &r.Ranks[i]
@@ -773,27 +783,19 @@ func speculative(a vllm.Args, m Model, draft *Model, tp int, version float64) sp
 }
 
 // multimodalNote says what the planner assumes about the vision/audio tower.
-func multimodalNote(a vllm.Args, m Model) string {
-	limits := flagValue(a, "limit-mm-per-prompt")
-	if limits != "" {
-		var l map[string]any
-		if json.Unmarshal([]byte(limits), &l) == nil {
-			zero := len(l) > 0
-			for _, v := range l {
-				if n, ok := v.(float64); !ok || n != 0 {
-					zero = false
-				}
-			}
-			if zero {
-				return "multimodal model with --limit-mm-per-prompt all 0: text-only; the encoder is not profiled (its weights are still counted in the parameters)"
-			}
-		}
+func multimodalNote(a vllm.Args, m Model, enc encoderProfile) string {
+	if enc.Skipped != "" {
+		return "multimodal model: " + enc.Skipped + " (the tower's weights are still counted)"
 	}
 	tower := "its share of the parameters is not known here"
 	if m.VisionParamsB > 0 {
 		tower = fmt.Sprintf("%.2fB params", m.VisionParamsB)
 	}
-	return "multimodal model: the vision/audio tower is counted in the weights (" + tower + "); the encoder's profile run and encoder cache (sized by --limit-mm-per-prompt and max_num_batched_tokens) are not modelled: keep headroom or pass --limit-mm-per-prompt"
+	if enc.Modelled {
+		return fmt.Sprintf("multimodal model: the profile runs the vision encoder on %d image(s) of %s embeddings (vLLM: `Encoder cache will be initialized with a budget of %d tokens, and profiled with %d image items`), counted in the activation peak; --limit-mm-per-prompt and --mm-processor-kwargs max_pixels change it",
+			enc.Items, vllm.Commas(enc.Tokens), enc.Budget, enc.Items)
+	}
+	return "multimodal model: the vision/audio tower is counted in the weights (" + tower + "); the encoder's profile run and encoder cache (sized by --limit-mm-per-prompt and max_num_batched_tokens) are not modelled for this tower or release: keep headroom or pass --limit-mm-per-prompt"
 }
 
 // weightBytes estimates the checkpoint size and the stored bits per quantized weight.

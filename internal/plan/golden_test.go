@@ -89,8 +89,9 @@ func TestCatalogIssue13Rows(t *testing.T) {
 	}
 }
 
-// A multimodal model: the tower is in the weights and the encoder profile is
-// named as not modelled; --limit-mm-per-prompt all 0 makes it text-only.
+// A multimodal model: a Qwen-VL tower's profile run is sized and named as
+// vLLM logs it, another tower's is named as not modelled; --limit-mm-per-prompt
+// all 0 makes it text-only.
 func TestMultimodalNote(t *testing.T) {
 	m := model(t, "Qwen/Qwen3.6-35B-A3B")
 	if !m.Multimodal {
@@ -106,8 +107,13 @@ func TestMultimodalNote(t *testing.T) {
 		return false
 	}
 	r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=32768"}), GPUs: g, Version: "0.24.0"})
-	if !find(r, "encoder's profile run and encoder cache") {
+	if !find(r, "budget of 16384 tokens, and profiled with 1 image items") {
 		t.Errorf("notes: %v", r.Notes)
+	}
+	// Gemma 3's SigLIP tower: in the weights, its profile run named as not modelled.
+	r = Estimate(Input{Model: model(t, "google/gemma-3-27b-it"), Args: vllm.Parse([]string{"--max-model-len=32768"}), GPUs: g, Version: "0.24.0"})
+	if !find(r, "encoder's profile run and encoder cache") || !find(r, "not modelled") {
+		t.Errorf("Gemma 3 notes: %v", r.Notes)
 	}
 	r = Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=32768", `--limit-mm-per-prompt={"image":0,"video":0}`}), GPUs: g, Version: "0.24.0"})
 	if !find(r, "text-only") {

@@ -1,0 +1,263 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+// VisionTower is what the memory profile needs of a Qwen-VL style vision
+// tower (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5): a ViT over patches of
+// patch_size pixels (temporal_patch_size frames), merged spatial_merge_size²
+// to one embedding of out_hidden_size.
+type VisionTower struct {
+	Layers        int `json:"depth"`
+	Hidden        int `json:"hidden_size"`
+	Intermediate  int `json:"intermediate_size"`
+	PatchSize     int `json:"patch_size"`
+	MergeSize     int `json:"spatial_merge_size"`
+	TemporalPatch int `json:"temporal_patch_size"`
+	OutHidden     int `json:"out_hidden_size"`
+	// Gated: a gate/up MLP (Qwen2.5-VL), else fc1/fc2 (Qwen2-VL, Qwen3-VL).
+	Gated bool `json:"gated,omitempty"`
+	// Deepstack is the number of deepstack_visual_indexes (Qwen3-VL): each
+	// adds out_hidden_size to every embedding the encoder returns.
+	Deepstack int `json:"-"`
+	// MaxPixels is the image processor's default max_pixels (Qwen2/2.5-VL:
+	// 12,845,056; Qwen3-VL's longest_edge 16,777,216).
+	MaxPixels int `json:"-"`
+}
+
+// qwenVision reads a Qwen-VL vision_config; ok is false for other towers.
+// Qwen2-VL writes the ViT width as embed_dim (hidden_size is then the text
+// width it projects to) and the MLP as mlp_ratio.
+func qwenVision(vc map[string]any, textHidden int) (VisionTower, bool) {
+	num := func(k string) int {
+		if f, ok := vc[k].(float64); ok {
+			return int(f)
+		}
+		return 0
+	}
+	if num("spatial_merge_size") == 0 || num("patch_size") == 0 || num("depth") == 0 {
+		return VisionTower{}, false
+	}
+	v := VisionTower{Layers: num("depth"), Hidden: num("hidden_size"), Intermediate: num("intermediate_size"),
+		PatchSize: num("patch_size"), MergeSize: num("spatial_merge_size"), TemporalPatch: max(1, num("temporal_patch_size")),
+		OutHidden: num("out_hidden_size"), MaxPixels: 12845056}
+	if e := num("embed_dim"); e > 0 { // Qwen2-VL
+		v.OutHidden, v.Hidden = v.Hidden, e
+		if r, ok := vc["mlp_ratio"].(float64); ok && v.Intermediate == 0 {
+			v.Intermediate = int(float64(e) * r)
+		}
+	}
+	if v.OutHidden == 0 {
+		v.OutHidden = textHidden
+	}
+	_, v.Gated = vc["fullatt_block_indexes"] // Qwen2.5-VL's windowed ViT has the gated MLP
+	if ds, ok := vc["deepstack_visual_indexes"].([]any); ok {
+		v.Deepstack = len(ds)
+	}
+	if v.PatchSize == 16 { // Qwen3-VL's processor: longest_edge 16,777,216 (4,096²)
+		v.MaxPixels = 16777216
+	}
+	if v.Hidden == 0 || v.Intermediate == 0 {
+		return VisionTower{}, false
+	}
+	return v, true
+}
+
+// Releases that changed what the ViT attention block of Qwen-VL towers
+// allocates: PR #27106 ("Remove unnecessary .contiguous() calls", opened
+// 2025-10-17, after 0.11.0) dropped the contiguous q, k, v copies; PR #29873
+// ("Extract ApplyRotaryEmb as CustomOp", opened 2025-12-02) rotates without
+// the float32 copies, and PR #30125 (MMEncoderAttention, approved
+// 2025-12-15) brought contiguous copies back before its kernels. Their first
+// releases are inferred from the dates (0.12.0 was out on 2025-12-03): the
+// later release is taken for the float32 rotary, which over- rather than
+// under-counts.
+var (
+	VisionNoContiguousSince = [3]int{0, 11, 1}
+	VisionRotaryFusedSince  = [3]int{0, 14, 0}
+)
+
+// encoderProfile is what vLLM's profile run spends on the multimodal encoder
+// (GpuModelRunner.profile_run since PR #11210): it runs the encoder on N
+// dummy items of the largest size first, keeps their embeddings in the
+// encoder cache while the text dummy run and the sampler warm-up run, and
+// clears them after. So the profile's peak is the larger of the encoder's own
+// peak and the text peak plus the held embeddings.
+type encoderProfile struct {
+	Modelled bool
+	Skipped  string  // why no encoder runs in the profile (limit 0, --skip-mm-profiling)
+	Items    int     // N
+	Tokens   int     // embeddings per item (vLLM's "maximum feature size")
+	Budget   int     // the encoder budget vLLM logs
+	PeakGiB  float64 // the encoder forward's own peak
+	HeldGiB  float64 // embeddings kept in the encoder cache during the text run
+	Formula  string
+}
+
+// mmLimits reads --limit-mm-per-prompt ('{"image": 2, "video": 0}' or
+// 'image=2,video=0'); absent modalities are unlimited as far as the profile
+// goes (vLLM's default limit is 999).
+func mmLimits(a vllm.Args) (map[string]int, bool) {
+	v := flagValue(a, "limit-mm-per-prompt")
+	if v == "" {
+		return nil, false
+	}
+	out := map[string]int{}
+	var j map[string]any
+	if json.Unmarshal([]byte(v), &j) == nil {
+		for k, x := range j {
+			switch n := x.(type) {
+			case float64:
+				out[k] = int(n)
+			case map[string]any: // {"image": {"count": 2, ...}} (0.11+)
+				if c, ok := n["count"].(float64); ok {
+					out[k] = int(c)
+				}
+			}
+		}
+		return out, true
+	}
+	for _, kv := range strings.Split(v, ",") {
+		k, n, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if c, err := strconv.Atoi(strings.TrimSpace(n)); ok && err == nil {
+			out[strings.TrimSpace(k)] = c
+		}
+	}
+	return out, true
+}
+
+// mmMaxPixels reads max_pixels (or Qwen3-VL's size.longest_edge) from
+// --mm-processor-kwargs, which vLLM applies to the profile's dummy image too.
+func mmMaxPixels(a vllm.Args) int {
+	var j map[string]any
+	if json.Unmarshal([]byte(flagValue(a, "mm-processor-kwargs")), &j) != nil {
+		return 0
+	}
+	if f, ok := j["max_pixels"].(float64); ok {
+		return int(f)
+	}
+	if s, ok := j["size"].(map[string]any); ok {
+		if f, ok := s["longest_edge"].(float64); ok {
+			return int(f)
+		}
+	}
+	return 0
+}
+
+// encoderPeakUnits is the ViT block's live tensors at its peak, in [S, C]
+// units (S patches, C the ViT width), read from Qwen2_5_VisionAttention
+// (Qwen3-VL's too): the block input and norm1's output (2), the qkv
+// projection (3/tp), contiguous q, k, v copies (3/tp; none from
+// VisionNoContiguousSince to VisionRotaryFusedSince), torch.cat([q, k])
+// (2/tp) and the rotation: before VisionRotaryFusedSince
+// apply_rotary_pos_emb_vision's float32 copy, float32 result and cast back
+// (4 + 4 + 2, over tp), after it the rotated pair (2/tp). The MLP phase
+// (input, attention output, residual and norm2's output, then gate/up and the
+// activation over the intermediate size, or fc1 and the activation) is taken
+// when higher.
+func encoderPeakUnits(v VisionTower, tp int, release string) (float64, string) {
+	t := float64(tp)
+	version, known := releaseTriple(release)
+	if !known {
+		version = [3]int{0, 11, 0} // the planner's rules for an unknown release
+	}
+	copies, rot, how := 3.0, 2.0, "q/k/v copies 3 + q/k concat 2 + rotated q/k 2"
+	switch {
+	case tripleLess(version, VisionNoContiguousSince):
+		rot, how = 10, "q/k/v copies 3 + q/k concat 2 + float32 rotary copy, result and cast 4 + 4 + 2"
+	case tripleLess(version, VisionRotaryFusedSince):
+		copies, rot, how = 0, 10, "q/k concat 2 + float32 rotary copy, result and cast 4 + 4 + 2"
+	}
+	attn := 2 + (3+copies+2+rot)/t
+	ratio := float64(v.Intermediate) / float64(v.Hidden)
+	mlpMul, mlpHow := 2.0, "fc1 and activation"
+	if v.Gated {
+		mlpMul, mlpHow = 3, "gate/up and activation"
+	}
+	mlp := 4 + mlpMul*ratio/t
+	if mlp > attn {
+		return mlp, fmt.Sprintf("MLP: input, attention output, residual, norm 4 + %s %g × %d/%d ÷ TP %d", mlpHow, mlpMul, v.Intermediate, v.Hidden, tp)
+	}
+	return attn, fmt.Sprintf("attention: input and norm 2 + (qkv 3 + %s) ÷ TP %d", how, tp)
+}
+
+// EncoderV1Since is the first release whose profile of a multimodal model is
+// the V1 runner's alone: before 0.10 (which removed V0) many multimodal
+// models still started on the V0 engine, whose profile gives each of
+// max_num_seqs dummy sequences its own dummy image (vllm#16570's 0.8.3
+// Qwen2.5-VL log is a V0 worker's); that path is not modelled.
+var EncoderV1Since = [3]int{0, 10, 0}
+
+// EncoderModelled says whether the planner sizes the profile's encoder run
+// for this model on this release (a Qwen-VL tower on the V1 runner; an
+// unknown release takes 0.11.0's rules).
+func EncoderModelled(m Model, release string) bool {
+	if m.Vision == nil {
+		return false
+	}
+	t, known := releaseTriple(release)
+	return !known || !tripleLess(t, EncoderV1Since)
+}
+
+// estimateEncoder sizes the profile's encoder run for a Qwen-VL tower
+// (vLLM's MultiModalBudget, PR #22228; the same defaults before it):
+// T = embeddings of the largest image, budget = max(max_num_batched_tokens, T),
+// N = max(1, min(budget ÷ T, max_num_seqs × max(1, min(limit, max_model_len ÷ T)))).
+func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, release string) encoderProfile {
+	var e encoderProfile
+	limits, set := mmLimits(a)
+	if set && len(limits) > 0 {
+		zero := true
+		for _, n := range limits {
+			zero = zero && n == 0
+		}
+		if zero {
+			e.Skipped = "--limit-mm-per-prompt is 0 for every modality: text-only, the encoder is not profiled"
+			return e
+		}
+	}
+	if a.IsSet("skip-mm-profiling") {
+		e.Skipped = "--skip-mm-profiling: the encoder is not profiled (its real first batch can need what the profile did not reserve)"
+		return e
+	}
+	v := m.Vision
+	if !EncoderModelled(m, release) {
+		return e
+	}
+	if n, ok := limits["image"]; ok && n == 0 {
+		return e // another modality is profiled: not modelled
+	}
+	factor := v.PatchSize * v.MergeSize
+	px := v.MaxPixels
+	if p := mmMaxPixels(a); p > 0 {
+		px = p
+	}
+	side := int(math.Sqrt(float64(px))) / factor
+	if side < 1 {
+		return e
+	}
+	e.Tokens = side * side
+	e.Budget = max(batched, e.Tokens)
+	limit := 999
+	if n, ok := limits["image"]; ok && n > 0 {
+		limit = n
+	}
+	perPrompt := max(1, min(limit, maxModelLen/e.Tokens))
+	e.Items = max(1, min(e.Budget/e.Tokens, seqs*perPrompt))
+	s := float64(e.Items * e.Tokens * v.MergeSize * v.MergeSize)
+	units, how := encoderPeakUnits(*v, tp, release)
+	pixels := s * float64(3*v.TemporalPatch*v.PatchSize*v.PatchSize) * 4 // float32 pixel_values on the GPU
+	e.PeakGiB = (s*float64(v.Hidden)*2*units + pixels) / gib
+	e.HeldGiB = float64(e.Items*e.Tokens) * float64(v.OutHidden*(1+v.Deepstack)) * 2 / gib
+	e.Modelled = true
+	e.Formula = fmt.Sprintf("vision encoder on %d image(s) of %s embeddings (budget %s): %s patches × ViT width %d × 2 B × %.1f (%s) + float32 pixels %.2f GiB",
+		e.Items, vllm.Commas(e.Tokens), vllm.Commas(e.Budget), vllm.Commas(int(s)), v.Hidden, units, how, pixels/gib)
+	return e
+}

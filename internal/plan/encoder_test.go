@@ -1,0 +1,101 @@
+package plan
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/gpu"
+	"github.com/vllmctl/vllmctl/internal/vllm"
+)
+
+// The profile's encoder budget and item count as vLLM logs them
+// ("Encoder cache will be initialized with a budget of B tokens, and profiled
+// with N image items") in public logs: Ray Data's v0.11.0 Qwen2.5-VL-3B run,
+// an April 2026 Qwen3-VL-8B run with max_pixels 1,003,520, and a v0.17.1
+// Qwen3.5-9B compose log.
+func TestEncoderBudgetAndItems(t *testing.T) {
+	for _, tc := range []struct {
+		model                 string
+		argv                  []string
+		batched, seqs, mml    int
+		release               string
+		tokens, budget, items int
+		modelled              bool
+		skipped               string
+	}{
+		{"Qwen/Qwen2.5-VL-3B-Instruct", nil, 2048, 256, 8192, "0.11.0", 16384, 16384, 1, true, ""},
+		{"Qwen/Qwen3-VL-8B-Instruct", []string{`--limit-mm-per-prompt={"image": 1}`, `--mm-processor-kwargs={"min_pixels": 784, "max_pixels": 1003520}`}, 8192, 5, 4096, "0.19.0", 961, 8192, 5, true, ""},
+		{"Qwen/Qwen3.5-9B", nil, 4096, 4, 16384, "0.17.1", 16384, 16384, 1, true, ""},
+		// Small images fill the budget: 8,192 ÷ 961 = 8 items when 16 sequences may each hold one.
+		{"Qwen/Qwen3-VL-8B-Instruct", []string{`--mm-processor-kwargs={"max_pixels": 1003520}`}, 8192, 16, 4096, "0.19.0", 961, 8192, 8, true, ""},
+		{"Qwen/Qwen2.5-VL-7B-Instruct", []string{"--limit-mm-per-prompt=image=0,video=0"}, 8192, 256, 32768, "0.11.0", 0, 0, 0, false, "text-only"},
+		{"Qwen/Qwen2.5-VL-7B-Instruct", []string{"--skip-mm-profiling"}, 8192, 256, 32768, "0.11.0", 0, 0, 0, false, "--skip-mm-profiling"},
+		{"Qwen/Qwen2.5-VL-72B-Instruct", nil, 8192, 256, 32768, "0.8.3", 0, 0, 0, false, ""}, // V0-era release
+		{"google/gemma-3-27b-it", nil, 8192, 256, 32768, "0.11.0", 0, 0, 0, false, ""},       // SigLIP: not modelled
+	} {
+		e := estimateEncoder(model(t, tc.model), vllm.Parse(tc.argv), tc.batched, tc.seqs, tc.mml, 1, tc.release)
+		if e.Modelled != tc.modelled || e.Tokens != tc.tokens || e.Budget != tc.budget || e.Items != tc.items {
+			t.Errorf("%s %v: modelled %v, %d tokens, budget %d, %d items; want %v, %d, %d, %d",
+				tc.model, tc.argv, e.Modelled, e.Tokens, e.Budget, e.Items, tc.modelled, tc.tokens, tc.budget, tc.items)
+		}
+		if !strings.Contains(e.Skipped, tc.skipped) || (tc.skipped == "") != (e.Skipped == "") {
+			t.Errorf("%s %v: skipped %q, want %q", tc.model, tc.argv, e.Skipped, tc.skipped)
+		}
+	}
+}
+
+// The ViT block's peak in [patches, width] units follows the release's
+// attention code: contiguous q/k/v copies until 0.11.1, float32 rotary
+// copies until 0.14; the MLP phase for TP 2 on a gated tower stays below.
+func TestEncoderPeakUnits(t *testing.T) {
+	q25 := *model(t, "Qwen/Qwen2.5-VL-7B-Instruct").Vision
+	q3 := *model(t, "Qwen/Qwen3-VL-8B-Instruct").Vision
+	if !q25.Gated || q3.Gated || q3.Deepstack != 3 || q25.OutHidden != 3584 || q3.MaxPixels != 16777216 {
+		t.Fatalf("towers: %+v %+v", q25, q3)
+	}
+	for _, tc := range []struct {
+		v       VisionTower
+		tp      int
+		release string
+		want    float64
+	}{
+		{q25, 1, "0.11.0", 20},
+		{q25, 1, "0.11.1", 17},
+		{q25, 1, "0.13.0", 17},
+		{q25, 1, "0.14.0", 4 + 3*3420.0/1280}, // the gated MLP phase, above attention (12)
+		{q3, 1, "0.17.1", 12},
+		{q25, 2, "0.11.0", 11},
+		{q25, 1, "latest", 20}, // unknown release: 0.11.0's rules
+	} {
+		if got, how := encoderPeakUnits(tc.v, tc.tp, tc.release); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("TP %d at %s: %.2f units (%s), want %.2f", tc.tp, tc.release, got, how, tc.want)
+		}
+	}
+}
+
+// Ray Data's example (v0.11.0, Qwen2.5-VL-3B on an L4 at the default 0.9,
+// 2,048 batched tokens): "Model loading took 7.1550 GiB", "Available KV
+// cache memory: 9.26 GiB". The encoder's run on one 16,384-embedding image
+// is the profile's peak; without it the plan would be over 2.5 GiB high.
+func TestEncoderProfileRayRow(t *testing.T) {
+	m := model(t, "Qwen/Qwen2.5-VL-3B-Instruct")
+	g, _ := gpu.Declare("L4", "", 1)
+	r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=8192", "--max-num-batched-tokens=2048"}), GPUs: g, Version: "0.11.0"})
+	if math.Abs(r.KVAvailGiB-9.26) > 0.5 {
+		t.Errorf("available KV %.2f GiB, vLLM 9.26", r.KVAvailGiB)
+	}
+	var act string
+	for _, l := range r.Explain {
+		if l.Name == "activation peak" {
+			act = l.Formula
+		}
+	}
+	if !strings.Contains(act, "vision encoder on 1 image(s) of 16,384 embeddings") || !strings.Contains(act, "above the text run") {
+		t.Errorf("activation formula %q", act)
+	}
+	text := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=8192", "--max-num-batched-tokens=2048", "--skip-mm-profiling"}), GPUs: g, Version: "0.11.0"})
+	if text.KVAvailGiB-9.26 < 2.5 {
+		t.Errorf("without the encoder run: %.2f GiB, want over 2.5 GiB above vLLM's 9.26", text.KVAvailGiB)
+	}
+}
