@@ -342,7 +342,7 @@ func jsonCatalog() []Model {
 // fromHF turns config.json values into a Model.
 func fromHF(c hfConfig, id string) (Model, error) {
 	multimodal := c.VisionConfig != nil || c.AudioConfig != nil
-	visionConfig := c.VisionConfig
+	visionConfig, architectures := c.VisionConfig, c.Architectures
 	if c.TextConfig != nil && c.Layers == 0 {
 		tc := *c.TextConfig
 		if !tc.Tie && c.Tie {
@@ -417,7 +417,7 @@ func fromHF(c hfConfig, id string) (Model, error) {
 	if multimodal && m.Kind == "dense" {
 		m.Kind = "multimodal"
 	}
-	if v, ok := qwenVision(visionConfig, m.Hidden); ok {
+	if v, ok := qwenVision(visionConfig, m.Hidden, architectures); ok {
 		m.Vision = &v
 	}
 	if q, ok := c.QuantConfig["quant_method"].(string); ok {

@@ -35,7 +35,15 @@ type VisionTower struct {
 // qwenVision reads a Qwen-VL vision_config; ok is false for other towers.
 // Qwen2-VL writes the ViT width as embed_dim (hidden_size is then the text
 // width it projects to) and the MLP as mlp_ratio.
-func qwenVision(vc map[string]any, textHidden int) (VisionTower, bool) {
+func qwenVision(vc map[string]any, textHidden int, architectures []string) (VisionTower, bool) {
+	// Other towers share these keys (GLM-4.xV's gated MLP runs over
+	// out_hidden_size, ERNIE-4.5-VL writes embed_dim): only Qwen's are read.
+	if mt, ok := vc["model_type"].(string); ok && !strings.HasPrefix(strings.ToLower(mt), "qwen") {
+		return VisionTower{}, false
+	}
+	if len(architectures) > 0 && !strings.HasPrefix(architectures[0], "Qwen") {
+		return VisionTower{}, false
+	}
 	num := func(k string) int {
 		if f, ok := vc[k].(float64); ok {
 			return int(f)
@@ -59,10 +67,9 @@ func qwenVision(vc map[string]any, textHidden int) (VisionTower, bool) {
 	}
 	_, v.Gated = vc["fullatt_block_indexes"] // Qwen2.5-VL's windowed ViT has the gated MLP
 	if ds, ok := vc["deepstack_visual_indexes"].([]any); ok {
-		v.Deepstack = len(ds)
-	}
-	if v.PatchSize == 16 { // Qwen3-VL's processor: longest_edge 16,777,216 (4,096²)
-		v.MaxPixels = 16777216
+		// Qwen3-VL and Qwen3.5 (an empty list): their processor's
+		// longest_edge is 16,777,216 (4,096²).
+		v.Deepstack, v.MaxPixels = len(ds), 16777216
 	}
 	if v.Hidden == 0 || v.Intermediate == 0 {
 		return VisionTower{}, false
@@ -93,6 +100,7 @@ var (
 type encoderProfile struct {
 	Modelled bool
 	Skipped  string  // why no encoder runs in the profile (limit 0, --skip-mm-profiling)
+	Why      string  // why a Qwen-VL tower's run is not sized (video profiled, sized dummy items)
 	Items    int     // N
 	Tokens   int     // embeddings per item (vLLM's "maximum feature size")
 	Budget   int     // the encoder budget vLLM logs
@@ -105,9 +113,18 @@ type encoderProfile struct {
 // 'image=2,video=0'); absent modalities are unlimited as far as the profile
 // goes (vLLM's default limit is 999).
 func mmLimits(a vllm.Args) (map[string]int, bool) {
+	l, set, _ := mmLimitsSized(a)
+	return l, set
+}
+
+// mmLimitsSized is mmLimits and whether an entry also sets the dummy item's
+// size ({"image": {"count": 2, "width": 512, "height": 512}}, 0.11+), which
+// the planner does not follow.
+func mmLimitsSized(a vllm.Args) (map[string]int, bool, bool) {
+	sized := false
 	v := flagValue(a, "limit-mm-per-prompt")
 	if v == "" {
-		return nil, false
+		return nil, false, false
 	}
 	out := map[string]int{}
 	var j map[string]any
@@ -117,12 +134,18 @@ func mmLimits(a vllm.Args) (map[string]int, bool) {
 			case float64:
 				out[k] = int(n)
 			case map[string]any: // {"image": {"count": 2, ...}} (0.11+)
+				out[k] = 999 // vLLM's default count
 				if c, ok := n["count"].(float64); ok {
 					out[k] = int(c)
 				}
+				_, w := n["width"]
+				_, h := n["height"]
+				sized = sized || w || h
+			default:
+				out[k] = 999
 			}
 		}
-		return out, true
+		return out, true, sized
 	}
 	for _, kv := range strings.Split(v, ",") {
 		k, n, ok := strings.Cut(strings.TrimSpace(kv), "=")
@@ -130,7 +153,7 @@ func mmLimits(a vllm.Args) (map[string]int, bool) {
 			out[strings.TrimSpace(k)] = c
 		}
 	}
-	return out, true
+	return out, true, false
 }
 
 // mmMaxPixels reads max_pixels (or Qwen3-VL's size.longest_edge) from
@@ -212,7 +235,7 @@ func EncoderModelled(m Model, release string) bool {
 // N = max(1, min(budget ÷ T, max_num_seqs × max(1, min(limit, max_model_len ÷ T)))).
 func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, release string) encoderProfile {
 	var e encoderProfile
-	limits, set := mmLimits(a)
+	limits, set, sized := mmLimitsSized(a)
 	if set && len(limits) > 0 {
 		zero := true
 		for _, n := range limits {
@@ -232,7 +255,16 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 		return e
 	}
 	if n, ok := limits["image"]; ok && n == 0 {
-		return e // another modality is profiled: not modelled
+		e.Why = "--limit-mm-per-prompt allows no image: another modality is profiled, which the planner does not size"
+		return e
+	}
+	if n := limits["video"]; n > 0 {
+		e.Why = "--limit-mm-per-prompt allows video, whose dummy item (sized from max_model_len) vLLM may profile instead of an image: not sized"
+		return e
+	}
+	if sized {
+		e.Why = "--limit-mm-per-prompt sets the dummy item's width/height: not sized"
+		return e
 	}
 	factor := v.PatchSize * v.MergeSize
 	px := v.MaxPixels
@@ -241,6 +273,7 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 	}
 	side := int(math.Sqrt(float64(px))) / factor
 	if side < 1 {
+		e.Why = fmt.Sprintf("max_pixels %d is below one merged patch (%d²): not sized", px, factor)
 		return e
 	}
 	e.Tokens = side * side
@@ -252,7 +285,11 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 	perPrompt := max(1, min(limit, maxModelLen/e.Tokens))
 	e.Items = max(1, min(e.Budget/e.Tokens, seqs*perPrompt))
 	s := float64(e.Items * e.Tokens * v.MergeSize * v.MergeSize)
-	units, how := encoderPeakUnits(*v, tp, release)
+	vtp := tp
+	if flagValue(a, "mm-encoder-tp-mode") == "data" { // a whole tower on every rank
+		vtp = 1
+	}
+	units, how := encoderPeakUnits(*v, vtp, release)
 	pixels := s * float64(3*v.TemporalPatch*v.PatchSize*v.PatchSize) * 4 // float32 pixel_values on the GPU
 	e.PeakGiB = (s*float64(v.Hidden)*2*units + pixels) / gib
 	e.HeldGiB = float64(e.Items*e.Tokens) * float64(v.OutHidden*(1+v.Deepstack)) * 2 / gib

@@ -99,3 +99,60 @@ func TestEncoderProfileRayRow(t *testing.T) {
 		t.Errorf("without the encoder run: %.2f GiB, want over 2.5 GiB above vLLM's 9.26", text.KVAvailGiB)
 	}
 }
+
+// vision_config as configs write it: Qwen2-VL's embed_dim/mlp_ratio (its
+// hidden_size is the text width it projects to), and towers of other families
+// with the same keys, which are not read as Qwen's.
+func TestQwenVisionConfig(t *testing.T) {
+	q2 := map[string]any{"depth": 32.0, "embed_dim": 1280.0, "hidden_size": 3584.0, "mlp_ratio": 4.0, "num_heads": 16.0,
+		"patch_size": 14.0, "spatial_merge_size": 2.0, "temporal_patch_size": 2.0}
+	v, ok := qwenVision(q2, 3584, []string{"Qwen2VLForConditionalGeneration"})
+	if !ok || v.Hidden != 1280 || v.Intermediate != 5120 || v.OutHidden != 3584 || v.Gated || v.MaxPixels != 12845056 {
+		t.Errorf("Qwen2-VL: %+v %v", v, ok)
+	}
+	glm := map[string]any{"model_type": "glm4v", "depth": 24.0, "hidden_size": 1536.0, "intermediate_size": 13696.0,
+		"patch_size": 14.0, "spatial_merge_size": 2.0, "temporal_patch_size": 2.0, "out_hidden_size": 4096.0}
+	if _, ok := qwenVision(glm, 4096, nil); ok {
+		t.Error("a GLM-4V tower read as Qwen's")
+	}
+	if _, ok := qwenVision(q2, 3584, []string{"Ernie4_5_VLMoeForConditionalGeneration"}); ok {
+		t.Error("an ERNIE-4.5-VL tower read as Qwen's")
+	}
+}
+
+// --limit-mm-per-prompt in its three spellings; an entry without a count
+// keeps vLLM's default (999); video or a sized dummy item is named, not sized.
+func TestEncoderLimits(t *testing.T) {
+	for _, tc := range []struct {
+		flag  string
+		image int
+		sized bool
+	}{
+		{"image=2,video=0", 2, false},
+		{`{"image": 2}`, 2, false},
+		{`{"image": {"count": 3}}`, 3, false},
+		{`{"image": {"width": 512, "height": 512}}`, 999, true},
+	} {
+		l, set, sized := mmLimitsSized(vllm.Parse([]string{"--limit-mm-per-prompt=" + tc.flag}))
+		if !set || l["image"] != tc.image || sized != tc.sized {
+			t.Errorf("%s: %v %v %v", tc.flag, l, set, sized)
+		}
+	}
+	m := model(t, "Qwen/Qwen2.5-VL-7B-Instruct")
+	for _, tc := range []struct{ flag, why string }{
+		{`{"image": 1, "video": 1}`, "allows video"},
+		{`{"image": {"count": 1, "width": 448, "height": 448}}`, "width/height"},
+		{`{"image": 0, "video": {"count": 1}}`, "allows no image"},
+	} {
+		e := estimateEncoder(m, vllm.Parse([]string{"--limit-mm-per-prompt=" + tc.flag}), 8192, 256, 32768, 1, "0.11.0")
+		if e.Modelled || !strings.Contains(e.Why, tc.why) {
+			t.Errorf("%s: modelled %v, why %q", tc.flag, e.Modelled, e.Why)
+		}
+	}
+	// A whole tower on each rank: the ViT peak is not divided by TP.
+	tp := estimateEncoder(m, vllm.Parse(nil), 8192, 256, 32768, 2, "0.11.0")
+	data := estimateEncoder(m, vllm.Parse([]string{"--mm-encoder-tp-mode=data"}), 8192, 256, 32768, 2, "0.11.0")
+	if !(data.PeakGiB > tp.PeakGiB) || !strings.Contains(data.Formula, "÷ TP 1") {
+		t.Errorf("data mode %.2f GiB (%s) against TP %.2f GiB", data.PeakGiB, data.Formula, tp.PeakGiB)
+	}
+}

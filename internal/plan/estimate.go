@@ -795,6 +795,9 @@ func multimodalNote(a vllm.Args, m Model, enc encoderProfile) string {
 		return fmt.Sprintf("multimodal model: the profile runs the vision encoder on %d image(s) of %s embeddings (vLLM: `Encoder cache will be initialized with a budget of %d tokens, and profiled with %d image items`), counted in the activation peak; --limit-mm-per-prompt and --mm-processor-kwargs max_pixels change it",
 			enc.Items, vllm.Commas(enc.Tokens), enc.Budget, enc.Items)
 	}
+	if enc.Why != "" {
+		return "multimodal model: the vision tower is counted in the weights; the encoder's profile run and encoder cache are not modelled here (" + enc.Why + "): keep headroom"
+	}
 	return "multimodal model: the vision/audio tower is counted in the weights (" + tower + "); the encoder's profile run and encoder cache (sized by --limit-mm-per-prompt and max_num_batched_tokens) are not modelled for this tower or release: keep headroom or pass --limit-mm-per-prompt"
 }
 
