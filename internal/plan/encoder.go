@@ -109,17 +109,11 @@ type encoderProfile struct {
 	Formula  string
 }
 
-// mmLimits reads --limit-mm-per-prompt ('{"image": 2, "video": 0}' or
-// 'image=2,video=0'); absent modalities are unlimited as far as the profile
-// goes (vLLM's default limit is 999).
-func mmLimits(a vllm.Args) (map[string]int, bool) {
-	l, set, _ := mmLimitsSized(a)
-	return l, set
-}
-
-// mmLimitsSized is mmLimits and whether an entry also sets the dummy item's
-// size ({"image": {"count": 2, "width": 512, "height": 512}}, 0.11+), which
-// the planner does not follow.
+// mmLimitsSized reads --limit-mm-per-prompt ('{"image": 2, "video": 0}',
+// '{"image": {"count": 2}}' or 'image=2,video=0'); absent modalities and
+// entries without a count keep vLLM's default limit (999). sized says an
+// entry also sets the dummy item's size (width/height, 0.11+), which the
+// planner does not follow.
 func mmLimitsSized(a vllm.Args) (map[string]int, bool, bool) {
 	sized := false
 	v := flagValue(a, "limit-mm-per-prompt")
