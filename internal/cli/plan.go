@@ -60,10 +60,10 @@ concurrency × max_model_len from 0.20).
 
 Multimodal models: the profile runs the vision encoder on the largest dummy
 images first and keeps their embeddings through the text run. For Qwen-VL
-towers the plan counts it as vLLM sizes it (the budget and image count vLLM
-logs, from --max-num-batched-tokens, --max-num-seqs, --limit-mm-per-prompt and
---mm-processor-kwargs max_pixels); other towers are counted in the weights
-and noted.
+towers and Gemma 3's SigLIP the plan counts it as vLLM sizes it (the budget
+and image count vLLM logs, from --max-num-batched-tokens, --max-num-seqs,
+--limit-mm-per-prompt and, for Qwen, --mm-processor-kwargs max_pixels); other
+towers are counted in the weights and noted.
 
 GPUs come from --gpu/--gpus/--gpu-memory (without --gpus, as many as the profiles
 use), else nvidia-smi (CUDA's total: nvidia-smi's less the driver reserve), else

@@ -240,6 +240,7 @@ type hfConfig struct {
 	IntermediateMLP int            `json:"intermediate_size_mlp"`     // Llama 4 dense layers
 	InterleaveMoE   int            `json:"interleave_moe_layer_step"` // Llama 4: every nth layer is MoE
 	VisionConfig    map[string]any `json:"vision_config"`
+	MMTokens        int            `json:"mm_tokens_per_image"` // Gemma 3
 	AudioConfig     map[string]any `json:"audio_config"`
 	LinKHeads       int            `json:"linear_num_key_heads"`
 	LinVHeads       int            `json:"linear_num_value_heads"`
@@ -342,7 +343,7 @@ func jsonCatalog() []Model {
 // fromHF turns config.json values into a Model.
 func fromHF(c hfConfig, id string) (Model, error) {
 	multimodal := c.VisionConfig != nil || c.AudioConfig != nil
-	visionConfig, architectures := c.VisionConfig, c.Architectures
+	visionConfig, architectures, mmTokens := c.VisionConfig, c.Architectures, c.MMTokens
 	if c.TextConfig != nil && c.Layers == 0 {
 		tc := *c.TextConfig
 		if !tc.Tie && c.Tie {
@@ -418,6 +419,8 @@ func fromHF(c hfConfig, id string) (Model, error) {
 		m.Kind = "multimodal"
 	}
 	if v, ok := qwenVision(visionConfig, m.Hidden, architectures); ok {
+		m.Vision = &v
+	} else if v, ok := gemmaVision(visionConfig, mmTokens, m.Hidden); ok {
 		m.Vision = &v
 	}
 	if q, ok := c.QuantConfig["quant_method"].(string); ok {

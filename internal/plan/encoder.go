@@ -10,11 +10,25 @@ import (
 	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
-// VisionTower is what the memory profile needs of a Qwen-VL style vision
-// tower (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5): a ViT over patches of
-// patch_size pixels (temporal_patch_size frames), merged spatial_merge_size²
-// to one embedding of out_hidden_size.
+// VisionFamily is a kind of vision tower whose profile run the planner sizes.
+type VisionFamily string
+
+// Vision tower families.
+const (
+	// VisionQwen: Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5 — a ViT over
+	// patch_size patches (temporal_patch_size frames) of an image resized
+	// to at most max_pixels, merged spatial_merge_size² to one embedding of
+	// out_hidden_size.
+	VisionQwen VisionFamily = "qwen"
+	// VisionSigLIP: Gemma 3's SigLIP — one image_size² tile of
+	// (image_size/patch_size)² patches, pooled to mm_tokens_per_image
+	// embeddings and projected to the text width.
+	VisionSigLIP VisionFamily = "siglip"
+)
+
+// VisionTower is what the memory profile needs of a vision tower.
 type VisionTower struct {
+	Family        VisionFamily `json:"family"`
 	Layers        int `json:"depth"`
 	Hidden        int `json:"hidden_size"`
 	Intermediate  int `json:"intermediate_size"`
@@ -30,6 +44,29 @@ type VisionTower struct {
 	// MaxPixels is the image processor's default max_pixels (Qwen2/2.5-VL:
 	// 12,845,056; Qwen3-VL's longest_edge 16,777,216).
 	MaxPixels int `json:"-"`
+	// SigLIP: the tile's side in pixels and the embeddings per image.
+	ImageSize      int `json:"image_size,omitempty"`
+	TokensPerImage int `json:"mm_tokens_per_image,omitempty"`
+}
+
+// gemmaVision reads Gemma 3's SigLIP tower: a siglip_vision_model
+// vision_config beside mm_tokens_per_image (Gemma 3's config; PaliGemma and
+// Idefics use SigLIP with other processors and are not read). image_size and
+// patch_size default to Gemma 3's 896 and 14.
+func gemmaVision(vc map[string]any, tokensPerImage, textHidden int) (VisionTower, bool) {
+	if mt, _ := vc["model_type"].(string); mt != "siglip_vision_model" || tokensPerImage <= 0 {
+		return VisionTower{}, false
+	}
+	num := func(k string, def int) int {
+		if f, ok := vc[k].(float64); ok && f > 0 {
+			return int(f)
+		}
+		return def
+	}
+	v := VisionTower{Family: VisionSigLIP, Layers: num("num_hidden_layers", 27), Hidden: num("hidden_size", 1152),
+		Intermediate: num("intermediate_size", 4304), PatchSize: num("patch_size", 14), ImageSize: num("image_size", 896),
+		TokensPerImage: tokensPerImage, OutHidden: textHidden, MergeSize: 1, TemporalPatch: 1}
+	return v, v.ImageSize >= v.PatchSize
 }
 
 // qwenVision reads a Qwen-VL vision_config; ok is false for other towers.
@@ -53,7 +90,7 @@ func qwenVision(vc map[string]any, textHidden int, architectures []string) (Visi
 	if num("spatial_merge_size") == 0 || num("patch_size") == 0 || num("depth") == 0 {
 		return VisionTower{}, false
 	}
-	v := VisionTower{Layers: num("depth"), Hidden: num("hidden_size"), Intermediate: num("intermediate_size"),
+	v := VisionTower{Family: VisionQwen, Layers: num("depth"), Hidden: num("hidden_size"), Intermediate: num("intermediate_size"),
 		PatchSize: num("patch_size"), MergeSize: num("spatial_merge_size"), TemporalPatch: max(1, num("temporal_patch_size")),
 		OutHidden: num("out_hidden_size"), MaxPixels: 12845056}
 	if e := num("embed_dim"); e > 0 { // Qwen2-VL
@@ -102,7 +139,8 @@ type encoderProfile struct {
 	Skipped  string  // why no encoder runs in the profile (limit 0, --skip-mm-profiling)
 	Why      string  // why a Qwen-VL tower's run is not sized (video profiled, sized dummy items)
 	Items    int     // N
-	Tokens   int     // embeddings per item (vLLM's "maximum feature size")
+	Tokens   int     // tokens an item counts against the budget (vLLM's "maximum feature size")
+	Embeds   int     // embeddings an item gives the text model
 	Budget   int     // the encoder budget vLLM logs
 	PeakGiB  float64 // the encoder forward's own peak
 	HeldGiB  float64 // embeddings kept in the encoder cache during the text run
@@ -181,6 +219,18 @@ func mmMaxPixels(a vllm.Args) int {
 // when higher.
 func encoderPeakUnits(v VisionTower, tp int, release string) (float64, string) {
 	t := float64(tp)
+	if v.Family == VisionSigLIP {
+		// SiglipEncoderLayer: the residual and layer_norm1's output, qkv
+		// (3/tp, chunked into views), the attention output (1/tp) and
+		// out_proj's (1); then the residual, layer_norm2's output, fc1 and
+		// the GELU's out-of-place result (2 × intermediate/width, over tp).
+		attn := 3 + 4/t
+		r := float64(v.Intermediate) / float64(v.Hidden)
+		if mlp := 2 + 2*r/t; mlp > attn {
+			return mlp, fmt.Sprintf("MLP: residual and norm 2 + fc1 and GELU 2 × %d/%d ÷ TP %d", v.Intermediate, v.Hidden, tp)
+		}
+		return attn, fmt.Sprintf("attention: residual, norm and out_proj 3 + (qkv 3 + attention 1) ÷ TP %d", tp)
+	}
 	version, known := releaseTriple(release)
 	if !known {
 		version = [3]int{0, 11, 0} // the planner's rules for an unknown release
@@ -204,6 +254,11 @@ func encoderPeakUnits(v VisionTower, tp int, release string) (float64, string) {
 	}
 	return attn, fmt.Sprintf("attention: input and norm 2 + (qkv 3 + %s) ÷ TP %d", how, tp)
 }
+
+// EmbedsBudgetSince: from PR #30475 (December 2025; its first release is
+// taken as 0.13) the encoder budget counts an item's embeddings, not its
+// whole placeholder.
+var EmbedsBudgetSince = [3]int{0, 13, 0}
 
 // EncoderV1Since is the first release whose profile of a multimodal model is
 // the V1 runner's alone: before 0.10 (which removed V0) many multimodal
@@ -260,17 +315,35 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 		e.Why = "--limit-mm-per-prompt sets the dummy item's width/height: not sized"
 		return e
 	}
-	factor := v.PatchSize * v.MergeSize
-	px := v.MaxPixels
-	if p := mmMaxPixels(a); p > 0 {
-		px = p
+	embeds := 0 // embeddings an item gives the text model
+	switch v.Family {
+	case VisionSigLIP:
+		if strings.Contains(flagValue(a, "mm-processor-kwargs"), "pan_and_scan") {
+			e.Why = "--mm-processor-kwargs sets pan-and-scan, whose crops multiply an image's tiles: not sized"
+			return e
+		}
+		// The budget counts an image's placeholder, "\n\n<start_of_image>",
+		// the soft tokens and "<end_of_image>\n\n" (vllm#15676-era logs:
+		// 8,192 ÷ 260 = 31 images), the embeddings alone from PR #30475.
+		embeds, e.Tokens = v.TokensPerImage, v.TokensPerImage+4
+		if t, known := releaseTriple(release); known && !tripleLess(t, EmbedsBudgetSince) {
+			e.Tokens = v.TokensPerImage
+		}
+	default:
+		factor := v.PatchSize * v.MergeSize
+		px := v.MaxPixels
+		if p := mmMaxPixels(a); p > 0 {
+			px = p
+		}
+		side := int(math.Sqrt(float64(px))) / factor
+		if side < 1 {
+			e.Why = fmt.Sprintf("max_pixels %d is below one merged patch (%d²): not sized", px, factor)
+			return e
+		}
+		e.Tokens = side * side
+		embeds = e.Tokens
 	}
-	side := int(math.Sqrt(float64(px))) / factor
-	if side < 1 {
-		e.Why = fmt.Sprintf("max_pixels %d is below one merged patch (%d²): not sized", px, factor)
-		return e
-	}
-	e.Tokens = side * side
+	e.Embeds = embeds
 	e.Budget = max(batched, e.Tokens)
 	limit := 999
 	if n, ok := limits["image"]; ok && n > 0 {
@@ -278,17 +351,25 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 	}
 	perPrompt := max(1, min(limit, maxModelLen/e.Tokens))
 	e.Items = max(1, min(e.Budget/e.Tokens, seqs*perPrompt))
-	s := float64(e.Items * e.Tokens * v.MergeSize * v.MergeSize)
+	var patches, pixels float64 // through the tower; float32 pixel_values on the GPU
+	if v.Family == VisionSigLIP {
+		side := float64(v.ImageSize / v.PatchSize)
+		patches = float64(e.Items) * side * side
+		pixels = float64(e.Items) * 3 * float64(v.ImageSize*v.ImageSize) * 4
+	} else {
+		patches = float64(e.Items * e.Tokens * v.MergeSize * v.MergeSize)
+		pixels = patches * float64(3*v.TemporalPatch*v.PatchSize*v.PatchSize) * 4
+	}
 	vtp := tp
 	if flagValue(a, "mm-encoder-tp-mode") == "data" { // a whole tower on every rank
 		vtp = 1
 	}
 	units, how := encoderPeakUnits(*v, vtp, release)
-	pixels := s * float64(3*v.TemporalPatch*v.PatchSize*v.PatchSize) * 4 // float32 pixel_values on the GPU
-	e.PeakGiB = (s*float64(v.Hidden)*2*units + pixels) / gib
-	e.HeldGiB = float64(e.Items*e.Tokens) * float64(v.OutHidden*(1+v.Deepstack)) * 2 / gib
+	e.PeakGiB = (patches*float64(v.Hidden)*2*units + pixels) / gib
+	e.HeldGiB = float64(e.Items*embeds) * float64(v.OutHidden*(1+v.Deepstack)) * 2 / gib
+	s := patches
 	e.Modelled = true
 	e.Formula = fmt.Sprintf("vision encoder on %d image(s) of %s embeddings (budget %s): %s patches × ViT width %d × 2 B × %.1f (%s) + float32 pixels %.2f GiB",
-		e.Items, vllm.Commas(e.Tokens), vllm.Commas(e.Budget), vllm.Commas(int(s)), v.Hidden, units, how, pixels/gib)
+		e.Items, vllm.Commas(embeds), vllm.Commas(e.Budget), vllm.Commas(int(s)), v.Hidden, units, how, pixels/gib)
 	return e
 }

@@ -32,7 +32,16 @@ func TestEncoderBudgetAndItems(t *testing.T) {
 		{"Qwen/Qwen2.5-VL-7B-Instruct", []string{"--limit-mm-per-prompt=image=0,video=0"}, 8192, 256, 32768, "0.11.0", 0, 0, 0, false, "text-only"},
 		{"Qwen/Qwen2.5-VL-7B-Instruct", []string{"--skip-mm-profiling"}, 8192, 256, 32768, "0.11.0", 0, 0, 0, false, "--skip-mm-profiling"},
 		{"Qwen/Qwen2.5-VL-72B-Instruct", nil, 8192, 256, 32768, "0.8.3", 0, 0, 0, false, ""}, // V0-era release
-		{"google/gemma-3-27b-it", nil, 8192, 256, 32768, "0.11.0", 0, 0, 0, false, ""},       // SigLIP: not modelled
+		// Gemma 3's SigLIP: an image counts its 260-token placeholder until
+		// 0.13 (a v0.11.0rc2 log: "budget of 8192 tokens, and profiled with
+		// 31 image items" at --limit-mm-per-prompt image 2), its 256
+		// embeddings after; MedGemma-4b (Gemma 3) at 2,048 batched tokens and
+		// 8 sequences: 7 images.
+		{"google/gemma-3-27b-it", []string{`--limit-mm-per-prompt={"image": 2}`}, 8192, 1024, 4096, "0.11.0", 260, 8192, 31, true, ""},
+		{"google/gemma-3-4b-it", nil, 2048, 8, 4096, "0.11.0", 260, 2048, 7, true, ""},
+		{"google/gemma-3-27b-it", nil, 8192, 256, 32768, "0.13.0", 256, 8192, 32, true, ""},
+		{"google/gemma-3-27b-it", []string{`--mm-processor-kwargs={"do_pan_and_scan": true}`}, 8192, 256, 32768, "0.13.0", 0, 0, 0, false, ""},
+		{"google/gemma-4-31B-it", nil, 8192, 256, 32768, "0.20.0", 0, 0, 0, false, ""}, // Gemma 4's tower: not modelled
 	} {
 		e := estimateEncoder(model(t, tc.model), vllm.Parse(tc.argv), tc.batched, tc.seqs, tc.mml, 1, tc.release)
 		if e.Modelled != tc.modelled || e.Tokens != tc.tokens || e.Budget != tc.budget || e.Items != tc.items {
@@ -51,6 +60,10 @@ func TestEncoderBudgetAndItems(t *testing.T) {
 func TestEncoderPeakUnits(t *testing.T) {
 	q25 := *model(t, "Qwen/Qwen2.5-VL-7B-Instruct").Vision
 	q3 := *model(t, "Qwen/Qwen3-VL-8B-Instruct").Vision
+	sig := *model(t, "google/gemma-3-27b-it").Vision
+	if sig.Family != VisionSigLIP || sig.ImageSize != 896 || sig.TokensPerImage != 256 || sig.OutHidden != 5376 {
+		t.Fatalf("Gemma 3 tower: %+v", sig)
+	}
 	if !q25.Gated || q3.Gated || q3.Deepstack != 3 || q25.OutHidden != 3584 || q3.MaxPixels != 16777216 {
 		t.Fatalf("towers: %+v %+v", q25, q3)
 	}
@@ -67,6 +80,8 @@ func TestEncoderPeakUnits(t *testing.T) {
 		{q3, 1, "0.17.1", 12},
 		{q25, 2, "0.11.0", 11},
 		{q25, 1, "latest", 20}, // unknown release: 0.11.0's rules
+		{sig, 1, "0.11.0", 2 + 2*4304.0/1152},
+		{sig, 2, "0.11.0", 2 + 4304.0/1152},
 	} {
 		if got, how := encoderPeakUnits(tc.v, tc.tp, tc.release); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("TP %d at %s: %.2f units (%s), want %.2f", tc.tp, tc.release, got, how, tc.want)

@@ -792,8 +792,12 @@ func multimodalNote(a vllm.Args, m Model, enc encoderProfile) string {
 		tower = fmt.Sprintf("%.2fB params", m.VisionParamsB)
 	}
 	if enc.Modelled {
-		return fmt.Sprintf("multimodal model: the profile runs the vision encoder on %d image(s) of %s embeddings (vLLM: `Encoder cache will be initialized with a budget of %d tokens, and profiled with %d image items`), counted in the activation peak; --limit-mm-per-prompt and --mm-processor-kwargs max_pixels change it",
-			enc.Items, vllm.Commas(enc.Tokens), enc.Budget, enc.Items)
+		knobs := "the image count follows --max-num-batched-tokens, and --max-num-seqs × images per prompt (--limit-mm-per-prompt) when smaller"
+		if m.Vision.Family == VisionQwen {
+			knobs += "; --mm-processor-kwargs max_pixels sets an image's size"
+		}
+		return fmt.Sprintf("multimodal model: the profile runs the vision encoder on %d image(s) of %s embeddings (vLLM: `Encoder cache will be initialized with a budget of %d tokens, and profiled with %d image items`), counted in the activation peak; %s",
+			enc.Items, vllm.Commas(enc.Embeds), enc.Budget, enc.Items, knobs)
 	}
 	if enc.Why != "" {
 		return "multimodal model: the vision tower is counted in the weights; the encoder's profile run and encoder cache are not modelled here (" + enc.Why + "): keep headroom"

@@ -110,10 +110,10 @@ func TestMultimodalNote(t *testing.T) {
 	if !find(r, "budget of 16384 tokens, and profiled with 1 image items") {
 		t.Errorf("notes: %v", r.Notes)
 	}
-	// Gemma 3's SigLIP tower: in the weights, its profile run named as not modelled.
-	r = Estimate(Input{Model: model(t, "google/gemma-3-27b-it"), Args: vllm.Parse([]string{"--max-model-len=32768"}), GPUs: g, Version: "0.24.0"})
+	// Gemma 4's tower: in the weights, its profile run named as not modelled.
+	r = Estimate(Input{Model: model(t, "google/gemma-4-31B-it"), Args: vllm.Parse([]string{"--max-model-len=32768"}), GPUs: g, Version: "0.24.0"})
 	if !find(r, "encoder's profile run and encoder cache") || !find(r, "not modelled") {
-		t.Errorf("Gemma 3 notes: %v", r.Notes)
+		t.Errorf("Gemma 4 notes: %v", r.Notes)
 	}
 	r = Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=32768", `--limit-mm-per-prompt={"image":0,"video":0}`}), GPUs: g, Version: "0.24.0"})
 	if !find(r, "text-only") {
