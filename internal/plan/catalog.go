@@ -93,8 +93,8 @@ type Model struct {
 	// VisionParamsB is the vision/audio tower's share of ParamsB, when known.
 	VisionParamsB float64 `json:"vision_params_billion,omitempty"`
 	Multimodal    bool    `json:"multimodal,omitempty"`
-	// Vision is a Qwen-VL style vision tower, read from vision_config, whose
-	// profile run the planner sizes; nil for other towers.
+	// Vision is a vision tower whose profile run the planner sizes (Qwen-VL,
+	// Gemma 3's SigLIP), read from vision_config; nil for other towers.
 	Vision *VisionTower `json:"vision,omitempty"`
 }
 

@@ -29,13 +29,13 @@ const (
 // VisionTower is what the memory profile needs of a vision tower.
 type VisionTower struct {
 	Family        VisionFamily `json:"family"`
-	Layers        int `json:"depth"`
-	Hidden        int `json:"hidden_size"`
-	Intermediate  int `json:"intermediate_size"`
-	PatchSize     int `json:"patch_size"`
-	MergeSize     int `json:"spatial_merge_size"`
-	TemporalPatch int `json:"temporal_patch_size"`
-	OutHidden     int `json:"out_hidden_size"`
+	Layers        int          `json:"depth"`
+	Hidden        int          `json:"hidden_size"`
+	Intermediate  int          `json:"intermediate_size"`
+	PatchSize     int          `json:"patch_size"`
+	MergeSize     int          `json:"spatial_merge_size"`
+	TemporalPatch int          `json:"temporal_patch_size"`
+	OutHidden     int          `json:"out_hidden_size"`
 	// Gated: a gate/up MLP (Qwen2.5-VL), else fc1/fc2 (Qwen2-VL, Qwen3-VL).
 	Gated bool `json:"gated,omitempty"`
 	// Deepstack is the number of deepstack_visual_indexes (Qwen3-VL): each
@@ -268,7 +268,8 @@ var EmbedsBudgetSince = [3]int{0, 13, 0}
 var EncoderV1Since = [3]int{0, 10, 0}
 
 // EncoderModelled says whether the planner sizes the profile's encoder run
-// for this model on this release (a Qwen-VL tower on the V1 runner; an
+// for this model on this release (a Qwen-VL tower or Gemma 3's SigLIP on the
+// V1 runner; an
 // unknown release takes 0.11.0's rules).
 func EncoderModelled(m Model, release string) bool {
 	if m.Vision == nil {
@@ -278,7 +279,8 @@ func EncoderModelled(m Model, release string) bool {
 	return !known || !tripleLess(t, EncoderV1Since)
 }
 
-// estimateEncoder sizes the profile's encoder run for a Qwen-VL tower
+// estimateEncoder sizes the profile's encoder run for a Qwen-VL tower or
+// Gemma 3's SigLIP
 // (vLLM's MultiModalBudget, PR #22228; the same defaults before it):
 // T = embeddings of the largest image, budget = max(max_num_batched_tokens, T),
 // N = max(1, min(budget ÷ T, max_num_seqs × max(1, min(limit, max_model_len ÷ T)))).
@@ -318,13 +320,16 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 	embeds := 0 // embeddings an item gives the text model
 	switch v.Family {
 	case VisionSigLIP:
-		if strings.Contains(flagValue(a, "mm-processor-kwargs"), "pan_and_scan") {
+		var kw map[string]any
+		if json.Unmarshal([]byte(flagValue(a, "mm-processor-kwargs")), &kw) == nil && kw["do_pan_and_scan"] == true {
 			e.Why = "--mm-processor-kwargs sets pan-and-scan, whose crops multiply an image's tiles: not sized"
 			return e
 		}
 		// The budget counts an image's placeholder, "\n\n<start_of_image>",
-		// the soft tokens and "<end_of_image>\n\n" (vllm#15676-era logs:
-		// 8,192 ÷ 260 = 31 images), the embeddings alone from PR #30475.
+		// the soft tokens and "<end_of_image>\n\n" (a v0.11.0rc2 log,
+		// TaintsAndTokenizersInc/vllm_multimodal_rocm_examples: 8,192 tokens
+		// profile 31 images, so 258–264 per image), the embeddings alone
+		// from PR #30475.
 		embeds, e.Tokens = v.TokensPerImage, v.TokensPerImage+4
 		if t, known := releaseTriple(release); known && !tripleLess(t, EmbedsBudgetSince) {
 			e.Tokens = v.TokensPerImage
@@ -361,7 +366,9 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 		pixels = patches * float64(3*v.TemporalPatch*v.PatchSize*v.PatchSize) * 4
 	}
 	vtp := tp
-	if flagValue(a, "mm-encoder-tp-mode") == "data" { // a whole tower on every rank
+	// A whole tower on every rank, where the model supports it (Qwen-VL's
+	// supports_encoder_tp_data; Gemma 3's SigLIP stays split).
+	if flagValue(a, "mm-encoder-tp-mode") == "data" && v.Family == VisionQwen {
 		vtp = 1
 	}
 	units, how := encoderPeakUnits(*v, vtp, release)

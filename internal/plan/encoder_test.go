@@ -171,3 +171,19 @@ func TestEncoderLimits(t *testing.T) {
 		t.Errorf("data mode %.2f GiB (%s) against TP %.2f GiB", data.PeakGiB, data.Formula, tp.PeakGiB)
 	}
 }
+
+// Gemma 3's SigLIP stays split over TP whatever --mm-encoder-tp-mode says
+// (only Qwen-VL supports data mode), and an explicit pan-and-scan off is the
+// default, sized as such.
+func TestEncoderGemma3Flags(t *testing.T) {
+	m := model(t, "google/gemma-3-27b-it")
+	tp := estimateEncoder(m, vllm.Parse(nil), 8192, 256, 32768, 2, "0.11.0")
+	data := estimateEncoder(m, vllm.Parse([]string{"--mm-encoder-tp-mode=data"}), 8192, 256, 32768, 2, "0.11.0")
+	if !tp.Modelled || data.PeakGiB != tp.PeakGiB || !strings.Contains(data.Formula, "÷ TP 2") {
+		t.Errorf("data mode %.2f GiB (%s), TP %.2f GiB", data.PeakGiB, data.Formula, tp.PeakGiB)
+	}
+	off := estimateEncoder(m, vllm.Parse([]string{`--mm-processor-kwargs={"do_pan_and_scan": false}`}), 8192, 256, 32768, 1, "0.11.0")
+	if !off.Modelled || off.Items != 31 {
+		t.Errorf("pan-and-scan off: modelled %v, %d items (%s)", off.Modelled, off.Items, off.Why)
+	}
+}

@@ -792,9 +792,11 @@ func multimodalNote(a vllm.Args, m Model, enc encoderProfile) string {
 		tower = fmt.Sprintf("%.2fB params", m.VisionParamsB)
 	}
 	if enc.Modelled {
-		knobs := "the image count follows --max-num-batched-tokens, and --max-num-seqs × images per prompt (--limit-mm-per-prompt) when smaller"
+		knobs := "the image count follows --max-num-batched-tokens, and --max-num-seqs × images per prompt (--limit-mm-per-prompt, at most --max-model-len ÷ one image) when smaller"
 		if m.Vision.Family == VisionQwen {
 			knobs += "; --mm-processor-kwargs max_pixels sets an image's size"
+		} else {
+			knobs += "; pan-and-scan crops are not sized"
 		}
 		return fmt.Sprintf("multimodal model: the profile runs the vision encoder on %d image(s) of %s embeddings (vLLM: `Encoder cache will be initialized with a budget of %d tokens, and profiled with %d image items`), counted in the activation peak; %s",
 			enc.Items, vllm.Commas(enc.Embeds), enc.Budget, enc.Items, knobs)
