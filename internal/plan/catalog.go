@@ -562,6 +562,25 @@ func LoadConfigJSON(path string) (Model, error) {
 			m.WeightBytes = ix.Metadata.TotalSize
 		}
 	}
+	// The image processor's max_pixels (Qwen2/2.5-VL) or size.longest_edge
+	// (Qwen3-VL) sizes the profile's dummy image.
+	if m.Vision != nil && m.Vision.Family == VisionQwen {
+		if pre, err := os.ReadFile(filepath.Join(dir, "preprocessor_config.json")); err == nil {
+			var pc struct {
+				MaxPixels int `json:"max_pixels"`
+				Size      struct {
+					LongestEdge int `json:"longest_edge"`
+				} `json:"size"`
+			}
+			if json.Unmarshal(pre, &pc) == nil {
+				if px := first(pc.MaxPixels, pc.Size.LongestEdge); px > 0 {
+					v := *m.Vision
+					v.MaxPixels = px
+					m.Vision = &v
+				}
+			}
+		}
+	}
 	if m.WeightBytes == 0 {
 		if st, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
 			m.WeightBytes = st.Size()

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -185,5 +187,33 @@ func TestEncoderGemma3Flags(t *testing.T) {
 	off := estimateEncoder(m, vllm.Parse([]string{`--mm-processor-kwargs={"do_pan_and_scan": false}`}), 8192, 256, 32768, 1, "0.11.0")
 	if !off.Modelled || off.Items != 31 {
 		t.Errorf("pan-and-scan off: modelled %v, %d items (%s)", off.Modelled, off.Items, off.Why)
+	}
+}
+
+// A mounted Hugging Face snapshot's preprocessor_config.json sets the dummy
+// image's size (max_pixels, or Qwen3-VL's size.longest_edge).
+func TestEncoderPreprocessorConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := `{"architectures": ["Qwen2_5_VLForConditionalGeneration"], "num_hidden_layers": 36, "num_attention_heads": 16,
+	  "num_key_value_heads": 2, "hidden_size": 2048, "intermediate_size": 11008, "vocab_size": 151936,
+	  "max_position_embeddings": 128000, "tie_word_embeddings": true,
+	  "vision_config": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16, "patch_size": 14,
+	    "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31], "out_hidden_size": 2048}}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadConfigJSON(dir)
+	if err != nil || m.Vision == nil || m.Vision.MaxPixels != 12845056 {
+		t.Fatalf("without a preprocessor config: %+v %v", m.Vision, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "preprocessor_config.json"), []byte(`{"max_pixels": 1003520, "min_pixels": 3136}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err = LoadConfigJSON(dir)
+	if err != nil || m.Vision.MaxPixels != 1003520 {
+		t.Fatalf("with max_pixels 1,003,520: %+v %v", m.Vision, err)
+	}
+	if e := estimateEncoder(m, vllm.Parse(nil), 2048, 256, 8192, 1, "0.11.0"); e.Tokens != 1225 {
+		t.Errorf("%d embeddings per image, want 35² = 1,225", e.Tokens)
 	}
 }
