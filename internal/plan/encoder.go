@@ -44,6 +44,9 @@ type VisionTower struct {
 	// MaxPixels is the image processor's default max_pixels (Qwen2/2.5-VL:
 	// 12,845,056; Qwen3-VL's longest_edge 16,777,216).
 	MaxPixels int `json:"-"`
+	// Qwen3: Qwen3-VL or Qwen3.5 (deepstack_visual_indexes in the config),
+	// whose video items vLLM profiled instead of images before 0.13.
+	Qwen3 bool `json:"-"`
 	// SigLIP: the tile's side in pixels and the embeddings per image.
 	ImageSize      int `json:"image_size,omitempty"`
 	TokensPerImage int `json:"mm_tokens_per_image,omitempty"`
@@ -106,7 +109,7 @@ func qwenVision(vc map[string]any, textHidden int, architectures []string) (Visi
 	if ds, ok := vc["deepstack_visual_indexes"].([]any); ok {
 		// Qwen3-VL and Qwen3.5 (an empty list): their processor's
 		// longest_edge is 16,777,216 (4,096²).
-		v.Deepstack, v.MaxPixels = len(ds), 16777216
+		v.Deepstack, v.MaxPixels, v.Qwen3 = len(ds), 16777216, true
 	}
 	if v.Hidden == 0 || v.Intermediate == 0 {
 		return VisionTower{}, false
@@ -288,7 +291,11 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 	var e encoderProfile
 	limits, set, sized := mmLimitsSized(a)
 	if set && len(limits) > 0 {
-		zero := true
+		// Text-only when every modality the model takes is 0; one left out
+		// keeps vLLM's default limit (Qwen-VL towers also take video).
+		_, image := limits["image"]
+		_, video := limits["video"]
+		zero := image && (video || m.Vision == nil || m.Vision.Family != VisionQwen)
 		for _, n := range limits {
 			zero = zero && n == 0
 		}
@@ -316,6 +323,15 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 	if sized {
 		e.Why = "--limit-mm-per-prompt sets the dummy item's width/height: not sized"
 		return e
+	}
+	if n, ok := limits["video"]; v.Qwen3 && !(ok && n == 0) {
+		if t, known := releaseTriple(release); known && tripleLess(t, EmbedsBudgetSince) {
+			// A 0.11.0 Qwen3-VL-30B-A3B log with default limits (sipeed_wiki,
+			// NanoKVM_Pro/cua.md): "budget of 153600 tokens, and profiled with
+			// 1 video items"; vllm#27992.
+			e.Why = fmt.Sprintf("before %d.%d vLLM profiles a Qwen3-VL video item (a budget of up to 153,600 tokens) unless --limit-mm-per-prompt sets video to 0: not sized", EmbedsBudgetSince[0], EmbedsBudgetSince[1])
+			return e
+		}
 	}
 	embeds := 0 // embeddings an item gives the text model
 	switch v.Family {

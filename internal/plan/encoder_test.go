@@ -217,3 +217,24 @@ func TestEncoderPreprocessorConfig(t *testing.T) {
 		t.Errorf("%d embeddings per image, want 35² = 1,225", e.Tokens)
 	}
 }
+
+// Qwen3-VL before 0.13 profiled a video item with default limits (a 0.11.0
+// Qwen3-VL-30B-A3B log: "budget of 153600 tokens, and profiled with 1 video
+// items"): named, not sized, unless video is limited to 0; from 0.13 an
+// image (a 0.13.0 Qwen3-VL MoE log and a 0.17.1 Qwen3.5 log: budget 16384,
+// 1 image).
+func TestEncoderQwen3Video(t *testing.T) {
+	m := model(t, "Qwen/Qwen3-VL-30B-A3B-Instruct")
+	old := estimateEncoder(m, vllm.Parse(nil), 2048, 256, 65536, 4, "0.11.0")
+	if old.Modelled || !strings.Contains(old.Why, "video") {
+		t.Errorf("0.11.0, default limits: modelled %v, why %q", old.Modelled, old.Why)
+	}
+	noVideo := estimateEncoder(m, vllm.Parse([]string{`--limit-mm-per-prompt={"video": 0}`}), 2048, 256, 65536, 4, "0.11.0")
+	if !noVideo.Modelled || noVideo.Budget != 16384 {
+		t.Errorf("0.11.0, video 0: modelled %v, budget %d (%s)", noVideo.Modelled, noVideo.Budget, noVideo.Why)
+	}
+	newer := estimateEncoder(m, vllm.Parse(nil), 2048, 256, 65536, 1, "0.13.0")
+	if !newer.Modelled || newer.Budget != 16384 || newer.Items != 1 {
+		t.Errorf("0.13.0: modelled %v, budget %d, %d items", newer.Modelled, newer.Budget, newer.Items)
+	}
+}
