@@ -106,9 +106,11 @@ func qwenVision(vc map[string]any, textHidden int, architectures []string) (Visi
 		v.OutHidden = textHidden
 	}
 	_, v.Gated = vc["fullatt_block_indexes"] // Qwen2.5-VL's windowed ViT has the gated MLP
-	if ds, ok := vc["deepstack_visual_indexes"].([]any); ok {
-		// Qwen3-VL and Qwen3.5 (an empty list): their processor's
-		// longest_edge is 16,777,216 (4,096²).
+	ds, hasDS := vc["deepstack_visual_indexes"].([]any)
+	mt, _ := vc["model_type"].(string)
+	if hasDS || strings.HasPrefix(mt, "qwen3") || v.PatchSize == 16 {
+		// Qwen3-VL and Qwen3.5/3.6/3.8 (deepstack_visual_indexes, empty for
+		// 3.5): their processor's longest_edge is 16,777,216 (4,096²).
 		v.Deepstack, v.MaxPixels, v.Qwen3 = len(ds), 16777216, true
 	}
 	if v.Hidden == 0 || v.Intermediate == 0 {
