@@ -566,14 +566,9 @@ func LoadConfigJSON(path string) (Model, error) {
 	// (Qwen3-VL) sizes the profile's dummy image.
 	if m.Vision != nil && m.Vision.Family == VisionQwen {
 		if pre, err := os.ReadFile(filepath.Join(dir, "preprocessor_config.json")); err == nil {
-			var pc struct {
-				MaxPixels int `json:"max_pixels"`
-				Size      struct {
-					LongestEdge int `json:"longest_edge"`
-				} `json:"size"`
-			}
+			var pc map[string]any
 			if json.Unmarshal(pre, &pc) == nil {
-				if px := first(pc.MaxPixels, pc.Size.LongestEdge); px > 0 {
+				if px := maxPixelsOf(pc); px > 0 {
 					v := *m.Vision
 					v.MaxPixels = px
 					m.Vision = &v

@@ -193,13 +193,20 @@ func mmLimitsSized(a vllm.Args) (map[string]int, bool, bool) {
 	return out, true, false
 }
 
-// mmMaxPixels reads max_pixels (or Qwen3-VL's size.longest_edge) from
-// --mm-processor-kwargs, which vLLM applies to the profile's dummy image too.
-func mmMaxPixels(a vllm.Args) int {
+// mmProcessorKwargs reads --mm-processor-kwargs, which vLLM applies to the
+// profile's dummy items too; nil when unset or not a JSON object.
+func mmProcessorKwargs(a vllm.Args) map[string]any {
 	var j map[string]any
 	if json.Unmarshal([]byte(flagValue(a, "mm-processor-kwargs")), &j) != nil {
-		return 0
+		return nil
 	}
+	return j
+}
+
+// maxPixelsOf reads an image processor's max_pixels (Qwen2/2.5-VL) or
+// size.longest_edge (Qwen3-VL), from --mm-processor-kwargs or a snapshot's
+// preprocessor_config.json; 0 when neither is there.
+func maxPixelsOf(j map[string]any) int {
 	if f, ok := j["max_pixels"].(float64); ok {
 		return int(f)
 	}
@@ -291,6 +298,9 @@ func EncoderModelled(m Model, release string) bool {
 // N = max(1, min(budget ÷ T, max_num_seqs × max(1, min(limit, max_model_len ÷ T)))).
 func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, release string) encoderProfile {
 	var e encoderProfile
+	if !m.Multimodal {
+		return e
+	}
 	limits, set, sized := mmLimitsSized(a)
 	if set && len(limits) > 0 {
 		// Text-only when every modality the model takes is 0; one left out
@@ -335,11 +345,11 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 			return e
 		}
 	}
+	kwargs := mmProcessorKwargs(a)
 	embeds := 0 // embeddings an item gives the text model
 	switch v.Family {
 	case VisionSigLIP:
-		var kw map[string]any
-		if json.Unmarshal([]byte(flagValue(a, "mm-processor-kwargs")), &kw) == nil && kw["do_pan_and_scan"] == true {
+		if kwargs["do_pan_and_scan"] == true {
 			e.Why = "--mm-processor-kwargs sets pan-and-scan, whose crops multiply an image's tiles: not sized"
 			return e
 		}
@@ -355,7 +365,7 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 	default:
 		factor := v.PatchSize * v.MergeSize
 		px := v.MaxPixels
-		if p := mmMaxPixels(a); p > 0 {
+		if p := maxPixelsOf(kwargs); p > 0 {
 			px = p
 		}
 		side := int(math.Sqrt(float64(px))) / factor
@@ -392,9 +402,8 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 	units, how := encoderPeakUnits(*v, vtp, release)
 	e.PeakGiB = (patches*float64(v.Hidden)*2*units + pixels) / gib
 	e.HeldGiB = float64(e.Items*embeds) * float64(v.OutHidden*(1+v.Deepstack)) * 2 / gib
-	s := patches
 	e.Modelled = true
 	e.Formula = fmt.Sprintf("vision encoder on %d image(s) of %s embeddings (budget %s): %s patches × ViT width %d × 2 B × %.1f (%s) + float32 pixels %.2f GiB",
-		e.Items, vllm.Commas(embeds), vllm.Commas(e.Budget), vllm.Commas(int(s)), v.Hidden, units, how, pixels/gib)
+		e.Items, vllm.Commas(embeds), vllm.Commas(e.Budget), vllm.Commas(int(patches)), v.Hidden, units, how, pixels/gib)
 	return e
 }
