@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"net"
 	"os/exec"
 	"strings"
@@ -118,7 +119,7 @@ func TestLiveClashes(t *testing.T) {
 
 			// GPU 0: a runs with 0.5; d asks 0.6
 			p.must(0, "up", "a")
-			p.write("configs/docker/profiles/d.yml", altProfile("d", "tinyd", freePort(t), "0.6", ""))
+			p.write("configs/docker/profiles/d.yml", altProfile("d", "tinyd", freeport.T(t), "0.6", ""))
 			out = p.must(3, "up", "d")
 			contains(t, out, "configs/docker/profiles/d.yml:5:", "GPU 0: the engines running on it hold a 0.50, and d asks 0.60: 1.10 in all", "vllmctl down a")
 
@@ -131,7 +132,7 @@ func TestLiveClashes(t *testing.T) {
 				t.Fatalf("docker create: %v\n%s", err, out)
 			}
 			t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
-			p.write("configs/docker/profiles/e.yml", altProfile("e", "tinye", freePort(t), "0.3", "    container_name: "+name+"\n"))
+			p.write("configs/docker/profiles/e.yml", altProfile("e", "tinye", freeport.T(t), "0.3", "    container_name: "+name+"\n"))
 			out = p.must(3, "up", "e")
 			contains(t, out, "configs/docker/profiles/e.yml:5:", fmt.Sprintf("container_name %q is taken by container", name), "which vllmctl did not start", "docker rm -f "+name)
 			if strings.Contains(out, "e ready") {

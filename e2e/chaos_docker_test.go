@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net"
 	"net/http"
@@ -106,7 +107,7 @@ func TestChaosDockerAPIOutageServe(t *testing.T) {
 	px := newDockerProxy(t)
 	p := newProject(t, variants[1], goodArgs, "", "")
 	p.must(0, "up", "a")
-	gw := freePort(t)
+	gw := freeport.T(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", gw)
 	s := start(t, p.dir, []string{px.host()}, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", gw), "--refresh", "300ms",
 		"--runtime", "docker", "--compose", "v2", "--simulate")

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net"
 	"net/http"
@@ -158,15 +159,6 @@ type proj struct {
 	name string
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 const profileTmpl = `services:
   vllm-a:
     image: vllm/vllm-openai:v0.11.0
@@ -187,7 +179,7 @@ func newProject(t *testing.T, v variant, args, simArgs, extra string) *proj {
 		t.Fatal(setup)
 	}
 	noRace(t)
-	p := &proj{t: t, dir: t.TempDir(), v: v, port: freePort(t), name: fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e9)}
+	p := &proj{t: t, dir: t.TempDir(), v: v, port: freeport.T(t), name: fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e9)}
 	p.write("configs/docker/profiles/a.yml", fmt.Sprintf(profileTmpl, extra, args, p.port, simArgs))
 	p.write(".env", "KEY_A=e2e-secret-key-4242\n")
 	p.write("vllmctl.yaml", "project_name: "+p.name+"\ngpus: [{name: RTX 4090, count: 1}]\n")
@@ -365,15 +357,6 @@ func writeFile(dir, rel, content string) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(content), 0o644)
-}
-
-func freePortB(b *testing.B) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // runIn runs vllmctl in dir.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net/http"
 	"os"
@@ -88,7 +89,7 @@ func TestFrozenEngineRestarted(t *testing.T) {
 		t.Run(c.v.name, func(t *testing.T) {
 			p := newProject(t, c.v, goodArgs, "", frozenWatchdog)
 			p.must(0, "up", "a")
-			gw := freePort(t)
+			gw := freeport.T(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			args := append([]string{"-C", p.dir, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", gw), "--refresh", "300ms",

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net/http"
 	"os"
@@ -33,7 +34,7 @@ func TestOnDemandEvictsGroup(t *testing.T) {
 	v := variants[2]
 	noRace(t)
 	p := &proj{t: t, dir: t.TempDir(), v: v, name: fmt.Sprintf("od%d", time.Now().UnixNano()%1e9)}
-	portA, portB, gw := freePort(t), freePort(t), freePort(t)
+	portA, portB, gw := freeport.T(t), freeport.T(t), freeport.T(t)
 	p.write("configs/docker/profiles/a.yml", fmt.Sprintf(groupProfile, "a", portA, false))
 	p.write("configs/docker/profiles/b.yml", fmt.Sprintf(groupProfile, "b", portB, true))
 	p.write(".env", "KEY_A=e2e-secret-key-4242\n")

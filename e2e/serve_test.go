@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net/http"
 	"os"
@@ -57,7 +58,7 @@ func TestServeWatchdogRestartsWedged(t *testing.T) {
 			}
 			noRace(t)
 			p := &proj{t: t, dir: t.TempDir(), v: v, name: fmt.Sprintf("wd%d", time.Now().UnixNano()%1e9)}
-			portA, portB, gw := freePort(t), freePort(t), freePort(t)
+			portA, portB, gw := freeport.T(t), freeport.T(t), freeport.T(t)
 			p.write("configs/docker/profiles/a.yml", fmt.Sprintf(wdProfile, "a", portA, 0))
 			p.write("configs/docker/profiles/b.yml", fmt.Sprintf(wdProfile, "b", portB, 1))
 			p.write(".env", "KEY_A=e2e-secret-key-4242\n")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +33,7 @@ func BenchmarkStatusFourProfiles(b *testing.B) {
 	for i := 0; i < 4; i++ {
 		name := fmt.Sprintf("p%d", i)
 		names = append(names, name)
-		port := freePortB(b)
+		port := freeport.T(b)
 		write("configs/docker/profiles/"+name+".yml", strings.Replace(fmt.Sprintf(profileTmpl, "", goodArgs, port, ""), `device_ids: ["0"]`, fmt.Sprintf(`device_ids: ["%d"]`, i), 1))
 	}
 	// The engines are built without the race detector here: its overhead would be measured too.

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net"
 	"net/http"
@@ -35,14 +36,16 @@ type routes struct{ t gateway.Table }
 
 func (r routes) Table() gateway.Table { return r.t }
 
-func freePort() int {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+func mustPort() int {
+	p, err := freeport.Pick()
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
 
 func startSim(ctx context.Context, extra ...string) string {
-	port := freePort()
+	port := mustPort()
 	args := append([]string{"--model", "m-1B", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--disable-uvicorn-access-log", "--max-num-seqs", "4096",
 		"--sim-phase-time=0", "--sim-load-time=0", "--sim-compile-time=0", "--sim-graph-time=0", "--sim-ttft=0", "--sim-itl=0", "--sim-prefill-per-token=0"}, extra...)
 	go sim.Main(ctx, args, map[string]string{}, io.Discard, io.Discard)
@@ -174,7 +177,7 @@ func childGateway(engine string, port int) {
 }
 
 func idleStreamMemory(engine string, n int) float64 {
-	port := freePort()
+	port := mustPort()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "GATEWAY_CHILD_ENGINE="+engine, "GATEWAY_CHILD_PORT="+strconv.Itoa(port))
 	if err := cmd.Start(); err != nil {

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,12 +33,7 @@ func benchProject(t *testing.T, engines map[string][]string) string {
 		}
 	}
 	for name, simArgs := range engines {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		port := freeport.T(t)
 		write("configs/docker/profiles/"+name+".yml", fmt.Sprintf(`services:
   vllm-%s:
     image: vllm/vllm-openai:v0.11.0

@@ -7,9 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -58,7 +58,7 @@ func TestCanary(t *testing.T) {
 	c := &canary{t: t, root: t.TempDir(), sim: sim, ran: map[string]bool{},
 		secrets: []string{canaryKeyA, canaryKeyB, canaryHF, canaryGateway, canaryEnvOnly}}
 	c.docker = startFakeDocker(t)
-	c.writeProject(freeTCPPort(t), freeTCPPort(t))
+	c.writeProject(freeport.T(t), freeport.T(t))
 	t.Chdir(c.root)
 	t.Setenv("VLLMCTL_NO_NVIDIA_SMI", "1")
 	t.Setenv("EXTRA_TOKEN", canaryEnvOnly)
@@ -156,7 +156,7 @@ func TestCanary(t *testing.T) {
 	c.run("archive", "restore", "configs/old.yml")
 	c.run("archive", "prune", "--older-than", "1d")
 	c.mustRun(0, "init", "fresh")
-	c.mustRun(0, "new", "c", "--model", "Qwen/Qwen3-0.6B", "--gpus", "1", "--port", fmt.Sprint(freeTCPPort(t)), "--gpu-memory-utilization", "0.4")
+	c.mustRun(0, "new", "c", "--model", "Qwen/Qwen3-0.6B", "--gpus", "1", "--port", fmt.Sprint(freeport.T(t)), "--gpu-memory-utilization", "0.4")
 	gen := c.envValue("VLLM_API_KEY_C")
 	if len(gen) < 16 {
 		t.Fatalf("new wrote no key to .env (%q)", gen)
@@ -530,16 +530,6 @@ volumes: {hf: {}}
 			c.t.Fatal(err)
 		}
 	}
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // buildSim builds vllm-sim for the process runtime.

@@ -3,7 +3,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
-	"net"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"net/http"
 	"os"
 	"os/exec"
@@ -53,16 +53,6 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // a11yJS names every control without an accessible name and every role=img
 // without a label, and checks an aria-live region exists.
@@ -130,7 +120,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	ports := map[string]int{"alpha": freePort(t), "beta": freePort(t)}
+	ports := map[string]int{"alpha": freeport.T(t), "beta": freeport.T(t)}
 	write := func(rel, content string) {
 		p := filepath.Join(dir, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -160,7 +150,7 @@ func TestBrowser(t *testing.T) {
 	if out, err := vctl(upCtx, "up", "alpha", "beta", "--runtime", "process", "--simulate", "--sim-binary", simBin, "--progress", "plain").CombinedOutput(); err != nil {
 		t.Fatalf("vllmctl up: %v\n%s", err, out)
 	}
-	gw := freePort(t)
+	gw := freeport.T(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", gw)
 	sctx, scancel := context.WithCancel(context.Background())
 	serve := vctl(sctx, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", gw), "--refresh", "300ms", "--runtime", "process", "--simulate", "--sim-binary", simBin)

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -27,19 +27,10 @@ type engine struct {
 	done   chan struct{}
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startEngine runs vllm-sim in-process and waits until /health answers.
 func startEngine(t testing.TB, args ...string) *engine {
 	t.Helper()
-	port := freePort(t)
+	port := freeport.T(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &engine{url: fmt.Sprintf("http://127.0.0.1:%d", port), cancel: cancel, done: make(chan struct{})}
 	all := append([]string{"--host", "127.0.0.1", "--port", fmt.Sprint(port), "--disable-uvicorn-access-log", "--max-num-seqs", "2048",
@@ -174,7 +165,7 @@ func TestErrorShapes(t *testing.T) {
 // TestRetryBeforeFirstByte: a dead replica is skipped when nothing was sent yet.
 func TestRetryBeforeFirstByte(t *testing.T) {
 	good := startEngine(t, "--model", "m-1B")
-	deadPort := freePort(t) // nothing listens: connection refused
+	deadPort := freeport.T(t) // nothing listens: connection refused
 	dead := &Upstream{Profile: "a", BaseURL: fmt.Sprintf("http://127.0.0.1:%d", deadPort), Ready: true}
 	live := &Upstream{Profile: "b", BaseURL: good.url, Ready: true}
 	routes := &staticRoutes{t: Table{"m-1B": {dead, live}}}

@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -33,19 +33,10 @@ func (s *stampWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-func freePort(b *testing.B) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // runSim starts vllm-sim in-process with fixed phase times; its log goes
 // through a pipe into Watch, as a container log stream would.
 func runSim(b *testing.B, mark string, extra ...string) (time.Time, Result, time.Time) {
-	port := freePort(b)
+	port := freeport.T(b)
 	pr, pw := io.Pipe()
 	sw := &stampWriter{w: pw, mark: mark}
 	ctx, cancel := context.WithCancel(context.Background())

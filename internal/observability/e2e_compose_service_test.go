@@ -5,6 +5,7 @@ package observability
 import (
 	"context"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"net/http"
 	"os"
 	"os/exec"
@@ -39,7 +40,7 @@ func TestComposeServiceRestartsWedged(t *testing.T) {
 	vllmctl := filepath.Join(bin, "vllmctl")
 	dir := t.TempDir()
 	name := fmt.Sprintf("cs%d", time.Now().UnixNano()%1e9)
-	port, gw := freePort(t), freePort(t)
+	port, gw := freeport.T(t), freeport.T(t)
 	files := map[string]string{
 		"vllmctl.yaml": "project_name: " + name + "\ngpus: [{name: RTX 4090, count: 1}]\n",
 		"configs/docker/profiles/a.yml": fmt.Sprintf(`services:

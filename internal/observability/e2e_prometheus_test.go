@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net"
 	"net/http"
@@ -58,15 +59,6 @@ const e2eProfileTmpl = `services:
       watchdog: %[5]s
 %[6]svolumes: {hf: {}}
 `
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func goBuild(t *testing.T, out, pkg string) {
 	t.Helper()
@@ -188,7 +180,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	}
 	for i := range profiles {
 		p := &profiles[i]
-		p.port = freePort(t)
+		p.port = freeport.T(t)
 		write("configs/docker/profiles/"+p.name+".yml", fmt.Sprintf(e2eProfileTmpl, p.name, p.util, p.port, p.simArgs, p.watchdog, p.slo))
 	}
 	write("vllmctl.yaml", fmt.Sprintf("project_name: prom%d\ngpus: [{name: RTX 4090, count: 1}]\n", time.Now().UnixNano()%1e9))
@@ -215,7 +207,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 
 	phase("deployed alpha, beta, gamma")
 	// the gateway and the watchdog
-	gw := freePort(t)
+	gw := freeport.T(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	serve := exec.CommandContext(ctx, vllmctl, "-C", dir, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", gw), "--refresh", "300ms",
 		"--runtime", "process", "--simulate", "--sim-binary", simBin)
@@ -252,7 +244,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	}
 
 	// Prometheus
-	promPort := freePort(t)
+	promPort := freeport.T(t)
 	prom := fmt.Sprintf("http://127.0.0.1:%d", promPort)
 	pcmd := exec.CommandContext(ctx, promBin, "--config.file="+filepath.Join(mon, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address="+fmt.Sprintf("127.0.0.1:%d", promPort), "--log.level=warn")

@@ -3,8 +3,8 @@ package observability
 import (
 	"context"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -36,12 +36,7 @@ type family struct {
 // simMetricNames scrapes a real vllm-sim's /metrics (in-process, loopback).
 func simMetricNames(t *testing.T) []family {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freeport.T(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	args := []string{"--model", "Qwen/Qwen3-0.6B", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--max-model-len", "4096",

@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -51,7 +50,7 @@ const live = "--sim-ttft=40ms --sim-itl=10ms"
 func setup(t *testing.T, models map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	port := hostPort(t)
+	port := freeport.T(t)
 	for name, m := range models {
 		write(t, dir, "configs/docker/profiles/"+name+".yml", fmt.Sprintf(`services:
   vllm-%s:
@@ -71,24 +70,6 @@ volumes: {hf: {}}
 	write(t, dir, ".env", "VLLM_API_KEY=sk-promote-test\n")
 	write(t, dir, "vllmctl.yaml", "gpus: [{name: H100 80GB, count: 1}]\n")
 	return dir
-}
-
-// hostPort is a free loopback port below Linux's ephemeral range (32768 and
-// up), from which the outgoing connections of packages tested beside this
-// one (the load generator's) take their source ports: a port taken from
-// 127.0.0.1:0 and closed could be one of theirs by the time `up` checks it
-// (seen once in a fresh-clone run: "host port … is already in use").
-func hostPort(t *testing.T) int {
-	t.Helper()
-	for range 500 {
-		p := 20000 + rand.IntN(12000)
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
-			l.Close()
-			return p
-		}
-	}
-	t.Fatal("no free port in 20000–31999")
-	return 0
 }
 
 func write(t *testing.T, dir, rel, content string) {

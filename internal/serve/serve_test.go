@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,12 +45,7 @@ func (f *flipBackend) List(context.Context, string, string) ([]runtime.Instance,
 // simEngine runs vllm-sim in-process on a free loopback port until the test ends.
 func simEngine(t *testing.T, args ...string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freeport.T(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	all := append([]string{"--host", "127.0.0.1", "--port", fmt.Sprint(port), "--disable-uvicorn-access-log", "--max-num-seqs", "2048",

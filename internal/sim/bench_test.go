@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net/http"
 	"os"
@@ -109,7 +110,7 @@ func rssKiB(pid int) int {
 // BenchmarkIdleStreamMemory: resident memory of the simulator per open stream
 // that waits for its next token (a wedged decode), measured on a child process.
 func BenchmarkIdleStreamMemory(b *testing.B) {
-	port := freePort(b)
+	port := freeport.T(b)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VLLM_SIM_CHILD=1", "VLLM_SIM_ARGS="+strings.Join(append(fast, "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--model", "m-1B", "--max-num-seqs", "2048", "--sim-wedge"), " "))
 	if err := cmd.Start(); err != nil {

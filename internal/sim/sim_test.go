@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net"
 	"net/http"
@@ -63,20 +64,10 @@ func runtime_Gosched() { time.Sleep(0) }
 
 var fast = []string{"--sim-phase-time=0", "--sim-load-time=0", "--sim-compile-time=0", "--sim-graph-time=0", "--sim-ttft=0", "--sim-itl=0", "--sim-prefill-per-token=0", "--disable-uvicorn-access-log"}
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // start runs the simulator in-process; it does not wait for readiness.
 func start(t testing.TB, env map[string]string, args ...string) *running {
 	t.Helper()
-	port := freePort(t)
+	port := freeport.T(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &logBuf{}, cancel: cancel, done: make(chan int, 1)}
 	all := append([]string{"--host", "127.0.0.1", "--port", fmt.Sprint(port)}, args...)

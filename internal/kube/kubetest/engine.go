@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"math/big"
 	"net"
 	"net/http"
@@ -164,7 +165,7 @@ type Sim struct {
 // --port is added) until the test ends.
 func StartSim(t testing.TB, args ...string) *Sim {
 	t.Helper()
-	port, err := freePort()
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"net"
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,15 +114,6 @@ func Start(t testing.TB, o Options) *Cluster {
 	return c
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func (c *Cluster) run(name string, args ...string) error {
 	cmd := exec.Command(filepath.Join(c.bin, name), args...)
 	buf := &bytes.Buffer{}
@@ -215,7 +206,7 @@ func (c *Cluster) poll(ctx context.Context, what string, f func() error) error {
 func (c *Cluster) start(ctx context.Context, o Options) error {
 	ports := make([]int, 4)
 	for i := range ports {
-		p, err := freePort()
+		p, err := freeport.Pick()
 		if err != nil {
 			return err
 		}
