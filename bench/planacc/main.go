@@ -64,6 +64,7 @@ func rowVersion(s string) string {
 func main() {
 	path := flag.String("csv", "../shared/vllm/kv_datapoints_public.csv", "datapoints file (skipped when absent)")
 	rowsPath := flag.String("rows", "bench/planacc/issue13_rows.csv", "issue 13's rows")
+	flag.IntVar(&explainRow, "explain", 0, "print the planner's breakdown (plan --explain) of this row's end-to-end estimate to stderr")
 	flag.Parse()
 	failures, n := 0, 0
 	fmt.Println("| # | source | side of PR #41069 | model | GPU | (a) KV tokens from vLLM's available memory | (b) available KV end to end | verdict |")
@@ -94,6 +95,9 @@ func main() {
 }
 
 // report prints one table row per datapoint and returns the targets missed.
+// explainRow is the row whose end-to-end breakdown goes to stderr (0: none).
+var explainRow int
+
 func report(rows [][]string, n *int) int {
 	col := map[string]int{}
 	for i, h := range rows[0] {
@@ -234,12 +238,23 @@ func report(rows [][]string, n *int) int {
 			b = "multimodal: this tower's (or this release's) encoder profile run is not modelled (the planner notes it instead of a budget)"
 		case strings.Contains(strings.ToLower(notes), "lmcache"):
 			b = "LMCache connector reserves GPU memory the row does not give"
+		case strings.Contains(notes, "Ranks disagree"):
+			b = "ranks disagree: another GPU held memory the row does not give (see its notes)"
 		default:
 			// The row's GPU text names the card: the planner reads its
 			// architecture (MXFP4 kernel) and vLLM's A100 defaults from it.
 			g, _ := gpu.Declare(get(r, "gpu"), fmt.Sprintf("%gGiB", total), max(1, int(tp)))
 			res := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version, Environ: env, Install: inst})
 			got := res.Ranks[0].KV
+			if *n == explainRow {
+				fmt.Fprintf(os.Stderr, "row %d: %s, %d batched tokens, verdict %s\n", *n, strings.Join(args.Canonical(), " "), res.BatchedTokens, res.Verdict)
+				for _, l := range res.Explain {
+					fmt.Fprintf(os.Stderr, "  %-28s %7.2f GiB  %s\n", l.Name, l.GiB, l.Formula)
+				}
+				for _, note := range res.Notes {
+					fmt.Fprintf(os.Stderr, "  note: %s\n", note)
+				}
+			}
 			d := math.Abs(got - avail)
 			mark := "ok"
 			if d > 0.5 {

@@ -12,6 +12,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"io/fs"
 	"maps"
 	"os"
@@ -479,6 +480,9 @@ func loose(e *entry) {
 // command, by meaning (normalised flags, defaults explicit).
 func sameFlags(svc *project.Service, argv []string) bool {
 	other := &project.Service{Args: vllm.Parse(argv)}
+	if svc.Version.Pin == flagdb.Pinned {
+		other.Args.AtRelease(svc.Version.Version) // the same release's defaults
+	}
 	a, b := configdiff.Flags(svc), configdiff.Flags(other)
 	for _, m := range []map[string]string{a, b} {
 		for k := range m {

@@ -75,11 +75,17 @@ Model facts come from --model-config, x-vllmctl.model_config, a mounted Hugging
 Face cache, or the built-in catalog. --explain prints each formula and its inputs.
 
 The release (image tag, Dockerfile FROM, x-vllmctl.vllm_version) decides vLLM's
-defaults and rules; how vLLM is installed (its own vllm/vllm-openai image or
-not) decides whether FlashInfer's sampler exists on 0.9–0.11.0. The profile
-run's activation is the larger of the forward pass (a MoE layer's fused-MoE
-buffers) and the sampler warm-up over min(max_num_seqs, batched tokens) ×
-vocabulary; CUDA graphs follow the capture sizes max_num_seqs gives.`,
+defaults and rules: --gpu-memory-utilization defaults to 0.92 from 0.20 (0.9
+before, and for a release that cannot be told); the V0 engine (before 0.8)
+chunks prefill above 32K of context and then profiles 512 tokens; CUDA graphs
+are subtracted from the budget from 0.20 (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS)
+except on Model Runner V2 before 0.29 (dense models from 0.25, Qwen3 from 0.22,
+Llama and Mistral from 0.23), whose estimate is 0: there they must fit beside
+the budget. How vLLM is installed (its own vllm/vllm-openai image or not)
+decides whether FlashInfer's sampler exists on 0.9–0.11.0. The profile run's
+activation is the larger of the forward pass (a MoE layer's fused-MoE buffers)
+and the sampler warm-up over min(max_num_seqs, batched tokens) × vocabulary;
+CUDA graphs follow the capture sizes max_num_seqs gives.`,
 		Example: `  vllmctl plan
   vllmctl plan medium --explain
   vllmctl plan --gpu "RTX 4090" --gpus 3

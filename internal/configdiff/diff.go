@@ -115,6 +115,10 @@ func Flags(s *project.Service) map[string]string {
 			out[f.Name] = f.Default
 		}
 	}
+	if s.Args.SourceOf("gpu-memory-utilization") == vllm.FromDefault && s.Args.GPUMemoryUtilization > 0 {
+		// the release's default (0.92 from vLLM 0.20), not the table's
+		out["gpu-memory-utilization"] = normValue("gpu-memory-utilization", strconv.FormatFloat(s.Args.GPUMemoryUtilization, 'g', -1, 64))
+	}
 	for _, arg := range s.Args.List {
 		switch {
 		case arg.Negated:

@@ -179,6 +179,10 @@ func Estimate(in Input) Result {
 		}
 		if version < 0.08 { // V0 without chunked prefill profiled a whole max_model_len
 			r.BatchedTokens = max(r.MaxModelLen, 2048)
+			if on, why := v0ChunkedPrefill(a, m, r.MaxModelLen, spec, version); on {
+				r.BatchedTokens = V0ChunkedBatchedTokens
+				r.Notes = append(r.Notes, fmt.Sprintf("chunked prefill is on (%s): the V0 engine profiles %d batched tokens (`Chunked prefill is enabled with max_num_batched_tokens=%d`)", why, V0ChunkedBatchedTokens, V0ChunkedBatchedTokens))
+			}
 		}
 	}
 	li := layoutInput{TP: r.TP, PP: r.PP, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
@@ -323,7 +327,12 @@ func Estimate(in Input) Result {
 	if shareWhy != "" {
 		graphsHow += fmt.Sprintf(" × %.2f (%s)", share, shareWhy)
 	}
-	graphsIn := version >= 0.21 && in.Environ["VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS"] != "0"
+	graphsIn := version >= GraphEstimateSince && in.Environ["VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS"] != "0"
+	runnerV2, runnerWhy := modelRunnerV2(m, a, version, in.Environ)
+	if graphsIn && runnerV2 && version < RunnerV2GraphEstimateSince {
+		graphsIn = false
+		r.Notes = append(r.Notes, fmt.Sprintf("CUDA graphs are not in vLLM's KV budget here: %s, whose profile_cudagraph_memory() returns 0 before %.2f (vllm#49224, fixed by PR #53306); the graphs are captured after the KV cache and must fit beside the budget", runnerWhy, RunnerV2GraphEstimateSince))
+	}
 	minKV := math.Inf(1)
 	for i := 0; i < r.TP*r.PP; i++ {
 		g := in.GPUs[i%len(in.GPUs)]
@@ -372,9 +381,9 @@ func Estimate(in Input) Result {
 	expl("activation peak", act, "%s", actFormula)
 	expl("non-torch", nonTorch, "cuBLAS workspace and allocations outside PyTorch since vLLM's first snapshot%s", map[bool]string{true: ", NCCL buffers", false: ""}[r.TP*r.PP > 1])
 	if graphsIn {
-		expl("CUDA graphs", graphs, "%s, subtracted since v0.21", graphsHow)
+		expl("CUDA graphs", graphs, "%s, subtracted since v0.20 (PR #38284; vLLM logs \"default since v0.21.0\")", graphsHow)
 	} else {
-		expl("CUDA graphs (outside budget)", graphs, "%s; not counted by the profiler (before v0.21, or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0): must fit in (1 − util) × total", graphsHow)
+		expl("CUDA graphs (outside budget)", graphs, "%s; not counted by the profiler (before v0.20, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0, or Model Runner V2 before 0.29): must fit in (1 − util) × total", graphsHow)
 	}
 	expl("KV cache", kvAvail, "budget − weights − activation − non-torch%s − rank spread %.2f (min over ranks)", map[bool]string{true: " − graphs", false: ""}[graphsIn], spread)
 	r.KVAvailGiB = round2(kvAvail)
@@ -539,6 +548,99 @@ func Estimate(in Input) Result {
 	return r
 }
 
+// V0ChunkedBatchedTokens is the V0 engine's max_num_batched_tokens when chunked
+// prefill is on and the flag is not written (its logs: "Chunked prefill is
+// enabled with max_num_batched_tokens=512", 0.6 and 0.7).
+const V0ChunkedBatchedTokens = 512
+
+// V0LongContextChunkedSince: the V0 engine turns chunked prefill on by itself
+// for models whose max_model_len is above 32K ("Chunked prefill is enabled by
+// default for models with max_model_len > 32K", arg_utils.py, from 0.5).
+const V0LongContextChunkedSince = 0.05
+
+// v0ChunkedPrefill tells whether the V0 engine runs chunked prefill, and why:
+// --enable-chunked-prefill as written, else on for a max_model_len above
+// 32,768 unless the model has sliding-window or state (Mamba, linear
+// attention) layers, or speculative decoding, LoRA, prompt adapters or prefix
+// caching are on (EngineArgs.create_engine_config of 0.6–0.7).
+func v0ChunkedPrefill(a vllm.Args, m Model, maxModelLen int, spec specDecode, version float64) (bool, string) {
+	if arg, ok := a.Lookup("enable-chunked-prefill"); ok {
+		on := !arg.Negated && (len(arg.Values) == 0 || strings.EqualFold(arg.Values[0], "true"))
+		return on, "--enable-chunked-prefill"
+	}
+	if version < V0LongContextChunkedSince || maxModelLen <= 32768 || spec.tokens > 0 || m.SlidingWindow > 0 {
+		return false, ""
+	}
+	for _, f := range []string{"enable-lora", "enable-prompt-adapter", "enable-prefix-caching"} {
+		if arg, ok := a.Lookup(f); ok && !arg.Negated {
+			return false, ""
+		}
+	}
+	for _, k := range m.layerKinds() {
+		if k.isState() || k == LayerSliding {
+			return false, ""
+		}
+	}
+	return true, fmt.Sprintf("V0 turns it on for a max_model_len of %s, above 32K", vllm.Commas(maxModelLen))
+}
+
+// Model Runner V2's release boundaries (vllm/config/vllm.py's choice of
+// runner): Qwen3 dense models from 0.22 (PR #39337), Llama and Mistral dense
+// models from 0.23 (PR #43458), every dense model (no experts, no linear
+// attention or Mamba layers) from 0.25 (PR #44443), every model from 0.29 (PR
+// #53183), the release whose V2 runner first estimates its CUDA graphs (PR
+// #53306): before it the V2 runner's estimate is 0.
+const (
+	RunnerV2QwenSince          = 0.22
+	RunnerV2LlamaSince         = 0.23
+	RunnerV2DenseSince         = 0.25
+	RunnerV2AllSince           = 0.29
+	RunnerV2GraphEstimateSince = 0.29
+)
+
+// modelRunnerV2 tells whether vLLM of version runs the model with Model Runner
+// V2, and why. VLLM_USE_V2_MODEL_RUNNER=0 or 1 decides; unset, the release's
+// automatic choice applies, and speculative methods other than EAGLE, EAGLE3,
+// MTP and draft models send a model back to the V1 runner. At 0.22–0.24 the
+// model family is told from the model's name (the catalog keeps no
+// architecture), so a renamed checkpoint counts as V1 there.
+func modelRunnerV2(m Model, a vllm.Args, version float64, env map[string]string) (bool, string) {
+	switch env["VLLM_USE_V2_MODEL_RUNNER"] {
+	case "1":
+		return true, "VLLM_USE_V2_MODEL_RUNNER=1 selects Model Runner V2"
+	case "0":
+		return false, ""
+	}
+	if c, ok, _ := readSpecConfig(a); ok {
+		if sm := specMethod(c); sm != "eagle" && sm != "eagle3" && sm != "draft_model" && !strings.Contains(sm, "mtp") {
+			return false, ""
+		}
+	}
+	if version >= RunnerV2AllSince {
+		return true, fmt.Sprintf("vLLM %.2f runs every model on Model Runner V2", version)
+	}
+	dense := m.Experts == 0
+	for _, k := range m.layerKinds() {
+		if k.isState() {
+			dense = false
+		}
+	}
+	if !dense || version < RunnerV2QwenSince {
+		return false, ""
+	}
+	if version >= RunnerV2DenseSince {
+		return true, fmt.Sprintf("vLLM %.2f runs dense models on Model Runner V2 (PR #44443, from 0.25)", version)
+	}
+	id := strings.ToLower(m.ID)
+	switch {
+	case strings.Contains(id, "qwen3-") && !strings.Contains(id, "qwen3-vl"):
+		return true, fmt.Sprintf("vLLM %.2f runs Qwen3 dense models on Model Runner V2 (PR #39337, from 0.22)", version)
+	case version >= RunnerV2LlamaSince && (strings.Contains(id, "llama") || strings.Contains(id, "mistral")):
+		return true, fmt.Sprintf("vLLM %.2f runs Llama and Mistral dense models on Model Runner V2 (PR #43458, from 0.23)", version)
+	}
+	return false, ""
+}
+
 // Release boundaries of the rules above (vLLM minor versions as parseVersion returns them).
 const (
 	// HybridAllocatorSince: the hybrid KV cache manager (per-type groups, sliding
@@ -550,6 +652,12 @@ const (
 	// ConcurrencyTokensSince: "GPU KV cache size" is int(max concurrency ×
 	// max_model_len) (vLLM PR #41069, April 2026); before, num_blocks ÷ groups × block.
 	ConcurrencyTokensSince = 0.20
+	// GraphEstimateSince: the profiler subtracts its CUDA-graph estimate by
+	// default (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1), and the default
+	// --gpu-memory-utilization is 0.92 (vLLM PR #38284, merged 2026-04-21 and
+	// shipped in v0.20.0, whose official image logs "CUDA graph memory profiling
+	// is enabled"; the message itself says "default since v0.21.0").
+	GraphEstimateSince = 0.20
 	// ChunkedHybridSince: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE
 	// defaults to on, so Llama 4's chunked local-attention layers get their own
 	// KV cache groups (ChunkedLocalAttentionSpec). PR #21761 (July 2025, after 0.10.0) made it

@@ -69,8 +69,8 @@ func TestBootPeakDesktopGPU(t *testing.T) {
 }
 
 // A dense model on a release whose profiler does not count CUDA graphs: the
-// context and the graphs must fit beside the budget; from v0.21 the graphs are
-// in the budget and only the context is outside.
+// context and the graphs must fit beside the budget; from v0.20 (PR #38284) the
+// graphs are in the budget and only the context is outside.
 func TestBootPeakGraphs(t *testing.T) {
 	m := model(t, "Qwen/Qwen3-32B-AWQ")
 	g, _ := gpu.Declare("RTX 4090", "", 2)
@@ -79,9 +79,18 @@ func TestBootPeakGraphs(t *testing.T) {
 	if old.Verdict != BootOOMRisk || old.OutsideGiB < 1.7 || old.OutsideGiB > 1.8 {
 		t.Errorf("0.11 at 0.95: %s, %.2f GiB outside (0.61 context + 1.14 graphs)", old.Verdict, old.OutsideGiB)
 	}
-	newer := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.21.0"})
-	if newer.Verdict == BootOOMRisk || newer.OutsideGiB != Overheads.CUDAContextGiB {
-		t.Errorf("0.21 at 0.95: %s, %.2f GiB outside", newer.Verdict, newer.OutsideGiB)
+	last := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.19.1"})
+	if last.Verdict != BootOOMRisk || last.OutsideGiB != old.OutsideGiB {
+		t.Errorf("0.19.1 (the last release without the estimate) at 0.95: %s, %.2f GiB outside; want %.2f as 0.11", last.Verdict, last.OutsideGiB, old.OutsideGiB)
+	}
+	for _, v := range []string{"0.20.0", "0.21.0"} {
+		newer := Estimate(Input{Model: m, Args: a, GPUs: g, Version: v})
+		if newer.Verdict == BootOOMRisk || newer.OutsideGiB != Overheads.CUDAContextGiB {
+			t.Errorf("%s at 0.95: %s, %.2f GiB outside", v, newer.Verdict, newer.OutsideGiB)
+		}
+		if newer.KVAvailGiB >= last.KVAvailGiB-1 {
+			t.Errorf("%s: %.2f GiB of KV, not the graphs (1.14 GiB) below 0.19.1's %.2f", v, newer.KVAvailGiB, last.KVAvailGiB)
+		}
 	}
 	env := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.21.0", Environ: map[string]string{"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS": "0"}})
 	if env.Verdict != BootOOMRisk {
@@ -227,5 +236,92 @@ func TestEngineInstall(t *testing.T) {
 	df := &project.Service{Dockerfile: &project.Dockerfile{From: "vllm/vllm-openai:v0.9.2"}}
 	if got := engineInstall(df); got != InstallImage {
 		t.Errorf("Dockerfile FROM vllm/vllm-openai: %q", got)
+	}
+}
+
+// Model Runner V2 estimated its CUDA graphs as 0 until 0.29 (vllm#49224, PR
+// #53306): on the releases and models it ran, the graphs stay outside vLLM's KV
+// budget although the estimate is on.
+func TestRunnerV2GraphsOutsideBudget(t *testing.T) {
+	g, _ := gpu.Declare("H100", "", 1)
+	cases := []struct {
+		model, version string
+		argv           []string
+		env            map[string]string
+		in             bool // graphs subtracted from the KV budget
+	}{
+		{"Qwen/Qwen3-8B", "0.21.0", nil, nil, true},                                                // V1 runner
+		{"Qwen/Qwen3-8B", "0.22.0", nil, nil, false},                                               // Qwen3 dense on V2
+		{"meta-llama/Llama-3.1-8B", "0.22.0", nil, nil, true},                                      // Llama joins at 0.23
+		{"meta-llama/Llama-3.1-8B", "0.23.0", nil, nil, false},                                     //
+		{"google/gemma-2-9b", "0.24.0", nil, nil, true},                                            // other dense families at 0.25
+		{"google/gemma-2-9b", "0.25.0", nil, nil, false},                                           //
+		{"Qwen/Qwen3-30B-A3B", "0.26.0", nil, nil, true},                                           // MoE stays on V1 until 0.29
+		{"Qwen/Qwen3-8B", "0.29.0", nil, nil, true},                                                // V2 estimates its graphs
+		{"Qwen/Qwen3-8B", "0.26.0", nil, map[string]string{"VLLM_USE_V2_MODEL_RUNNER": "0"}, true}, // forced V1
+		{"Qwen/Qwen3-30B-A3B", "0.26.0", nil, map[string]string{"VLLM_USE_V2_MODEL_RUNNER": "1"}, false},
+		{"Qwen/Qwen3-8B", "0.26.0", []string{`--speculative-config={"method":"ngram","num_speculative_tokens":3,"prompt_lookup_max":4}`}, nil, true}, // ngram falls back to V1
+	}
+	for _, c := range cases {
+		m := model(t, c.model)
+		a := vllm.Parse(append([]string{"--model=" + c.model, "--max-model-len=8192"}, c.argv...))
+		r := Estimate(Input{Model: m, Args: a, GPUs: g, Version: c.version, Environ: c.env})
+		if len(r.Ranks) == 0 {
+			t.Fatalf("%s %s: no ranks (%s: %v)", c.model, c.version, r.Verdict, r.Reasons)
+		}
+		if got := r.Ranks[0].GraphsInBudget; got != c.in {
+			t.Errorf("%s at %s (env %v, %v): graphs in budget %v, want %v; notes %v", c.model, c.version, c.env, c.argv, got, c.in, r.Notes)
+		}
+		noted := false
+		for _, n := range r.Notes {
+			noted = noted || strings.Contains(n, "profile_cudagraph_memory() returns 0")
+		}
+		if noted == c.in {
+			t.Errorf("%s at %s: the Model Runner V2 note present %v, want %v", c.model, c.version, noted, !c.in)
+		}
+	}
+}
+
+// The V0 engine turns chunked prefill on by itself above 32K of context and
+// then profiles 512 batched tokens, not max_model_len (vllm#13061: 0.19 GiB of
+// activation at 131,072 on 0.7.2). Written flags, prefix caching and sliding
+// windows keep it off.
+func TestV0LongContextChunkedPrefill(t *testing.T) {
+	g, _ := gpu.Declare("RTX 4090", "", 2)
+	m := model(t, "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B")
+	cases := []struct {
+		argv    []string
+		batched int
+	}{
+		{[]string{"--max-model-len=131072"}, 512},
+		{nil, 512}, // the model's own 131,072
+		{[]string{"--max-model-len=32768"}, 32768},
+		{[]string{"--max-model-len=131072", "--enable-chunked-prefill=False"}, 131072},
+		{[]string{"--max-model-len=131072", "--no-enable-chunked-prefill"}, 131072},
+		{[]string{"--max-model-len=131072", "--enable-prefix-caching"}, 131072},
+		{[]string{"--max-model-len=16384", "--enable-chunked-prefill"}, 512},
+		{[]string{"--max-model-len=131072", "--max-num-batched-tokens=4096"}, 4096},
+	}
+	for _, c := range cases {
+		a := vllm.Parse(append([]string{"--model=" + m.ID, "--tensor-parallel-size=2", "--gpu-memory-utilization=0.98"}, c.argv...))
+		r := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.7.2"})
+		if r.BatchedTokens != c.batched {
+			t.Errorf("0.7.2 %v: %d batched tokens profiled, want %d", c.argv, r.BatchedTokens, c.batched)
+		}
+	}
+	// The same long context on V1 (0.8+) keeps V1's own default.
+	r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--model=" + m.ID, "--tensor-parallel-size=2"}), GPUs: g, Version: "0.8.5"})
+	if r.BatchedTokens != 2048 {
+		t.Errorf("0.8.5: %d batched tokens, want V1's 2,048", r.BatchedTokens)
+	}
+	// A sliding-window model stays unchunked on V0.
+	gm := model(t, "mistralai/Mistral-7B-v0.1")
+	if gm.SlidingWindow == 0 {
+		t.Fatalf("%s: the catalog lost its sliding window", gm.ID)
+	}
+	long := map[string]string{"VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1"}
+	r = Estimate(Input{Model: gm, Args: vllm.Parse([]string{"--model=" + gm.ID, "--max-model-len=65536"}), GPUs: g[:1], Version: "0.6.4", Environ: long})
+	if r.BatchedTokens != 65536 {
+		t.Errorf("Mistral-7B-v0.1 on 0.6.4 at 65,536: %d batched tokens, want 65,536 (no chunked prefill with a sliding window)", r.BatchedTokens)
 	}
 }

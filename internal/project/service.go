@@ -3,6 +3,7 @@ package project
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -141,6 +142,9 @@ func newService(pr *Profile, sc types.ServiceConfig) *Service {
 	s.recognise(dir)
 	if s.Engine {
 		s.resolveVersion(pr.vllmVersion)
+		if s.Version.Pin == flagdb.Pinned {
+			s.Args.AtRelease(s.Version.Version)
+		}
 	}
 	s.GPUs = gpusOf(sc)
 	for i, p := range sc.Ports {

@@ -3,6 +3,7 @@ package vllm
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"regexp"
 	"strconv"
 	"strings"
@@ -390,6 +391,31 @@ func redactIf(f Flag, v string) string {
 	return v
 }
 
+// Utilization092Since is the first release whose --gpu-memory-utilization
+// defaults to 0.92 rather than 0.9: vLLM PR #38284 (merged 2026-04-21, shipped
+// in v0.20.0) turned the profiler's CUDA-graph estimate on by default and
+// raised the default utilization to make up for the graphs it now subtracts.
+var Utilization092Since = flagdb.Version{Major: 0, Minor: 20}
+
+// DefaultUtilization is vLLM's --gpu-memory-utilization when the flag is not
+// written, at release v: 0.92 from 0.20, else 0.9 (also for a release that
+// cannot be told, the zero Version, which the planner plans as an older one).
+func DefaultUtilization(v flagdb.Version) float64 {
+	if !v.IsZero() && !v.Less(Utilization092Since) {
+		return 0.92
+	}
+	return 0.9
+}
+
+// AtRelease sets the defaults that depend on the engine's vLLM release, once
+// it is known (Parse assumes a release before 0.20). Written values and values
+// vllmctl cannot see are left alone.
+func (a *Args) AtRelease(v flagdb.Version) {
+	if !a.hasValue("gpu-memory-utilization") && a.SourceOf("gpu-memory-utilization") == FromDefault {
+		a.GPUMemoryUtilization = DefaultUtilization(v)
+	}
+}
+
 func (a *Args) fillDefaults() {
 	def := func(dst *int, name string) {
 		if *dst == 0 && a.SourceOf(name) == FromDefault {
@@ -405,7 +431,7 @@ func (a *Args) fillDefaults() {
 	def(&a.MaxNumSeqs, "max-num-seqs")
 	def(&a.BlockSize, "block-size")
 	if a.GPUMemoryUtilization == 0 && !a.hasValue("gpu-memory-utilization") && a.SourceOf("gpu-memory-utilization") == FromDefault {
-		a.GPUMemoryUtilization = 0.9
+		a.GPUMemoryUtilization = DefaultUtilization(flagdb.Version{})
 	}
 	if a.SwapSpace == 0 && !a.hasValue("swap-space") && a.SourceOf("swap-space") == FromDefault {
 		a.SwapSpace = 4

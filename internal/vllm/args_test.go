@@ -1,6 +1,7 @@
 package vllm
 
 import (
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"reflect"
 	"strings"
 	"testing"
@@ -144,5 +145,32 @@ func TestEffectiveValueFlagWithoutValue(t *testing.T) {
 	}
 	if v, _ := a.Effective("enforce-eager"); v != "true" {
 		t.Errorf("a boolean flag shows %q, want true", v)
+	}
+}
+
+func TestDefaultUtilizationByRelease(t *testing.T) {
+	for _, c := range []struct {
+		v    flagdb.Version
+		want float64
+	}{
+		{flagdb.Version{}, 0.9},
+		{flagdb.Version{Minor: 11}, 0.9},
+		{flagdb.Version{Minor: 19, Patch: 1}, 0.9},
+		{flagdb.Version{Minor: 20}, 0.92},
+		{flagdb.Version{Minor: 30}, 0.92},
+	} {
+		if got := DefaultUtilization(c.v); got != c.want {
+			t.Errorf("DefaultUtilization(%s) = %g, want %g", c.v, got, c.want)
+		}
+		a := Parse([]string{"--model=m"})
+		a.AtRelease(c.v)
+		if a.GPUMemoryUtilization != c.want {
+			t.Errorf("AtRelease(%s): %g, want %g", c.v, a.GPUMemoryUtilization, c.want)
+		}
+	}
+	a := Parse([]string{"--model=m", "--gpu-memory-utilization=0.8"})
+	a.AtRelease(flagdb.Version{Minor: 24})
+	if a.GPUMemoryUtilization != 0.8 {
+		t.Errorf("a written 0.8 became %g at 0.24", a.GPUMemoryUtilization)
 	}
 }
