@@ -238,3 +238,37 @@ func TestEncoderQwen3Video(t *testing.T) {
 		t.Errorf("0.13.0: modelled %v, budget %d, %d items", newer.Modelled, newer.Budget, newer.Items)
 	}
 }
+
+// A multimodal flag vLLM cannot parse is named in the plan's notes with what
+// the plan took instead; readable forms add no note.
+func TestUnreadableMMFlagsNoted(t *testing.T) {
+	m := model(t, "Qwen/Qwen2.5-VL-3B-Instruct")
+	g, _ := gpu.Declare("L4", "", 1)
+	cases := []struct {
+		argv []string
+		want []string
+	}{
+		{[]string{`--limit-mm-per-prompt={image: 2}`}, []string{`--limit-mm-per-prompt "{image: 2}" is neither a JSON object nor modality=count pairs`}},
+		{[]string{`--mm-processor-kwargs={max_pixels: 100}`}, []string{`--mm-processor-kwargs "{max_pixels: 100}" is not a JSON object`}},
+		{[]string{`--limit-mm-per-prompt={"image": 2}`, `--mm-processor-kwargs={"max_pixels": 1003520}`}, nil},
+		{[]string{`--limit-mm-per-prompt=image=2,video=0`}, nil},
+	}
+	for _, c := range cases {
+		r := Estimate(Input{Model: m, Args: vllm.Parse(append([]string{"--model=" + m.ID, "--max-model-len=8192"}, c.argv...)), GPUs: g, Version: "0.11.0"})
+		var got []string
+		for _, n := range r.Notes {
+			if strings.Contains(n, "vLLM refuses it at startup") {
+				got = append(got, n)
+			}
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%v: notes %q, want %d about unreadable flags", c.argv, got, len(c.want))
+			continue
+		}
+		for i, w := range c.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("%v: note %q lacks %q", c.argv, got[i], w)
+			}
+		}
+	}
+}

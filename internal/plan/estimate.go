@@ -309,6 +309,7 @@ func Estimate(in Input) Result {
 	// A multimodal model's profile runs the encoder first and keeps its
 	// embeddings through the text run and the sampler warm-up.
 	enc := estimateEncoder(m, a, r.BatchedTokens, seqs, r.MaxModelLen, r.TP, in.Version)
+	r.Notes = append(r.Notes, unreadableMMFlags(a)...)
 	if enc.Modelled {
 		if text := act + enc.HeldGiB; enc.PeakGiB > text {
 			act, actFormula = enc.PeakGiB, enc.Formula+fmt.Sprintf(", above the text run (%.2f GiB with the held embeddings)", text)
@@ -888,6 +889,28 @@ func speculative(a vllm.Args, m Model, draft *Model, tp int, version float64) sp
 		s.notes = append(s.notes, fmt.Sprintf("speculative method %q: no weights counted (n-gram and suffix methods need none)", c.Method))
 	}
 	return s
+}
+
+// unreadableMMFlags says which multimodal flags hold a value the planner (and
+// vLLM's argument parser) cannot read, and what the plan took instead.
+func unreadableMMFlags(a vllm.Args) []string {
+	var out []string
+	if v := flagValue(a, "limit-mm-per-prompt"); v != "" {
+		var j map[string]any
+		pairs := true
+		for _, kv := range strings.Split(v, ",") {
+			_, n, ok := strings.Cut(kv, "=")
+			_, err := strconv.Atoi(strings.TrimSpace(n))
+			pairs = pairs && ok && err == nil
+		}
+		if json.Unmarshal([]byte(v), &j) != nil && !pairs {
+			out = append(out, fmt.Sprintf("--limit-mm-per-prompt %q is neither a JSON object nor modality=count pairs: vLLM refuses it at startup (`vllmctl check` says where); planned with vLLM's default limits", v))
+		}
+	}
+	if v := flagValue(a, "mm-processor-kwargs"); v != "" && mmProcessorKwargs(a) == nil {
+		out = append(out, fmt.Sprintf("--mm-processor-kwargs %q is not a JSON object: vLLM refuses it at startup (`vllmctl check` says where); planned without it", v))
+	}
+	return out
 }
 
 // multimodalNote says what the planner assumes about the vision/audio tower.
