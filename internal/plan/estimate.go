@@ -164,7 +164,7 @@ func Estimate(in Input) Result {
 	if kvNote != "" {
 		r.Notes = append(r.Notes, kvNote)
 	}
-	r.KVDTypeBytes = int(math.Ceil(kvb))
+	r.KVDTypeBytes = int(math.Round(kvb)) // the value bytes (per-token-head scales and nvfp4 block scales round away)
 	spec := speculative(a, m, in.Draft, r.TP, version)
 	r.Notes = append(r.Notes, spec.notes...)
 	r.BatchedTokens = a.MaxNumBatchedTokens
@@ -1023,7 +1023,19 @@ func kvDTypeBytes(kvDType, dtype string, m Model) (float64, string, string) {
 		}
 		return 1, k, ""
 	case k == "fp8_per_token_head" || k == "int8_per_token_head":
-		return 1, k, k + ": per-token-head float32 scales (8 B per token and head) are not counted"
+		// One float32 scale per token and head for K and one for V beside the
+		// 1-byte values: 1 + 4 ÷ head_dim bytes per element. Inferred from two
+		// logs of one setup (club-3090 PR #594 and issue #602, head_dim 256):
+		// int8_per_token_head holds 1.67 % fewer tokens per GiB than fp8; 4 B
+		// scales give 1.54 %.
+		hd := m.HeadDim
+		if hd == 0 && m.Heads > 0 {
+			hd = m.Hidden / m.Heads
+		}
+		if hd <= 0 {
+			return 1, k, k + ": head_dim unknown, the per-token-head scales are not counted"
+		}
+		return 1 + 4/float64(hd), k, ""
 	case k == "nvfp4":
 		// fp4 data (½ B) plus one fp8 scale per 16 values.
 		return 0.5 + 1.0/16, k, ""

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -295,5 +296,30 @@ func TestStateGroupRealPage(t *testing.T) {
 	}
 	if !slices.ContainsFunc(r.Explain, func(l Line) bool { return strings.Contains(l.Formula, "state 1,085,440 B per sequence") }) {
 		t.Errorf("explain does not give the state size")
+	}
+}
+
+// Per-token-head KV dtypes keep a float32 scale per token and head for K and
+// for V beside 1-byte values: fewer tokens than fp8 by head_dim ÷ (head_dim + 4).
+func TestPerTokenHeadKVScales(t *testing.T) {
+	m, ok := LookupModel("Qwen/Qwen3-8B")
+	if !ok {
+		t.Fatal("Qwen/Qwen3-8B not in the catalog")
+	}
+	fig := func(dtype string) Result {
+		r, err := KVFigures(m, vllm.Parse([]string{"--max-model-len=32768", "--kv-cache-dtype=" + dtype}), 10, "0.24.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	fp8, pth := fig("fp8"), fig("int8_per_token_head")
+	ratio := float64(pth.KVTokens) / float64(fp8.KVTokens)
+	want := 128.0 / 132
+	if math.Abs(ratio-want) > 0.002 {
+		t.Errorf("int8_per_token_head holds %d tokens against fp8's %d (ratio %.4f), want %.4f (head_dim 128 + 4 B of scale per K or V)", pth.KVTokens, fp8.KVTokens, ratio, want)
+	}
+	if r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=32768", "--kv-cache-dtype=fp8_per_token_head"}), GPUs: h(1, "RTX 4090"), Version: "0.24.0"}); r.KVDTypeBytes != 1 {
+		t.Errorf("kv_dtype_bytes %d, want 1 (the value's bytes)", r.KVDTypeBytes)
 	}
 }
