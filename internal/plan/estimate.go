@@ -602,7 +602,8 @@ const (
 // modelRunnerV2 tells whether vLLM of version runs the model with Model Runner
 // V2, and why. VLLM_USE_V2_MODEL_RUNNER=0 or 1 decides; unset, the release's
 // automatic choice applies, and speculative methods other than EAGLE, EAGLE3,
-// MTP and draft models send a model back to the V1 runner. At 0.22–0.24 the
+// MTP, DFlash and DSpark send a model back to the V1 runner
+// (_get_v2_model_runner_unsupported_features in vllm/config/vllm.py). At 0.22–0.24 the
 // model family is told from the model's name (the catalog keeps no
 // architecture), so a renamed checkpoint counts as V1 there.
 func modelRunnerV2(m Model, a vllm.Args, version float64, env map[string]string) (bool, string) {
@@ -613,7 +614,9 @@ func modelRunnerV2(m Model, a vllm.Args, version float64, env map[string]string)
 		return false, ""
 	}
 	if c, ok, _ := readSpecConfig(a); ok {
-		if sm := specMethod(c); sm != "eagle" && sm != "eagle3" && sm != "draft_model" && !strings.Contains(sm, "mtp") {
+		switch sm := specMethod(c); {
+		case sm == "eagle", sm == "eagle3", sm == "dflash", sm == "dspark", strings.Contains(sm, "mtp"):
+		default: // ngram, suffix, draft_model ...: the V1 runner
 			return false, ""
 		}
 	}

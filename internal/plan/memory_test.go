@@ -261,6 +261,8 @@ func TestRunnerV2GraphsOutsideBudget(t *testing.T) {
 		{"Qwen/Qwen3-8B", "0.26.0", nil, map[string]string{"VLLM_USE_V2_MODEL_RUNNER": "0"}, true}, // forced V1
 		{"Qwen/Qwen3-30B-A3B", "0.26.0", nil, map[string]string{"VLLM_USE_V2_MODEL_RUNNER": "1"}, false},
 		{"Qwen/Qwen3-8B", "0.26.0", []string{`--speculative-config={"method":"ngram","num_speculative_tokens":3,"prompt_lookup_max":4}`}, nil, true}, // ngram falls back to V1
+		{"Qwen/Qwen3-8B", "0.26.0", []string{`--speculative-config={"method":"draft_model","model":"Qwen/Qwen3-0.6B","num_speculative_tokens":3}`}, nil, true},
+		{"Qwen/Qwen3-8B", "0.26.0", []string{`--speculative-config={"method":"eagle3","model":"a/draft","num_speculative_tokens":3}`}, nil, false},
 	}
 	for _, c := range cases {
 		m := model(t, c.model)
