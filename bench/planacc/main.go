@@ -123,7 +123,16 @@ func report(rows [][]string, n *int) int {
 		if pp > 1 {
 			argv = append(argv, fmt.Sprintf("--pipeline-parallel-size=%d", int(pp)))
 		}
-		argv = append(argv, splitArgs(get(r, "extra_args"))...)
+		// extra_args holds flags, and env:NAME=VALUE for the engine's environment.
+		rowEnv := map[string]string{}
+		for _, tok := range splitArgs(get(r, "extra_args")) {
+			if kv, ok := strings.CutPrefix(tok, "env:"); ok {
+				k, v, _ := strings.Cut(kv, "=")
+				rowEnv[k] = v
+				continue
+			}
+			argv = append(argv, tok)
+		}
 		if q := strings.ToLower(get(r, "quantization")); strings.Contains(q, "nvfp4") || strings.Contains(q, "modelopt") {
 			argv = append(argv, "--quantization=modelopt_fp4")
 		}
@@ -152,6 +161,14 @@ func report(rows [][]string, n *int) int {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "planacc: row %d (%s): %v\n", *n, get(r, "source_url"), err)
 			os.Exit(2)
+		}
+		if len(rowEnv) > 0 {
+			if env == nil {
+				env = map[string]string{}
+			}
+			for k, v := range rowEnv {
+				env[k] = v
+			}
 		}
 		inst, err := install(get(r, "install"))
 		if err != nil {
@@ -195,7 +212,23 @@ func report(rows [][]string, n *int) int {
 			}
 			return ""
 		}
-		// (a) the block arithmetic alone.
+		total := 0.0
+		if g := gibIn.FindStringSubmatch(get(r, "gpu")); g != nil {
+			total, _ = strconv.ParseFloat(g[1], 64)
+		} else if c, ok := gpu.LookupCard(get(r, "gpu")); ok {
+			total = c.TotalGiB
+		}
+		// (a) the block arithmetic alone, at the batched tokens the engine
+		// profiles (sliding windows hold them): vLLM's default for the row's
+		// GPU when the row does not set it.
+		argsA := args
+		if known && why() == "" && total > 0 && !args.IsSet("max-num-batched-tokens") {
+			g, _ := gpu.Declare(get(r, "gpu"), fmt.Sprintf("%gGiB", total), max(1, int(tp)))
+			est := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version, Environ: env, Install: inst})
+			if est.BatchedTokens > 0 {
+				argsA = vllm.Parse(append(append([]string(nil), argv...), fmt.Sprintf("--max-num-batched-tokens=%d", est.BatchedTokens)))
+			}
+		}
 		a := "—"
 		switch {
 		case why() != "":
@@ -203,7 +236,7 @@ func report(rows [][]string, n *int) int {
 		case approx:
 			a = "figures are approximate in the source"
 		case hasAvail && hasTokens && tokens > 0:
-			_, got := plan.KVTokens(m, args, avail, version)
+			_, got := plan.KVTokens(m, argsA, avail, version)
 			errPct := 100 * math.Abs(float64(got)-tokens) / tokens
 			mark := "ok"
 			if errPct > 1 {
@@ -216,12 +249,6 @@ func report(rows [][]string, n *int) int {
 		}
 		// (b) end to end from GPU memory and utilization.
 		b, verdict := "—", "—"
-		total := 0.0
-		if g := gibIn.FindStringSubmatch(get(r, "gpu")); g != nil {
-			total, _ = strconv.ParseFloat(g[1], 64)
-		} else if c, ok := gpu.LookupCard(get(r, "gpu")); ok {
-			total = c.TotalGiB
-		}
 		notes := get(r, "notes")
 		switch {
 		case why() != "":
@@ -234,7 +261,7 @@ func report(rows [][]string, n *int) int {
 			b = "mixed GPUs: the row's budget is per GPU and the planner declares one kind"
 		case !hasAvail:
 			b = "vLLM's available KV memory not stated"
-		case m.Multimodal && !plan.EncoderModelled(m, version):
+		case m.Multimodal && !plan.EncoderModelled(m, version) && !plan.TextOnly(m, args):
 			b = "multimodal: this tower's (or this release's) encoder profile run is not modelled (the planner notes it instead of a budget)"
 		case strings.Contains(strings.ToLower(notes), "lmcache"):
 			b = "LMCache connector reserves GPU memory the row does not give"
@@ -282,7 +309,7 @@ func report(rows [][]string, n *int) int {
 			}
 			verdict = fmt.Sprintf("%s: %s (vLLM: %s)", vm, res.Verdict, want)
 		}
-		if verdict == "—" && known && layoutErr == nil && get(r, "vllm_verdict") != "" && total > 0 && hasUtil && (!m.Multimodal || plan.EncoderModelled(m, version)) {
+		if verdict == "—" && known && layoutErr == nil && get(r, "vllm_verdict") != "" && total > 0 && hasUtil && (!m.Multimodal || plan.EncoderModelled(m, version) || plan.TextOnly(m, args)) {
 			verdict = "needs the end-to-end figure"
 		}
 		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", *n, shortURL(get(r, "source_url")), side, model, get(r, "gpu"), a, b, verdict)

@@ -35,8 +35,11 @@ the maximum concurrency at --max-model-len, then a verdict:
   fits-tight                 starts, with under 10% KV headroom or under 1.1x concurrency
   kv-too-small               one request of --max-model-len does not fit: the largest length
                              that does, and the utilization that would fit the requested one
-  no-kv-memory               weights and activations use the whole budget
-  weights-do-not-fit         with the smallest tensor-parallel size or quantization that would
+  no-kv-memory               weights and activations use the whole budget (weights above
+                             the budget but within the GPU load, then leave no cache)
+  weights-do-not-fit         weights above what the GPU holds (CUDA out of memory while
+                             loading), with the smallest tensor-parallel size or
+                             quantization that would fit
   max-model-len-above-model  above the model's positions without RoPE scaling
   not-enough-free-memory     (live GPUs) free memory now is below total × utilization,
                              with the processes holding it

@@ -291,6 +291,23 @@ func EncoderModelled(m Model, release string) bool {
 	return !known || !tripleLess(t, EncoderV1Since)
 }
 
+// TextOnly reports whether --limit-mm-per-prompt is 0 for every modality the
+// multimodal model m takes, so vLLM profiles no encoder run; a modality left
+// out keeps vLLM's default limit (Qwen-VL towers also take video).
+func TextOnly(m Model, a vllm.Args) bool {
+	limits, set, _ := mmLimitsSized(a)
+	if !m.Multimodal || !set || len(limits) == 0 {
+		return false
+	}
+	_, image := limits["image"]
+	_, video := limits["video"]
+	zero := image && (video || m.Vision == nil || m.Vision.Family != VisionQwen)
+	for _, n := range limits {
+		zero = zero && n == 0
+	}
+	return zero
+}
+
 // estimateEncoder sizes the profile's encoder run for a Qwen-VL tower or
 // Gemma 3's SigLIP
 // (vLLM's MultiModalBudget, PR #22228; the same defaults before it):
@@ -301,20 +318,10 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 	if !m.Multimodal {
 		return e
 	}
-	limits, set, sized := mmLimitsSized(a)
-	if set && len(limits) > 0 {
-		// Text-only when every modality the model takes is 0; one left out
-		// keeps vLLM's default limit (Qwen-VL towers also take video).
-		_, image := limits["image"]
-		_, video := limits["video"]
-		zero := image && (video || m.Vision == nil || m.Vision.Family != VisionQwen)
-		for _, n := range limits {
-			zero = zero && n == 0
-		}
-		if zero {
-			e.Skipped = "--limit-mm-per-prompt is 0 for every modality: text-only, the encoder is not profiled"
-			return e
-		}
+	limits, _, sized := mmLimitsSized(a)
+	if TextOnly(m, a) {
+		e.Skipped = "--limit-mm-per-prompt is 0 for every modality: text-only, the encoder is not profiled"
+		return e
 	}
 	if a.IsSet("skip-mm-profiling") {
 		e.Skipped = "--skip-mm-profiling: the encoder is not profiled (its real first batch can need what the profile did not reserve)"

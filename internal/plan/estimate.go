@@ -436,9 +436,16 @@ func Estimate(in Input) Result {
 	}
 	if r.Verdict == "" {
 		switch {
-		case weights+act+nonTorch > rank0.Budget && weights > rank0.Budget:
+		case weights > loadRoom(in):
 			r.Verdict = WeightsTooLarge
-			r.Reasons = append(r.Reasons, fmt.Sprintf("weights take %.2f GiB per GPU, above the %.2f GiB budget: vLLM fails with CUDA out of memory while loading", weights, rank0.Budget))
+			r.Reasons = append(r.Reasons, fmt.Sprintf("weights take %.2f GiB per GPU, above the %.2f GiB the GPU has for them (beside the CUDA context): vLLM fails with CUDA out of memory while loading", weights, loadRoom(in)))
+			r.Fixes = append(r.Fixes, weightFixes(m, a, quant, wBytes, minTotal, r.Utilization)...)
+		case weights > rank0.Budget:
+			// The utilization caps only the profile's arithmetic: the weights
+			// load, then nothing is left for the cache.
+			r.Verdict = NoKVMemory
+			r.Reasons = append(r.Reasons, fmt.Sprintf("weights take %.2f GiB per GPU, above the %.2f GiB budget (total × --gpu-memory-utilization): vLLM loads them, then stops with `No available memory for the cache blocks` (%.2f GiB for the KV cache)", weights, rank0.Budget, kvAvail))
+			r.Fixes = append(r.Fixes, fmt.Sprintf("raise --gpu-memory-utilization to %.2f if the GPU has the room", math.Min(0.95, r.UtilToFit)))
 			r.Fixes = append(r.Fixes, weightFixes(m, a, quant, wBytes, minTotal, r.Utilization)...)
 		case kvAvail <= 0:
 			r.Verdict = NoKVMemory
@@ -892,6 +899,22 @@ func speculative(a vllm.Args, m Model, draft *Model, tp int, version float64) sp
 		s.notes = append(s.notes, fmt.Sprintf("speculative method %q: no weights counted (n-gram and suffix methods need none)", c.Method))
 	}
 	return s
+}
+
+// loadRoom is the memory the weights can load into on the tightest GPU: its
+// free memory now (live GPUs, or a declared GPU with memory held by something
+// else) or its CUDA total, less this process's CUDA context. vLLM loads the
+// weights whatever --gpu-memory-utilization says; only this bounds them.
+func loadRoom(in Input) float64 {
+	room := math.Inf(1)
+	for _, g := range in.GPUs {
+		have := g.CUDATotalGiB()
+		if in.Live || g.HeldMiB > 0 {
+			have = g.FreeGiB()
+		}
+		room = math.Min(room, have-Overheads.CUDAContextGiB)
+	}
+	return room
 }
 
 // unreadableMMFlags says which multimodal flags hold a value the planner (and

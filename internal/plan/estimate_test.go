@@ -81,6 +81,9 @@ func TestEstimateVerdicts(t *testing.T) {
 			[]string{"--tensor-parallel-size=2", "--gpu-memory-utilization=0.92", "--max-model-len=131072",
 				`--rope-scaling={"rope_type":"yarn","factor":4.0,"original_max_position_embeddings":32768}`}, h(2, "RTX 4090"), KVTooSmall, "lower --max-model-len to"},
 		{"32B bf16 does not fit one 4090", "Qwen/Qwen3-32B", []string{"--max-model-len=8192"}, h(1, "RTX 4090"), WeightsTooLarge, "--tensor-parallel-size 4"},
+		// The weights load into the H100 whatever the utilization says; the
+		// profile then finds no room for the cache (the kubesimplify TP 1 log).
+		{"32B bf16 above an H100's 0.426 budget loads, then no KV", "Qwen/Qwen3-32B", []string{"--max-model-len=32768", "--gpu-memory-utilization=0.426"}, h(1, "H100"), NoKVMemory, "raise --gpu-memory-utilization"},
 		{"above the model's positions", "Qwen/Qwen3-8B", []string{"--max-model-len=131072"}, h(1, "H100"), TooLong, "rope-scaling"},
 		{"gpt-oss-20b fits an H100 (sliding + full groups)", "openai/gpt-oss-20b", nil, h(1, "H100"), Fits, ""},
 		{"Qwen3-30B-A3B at 0.92 on a 4090: MoE buffers beyond the budget", "Qwen/Qwen3-30B-A3B-AWQ", []string{"--gpu-memory-utilization=0.92", "--max-model-len=8192"}, h(1, "RTX 4090"), BootOOMRisk, "lower --gpu-memory-utilization"},
