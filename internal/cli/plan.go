@@ -54,7 +54,8 @@ the maximum concurrency at --max-model-len, then a verdict:
                              attention, ...): no number rather than a wrong one
 
 Layer kinds follow vLLM's V1 KV cache manager: full attention, sliding window
-(per-layer windows, the hybrid allocator from 0.10), MLA (one latent per token,
+(per-layer windows, the hybrid allocator from 0.10; from 0.26 a request
+reserves its window plus two batches in flight under async scheduling), MLA (one latent per token,
 not split by TP), Gated DeltaNet and Mamba2 (a state per sequence, the attention
 block grown so one page holds a state), grouped and sharing one block pool.
 --explain shows the groups. Hybrid models' "GPU KV cache size" is printed as
@@ -84,7 +85,8 @@ chunks prefill above 32K of context and then profiles 512 tokens; CUDA graphs
 are subtracted from the budget from 0.20 (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS)
 except on Model Runner V2 before 0.29 (dense models from 0.25, Qwen3 from 0.22,
 Llama and Mistral from 0.23), whose estimate is 0: there they must fit beside
-the budget. How vLLM is installed (its own vllm/vllm-openai image or not)
+the budget; that runner's profile sampler skips top-k/top-p (6 B per logit)
+and holds a max_num_seqs × vocabulary table. How vLLM is installed (its own vllm/vllm-openai image or not)
 decides whether FlashInfer's sampler exists on 0.9–0.11.0. The profile run's
 activation is the larger of the forward pass (a MoE layer's fused-MoE buffers)
 and the sampler warm-up over min(max_num_seqs, batched tokens) × vocabulary;

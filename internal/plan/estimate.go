@@ -187,7 +187,7 @@ func Estimate(in Input) Result {
 	}
 	li := layoutInput{TP: r.TP, PP: r.PP, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
 		MaxModelLen: r.MaxModelLen, BatchedTokens: r.BatchedTokens, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers,
-		Draft: spec.draft, DraftTP: spec.draftTP}
+		Draft: spec.draft, DraftTP: spec.draftTP, InFlight: inFlightTokens(a, r.BatchedTokens, r.PP, version)}
 	if a.IsSet("block-size") {
 		li.BlockSize = a.BlockSize
 	}
@@ -300,11 +300,28 @@ func Estimate(in Input) Result {
 	// The profile's sampler warm-up follows the forward pass: the peak is the larger.
 	seqs := defaultMaxNumSeqs(a, in.GPUs, minTotal, version)
 	samp, sampFormula, sampNote, sampOther := samplerWarmup(seqs, r.BatchedTokens, m.Vocab, in.Version, in.Environ, in.Install, in.GPUs[0])
-	if sampNote != "" && max(samp, sampOther) > act+0.25 {
-		r.Notes = append(r.Notes, sampNote)
-	}
-	if samp > act {
-		act, actFormula = samp, sampFormula+", above the forward pass"
+	runnerV2, runnerWhy := modelRunnerV2(m, a, version, in.Environ)
+	if runnerV2 && m.Vocab > 0 && (r.PP == 1) {
+		// Model Runner V2's dummy sampler leaves top-k/top-p out (its slots
+		// keep top_k = vocabulary): the peak is the logits and their float32
+		// copy; its output_bin_counts table stays allocated through the run.
+		rows := float64(min(seqs, max(r.BatchedTokens, 1)))
+		samp = rows * float64(m.Vocab) * RunnerV2SamplerBytesPerLogit / gib
+		held := float64(seqs) * float64(m.Vocab) * 4 / gib
+		sampFormula = fmt.Sprintf("Model Runner V2's dummy sampler (%s): min(max_num_seqs %s, batched tokens %s) × vocabulary %s × %g B (bf16 logits and a float32 copy; top-k/top-p skipped)",
+			runnerWhy, vllm.Commas(seqs), vllm.Commas(r.BatchedTokens), vllm.Commas(m.Vocab), RunnerV2SamplerBytesPerLogit)
+		if samp > act {
+			act, actFormula = samp, sampFormula+", above the forward pass"
+		}
+		act += held
+		actFormula += fmt.Sprintf(" + its output_bin_counts, max_num_seqs × vocabulary × 4 B = %.2f GiB, held", held)
+	} else {
+		if sampNote != "" && max(samp, sampOther) > act+0.25 {
+			r.Notes = append(r.Notes, sampNote)
+		}
+		if samp > act {
+			act, actFormula = samp, sampFormula+", above the forward pass"
+		}
 	}
 	// A multimodal model's profile runs the encoder first and keeps its
 	// embeddings through the text run and the sampler warm-up.
@@ -329,7 +346,6 @@ func Estimate(in Input) Result {
 		graphsHow += fmt.Sprintf(" × %.2f (%s)", share, shareWhy)
 	}
 	graphsIn := version >= GraphEstimateSince && in.Environ["VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS"] != "0"
-	runnerV2, runnerWhy := modelRunnerV2(m, a, version, in.Environ)
 	if graphsIn && runnerV2 && version < RunnerV2GraphEstimateSince {
 		graphsIn = false
 		r.Notes = append(r.Notes, fmt.Sprintf("CUDA graphs are not in vLLM's KV budget here: %s, whose profile_cudagraph_memory() returns 0 before %.2f (vllm#49224, fixed by PR #53306); the graphs are captured after the KV cache and must fit beside the budget", runnerWhy, RunnerV2GraphEstimateSince))
@@ -591,6 +607,40 @@ func v0ChunkedPrefill(a vllm.Args, m Model, maxModelLen int, spec specDecode, ve
 	}
 	return true, fmt.Sprintf("V0 turns it on for a max_model_len of %s, above 32K", vllm.Commas(maxModelLen))
 }
+
+// SlidingInFlightSince: a sliding-window layer reserves, per request, its
+// window plus the tokens in flight — max_concurrent_batches ×
+// max_num_batched_tokens, 2 batches under async scheduling (vLLM's default)
+// with one pipeline stage, else one per stage — instead of one batch (vLLM PR
+// #47728, merged 2026-07-08, after 0.25.1: taken as 0.26, whose Gemma 4 logs
+// it reproduces to the token).
+const SlidingInFlightSince = 0.26
+
+// inFlightTokens is what a sliding-window layer reserves beyond its window
+// for a request on vLLM of version: one batch before SlidingInFlightSince.
+func inFlightTokens(a vllm.Args, batched, pp int, version float64) int {
+	if version < SlidingInFlightSince {
+		return batched
+	}
+	async := true
+	if arg, ok := a.Lookup("async-scheduling"); ok {
+		async = !arg.Negated && (len(arg.Values) == 0 || strings.EqualFold(arg.Values[0], "true"))
+	}
+	if pp > 1 {
+		return pp * batched
+	}
+	if async {
+		return 2 * batched
+	}
+	return batched
+}
+
+// RunnerV2SamplerBytesPerLogit is what Model Runner V2's profile sampler holds
+// per logit at its peak: the bf16 logits and their float32 copy (vllm/v1/
+// worker/gpu/model_runner.py; its comment: "the sampler may skip top_k, top_p,
+// and logprobs"). With the output_bin_counts table it gives the 1.66 GiB of
+// activation and non-torch memory a 0.27.1 log shows for Qwen3-32B at TP 2.
+const RunnerV2SamplerBytesPerLogit = 6.0
 
 // Model Runner V2's release boundaries (vllm/config/vllm.py's choice of
 // runner): Qwen3 dense models from 0.22 (PR #39337), Llama and Mistral dense
@@ -1139,7 +1189,7 @@ func KVFigures(m Model, a vllm.Args, availGiB float64, version string) (Result, 
 	}
 	li := layoutInput{TP: tp, PP: pp, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
 		MaxModelLen: max(1, mml), BatchedTokens: bt, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers,
-		Draft: spec.draft, DraftTP: spec.draftTP,
+		Draft: spec.draft, DraftTP: spec.draftTP, InFlight: inFlightTokens(a, bt, pp, ver),
 		NoHybrid:   a.IsSet("disable-hybrid-kv-cache-manager") || ver < HybridAllocatorSince || (m.AttentionChunk > 0 && (spec.hiddenStates || !chunkedHybrid(ver, nil))),
 		MambaAlign: ver >= MambaAlignSince}
 	if arg, ok := a.Lookup("enable-prefix-caching"); ok && arg.Negated {

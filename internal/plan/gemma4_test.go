@@ -164,3 +164,35 @@ func TestExpertsOnlyCheckpointWeights(t *testing.T) {
 		t.Errorf("base model has expert bits %g", b.ExpertQuantBits)
 	}
 }
+
+// From 0.26 (vLLM PR #47728) a sliding-window layer reserves its window plus
+// the tokens in flight — two batches under async scheduling — capped at
+// max_model_len. A stock 0.26.0 log of Gemma 4 31B on a B300 (TP 1, 16,384
+// context, 8,192 batched tokens: 1,023 + 16,384 reaches the cap) prints
+// "Available KV cache memory: 182.37 GiB", "GPU KV cache size: 217,116 tokens",
+// "Maximum concurrency for 16,384 tokens per request: 13.25x"
+// (johnpfeiffer/source.johnpfeiffer.github.io, content/ai/b300-deepseek-0731.md).
+func TestGemma4SlidingInFlight(t *testing.T) {
+	m := model(t, "google/gemma-4-31B-it")
+	args := vllm.Parse([]string{"--max-model-len=16384", "--max-num-batched-tokens=8192"})
+	r, err := KVFigures(m, args, 182.37, "0.26.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Layout.PerRequest != 5*1025+512 || r.KVTokens != 217110 {
+		t.Errorf("0.26: %d blocks per request, %d tokens; want 5,637 and 217,110 (vLLM 217,116)", r.Layout.PerRequest, r.KVTokens)
+	}
+	// One batch in flight: before 0.26, and with --no-async-scheduling.
+	for _, c := range []struct {
+		version string
+		argv    []string
+	}{{"0.25.1", nil}, {"0.26.0", []string{"--no-async-scheduling"}}} {
+		r, err := KVFigures(m, vllm.Parse(append([]string{"--max-model-len=16384", "--max-num-batched-tokens=8192"}, c.argv...)), 182.37, c.version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 5*(int(cdiv(1023+8192, 16))+1) + 512; r.Layout.PerRequest != want {
+			t.Errorf("%s %v: %d blocks per request, want %d (one batch in flight)", c.version, c.argv, r.Layout.PerRequest, want)
+		}
+	}
+}

@@ -97,6 +97,7 @@ type layoutInput struct {
 	SSMBytes      int     // bytes per element of the recurrent state
 	MaxModelLen   int
 	BatchedTokens int
+	InFlight      int  // tokens a sliding window reserves beyond itself (0: BatchedTokens)
 	BlockSize     int  // --block-size, 0: the backend's (16; 64 for MLA)
 	NoHybrid      bool // --disable-hybrid-kv-cache-manager or a release before the hybrid allocator
 	MambaAlign    bool // prefix caching on a hybrid model in a release with mamba_cache_mode=align
@@ -444,7 +445,9 @@ func (m Model) layout(in layoutInput) (Layout, error) {
 
 // perRequestBlocks is cdiv(spec.max_memory_usage_bytes, page) for one group:
 // full attention cdiv(max_model_len, block); sliding window
-// cdiv(min(window − 1 + max_num_batched_tokens, max_model_len), block) + 1;
+// cdiv(min(window − 1 + tokens in flight, max_model_len), block) + 1 (one
+// batch of max_num_batched_tokens in flight before 0.26, two under async
+// scheduling from 0.26: InFlight);
 // chunked local attention cdiv(min(chunk + max_num_batched_tokens,
 // max_model_len), block) (ChunkedLocalAttentionSpec, no extra block: a chunk
 // starts on a block boundary); state layers one block (two with
@@ -456,7 +459,11 @@ func perRequestBlocks(s layerSpec, in layoutInput) int {
 		n := min(int64(s.window+in.BatchedTokens), mml)
 		return int(cdiv(n, int64(s.blockSize)))
 	case LayerSliding:
-		n := min(int64(s.window-1+in.BatchedTokens), mml)
+		inflight := in.InFlight
+		if inflight == 0 {
+			inflight = in.BatchedTokens
+		}
+		n := min(int64(s.window-1+inflight), mml)
 		return int(cdiv(n, int64(s.blockSize)) + 1)
 	case LayerGDN, LayerMamba, LayerKDA:
 		n := 1

@@ -327,3 +327,32 @@ func TestV0LongContextChunkedPrefill(t *testing.T) {
 		t.Errorf("Mistral-7B-v0.1 on 0.6.4 at 65,536: %d batched tokens, want 65,536 (no chunked prefill with a sliding window)", r.BatchedTokens)
 	}
 }
+
+// Model Runner V2's profile sampler skips top-k/top-p: its peak is the logits
+// and their float32 copy (6 B per logit), beside an output_bin_counts table of
+// max_num_seqs × vocabulary int32 it keeps. kubesimplify's 0.27.1 log of
+// Qwen3-32B at TP 2 on two 95 GiB RTX PRO 6000 (util 0.426, 32,768 context)
+// prints "Model loading took 30.59 GiB" and "Available KV cache memory: 8.22
+// GiB": 1.66 GiB for activation and non-torch memory.
+func TestRunnerV2Sampler(t *testing.T) {
+	m := model(t, "Qwen/Qwen3-32B")
+	g, _ := gpu.Declare("RTX PRO 6000 Blackwell Server Edition", "95.01GiB", 2)
+	a := vllm.Parse([]string{"--model=Qwen/Qwen3-32B", "--tensor-parallel-size=2", "--max-model-len=32768", "--gpu-memory-utilization=0.426"})
+	r := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.27.1", Install: InstallImage})
+	if len(r.Ranks) == 0 {
+		t.Fatalf("no ranks: %s %v", r.Verdict, r.Reasons)
+	}
+	rk := r.Ranks[0]
+	// 1,024 × 151,936 × 6 B = 0.87 GiB peak + 1,024 × 151,936 × 4 B = 0.58 GiB held.
+	if rk.Activation < 1.40 || rk.Activation > 1.50 {
+		t.Errorf("activation %.2f GiB, want 1.45 (Model Runner V2's sampler)", rk.Activation)
+	}
+	if d := rk.KV - 8.22; d < -0.5 || d > 0.5 {
+		t.Errorf("KV %.2f GiB against vLLM's 8.22", rk.KV)
+	}
+	// The V1 runner (forced) keeps the FlashInfer top-k/top-p warm-up.
+	v1 := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.27.1", Install: InstallImage, Environ: map[string]string{"VLLM_USE_V2_MODEL_RUNNER": "0"}})
+	if v1.Ranks[0].Activation <= rk.Activation {
+		t.Errorf("V1 runner activation %.2f GiB, want above V2's %.2f (14 B per logit)", v1.Ranks[0].Activation, rk.Activation)
+	}
+}
