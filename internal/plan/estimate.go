@@ -176,6 +176,9 @@ func Estimate(in Input) Result {
 		r.BatchedTokens = 2048
 		if len(in.GPUs) > 0 && minTotal >= Overheads.LargeGPUGiB && !(version >= 0.09 && isA100(in.GPUs[0])) {
 			r.BatchedTokens = 8192
+			if version >= HugeGPUBatchedSince && minTotal >= HugeGPUGiB {
+				r.BatchedTokens = 16384
+			}
 		}
 		if version < 0.08 { // V0 without chunked prefill profiled a whole max_model_len
 			r.BatchedTokens = max(r.MaxModelLen, 2048)
@@ -607,6 +610,14 @@ func v0ChunkedPrefill(a vllm.Args, m Model, maxModelLen int, spec specDecode, ve
 	}
 	return true, fmt.Sprintf("V0 turns it on for a max_model_len of %s, above 32K", vllm.Commas(maxModelLen))
 }
+
+// HugeGPUBatchedSince: on GPUs of HugeGPUGiB or more, `vllm serve` defaults to
+// 16,384 batched tokens instead of 8,192 (vLLM PR #51726, merged 2026-08-10;
+// taken as 0.28, whose third-party notes first show the tier).
+const (
+	HugeGPUBatchedSince = 0.28
+	HugeGPUGiB          = 160
+)
 
 // SlidingInFlightSince: a sliding-window layer reserves, per request, its
 // window plus the tokens in flight — max_concurrent_batches ×

@@ -356,3 +356,25 @@ func TestRunnerV2Sampler(t *testing.T) {
 		t.Errorf("V1 runner activation %.2f GiB, want above V2's %.2f (14 B per logit)", v1.Ranks[0].Activation, rk.Activation)
 	}
 }
+
+// vLLM's default batched tokens by GPU size and release: 2,048 below 70 GiB,
+// 8,192 from 70 GiB (not an A100 from 0.9), 16,384 from 160 GiB from 0.28.
+func TestDefaultBatchedTokensByGPU(t *testing.T) {
+	m := model(t, "Qwen/Qwen3-8B")
+	a := vllm.Parse([]string{"--model=Qwen/Qwen3-8B", "--max-model-len=8192"})
+	for _, c := range []struct {
+		card, mem, version string
+		want               int
+	}{
+		{"RTX 4090", "", "0.28.0", 2048},
+		{"H100", "", "0.27.1", 8192},
+		{"B200", "178GiB", "0.27.1", 8192},
+		{"B200", "178GiB", "0.28.0", 16384},
+		{"H200", "", "0.28.0", 8192}, // 139.80 GiB: below the tier
+	} {
+		g, _ := gpu.Declare(c.card, c.mem, 1)
+		if r := Estimate(Input{Model: m, Args: a, GPUs: g, Version: c.version}); r.BatchedTokens != c.want {
+			t.Errorf("%s %s on %s: %d batched tokens, want %d", c.card, c.mem, c.version, r.BatchedTokens, c.want)
+		}
+	}
+}
