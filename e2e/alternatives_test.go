@@ -2,11 +2,12 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/freeport"
 	"net"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/freeport"
 )
 
 // altProfile is profile name on port with served name served and GPU share

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vllmctl/vllmctl/internal/freeport"
 )
 
 // dockerProxy is a unix socket that forwards to the Docker Engine's: serve

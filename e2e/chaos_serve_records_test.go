@@ -2,10 +2,11 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/freeport"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vllmctl/vllmctl/internal/freeport"
 )
 
 // TestChaosServeProcessEnginesThroughDockerOutage: a profile deployed

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vllmctl/vllmctl/internal/freeport"
 )
 
 // poll checks cond every 100 ms until it holds or timeout passes.

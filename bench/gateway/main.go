@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"net"
 	"net/http"
@@ -28,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"github.com/vllmctl/vllmctl/internal/gateway"
 	"github.com/vllmctl/vllmctl/internal/sim"
 )

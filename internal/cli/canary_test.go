@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"io/fs"
 	"net/http"
@@ -23,6 +22,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vllmctl/vllmctl/internal/freeport"
 )
 
 // The canaries: every one holds "CANARY", so a leak in any encoding that keeps

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/freeport"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/vllmctl/vllmctl/internal/freeport"
 )
 
 // TestBrowser runs the real thing: two vllm-sim engines deployed with

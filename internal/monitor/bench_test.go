@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/freeport"
 	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/vllmctl/vllmctl/internal/freeport"
 	"github.com/vllmctl/vllmctl/internal/sim"
 )
 

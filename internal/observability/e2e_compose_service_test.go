@@ -5,7 +5,6 @@ package observability
 import (
 	"context"
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/freeport"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vllmctl/vllmctl/internal/freeport"
 )
 
 // TestComposeServiceRestartsWedged runs `vllmctl serve` the way
