@@ -127,7 +127,11 @@ func report(rows [][]string, n *int) int {
 		rowEnv := map[string]string{}
 		for _, tok := range splitArgs(get(r, "extra_args")) {
 			if kv, ok := strings.CutPrefix(tok, "env:"); ok {
-				k, v, _ := strings.Cut(kv, "=")
+				k, v, found := strings.Cut(kv, "=")
+				if !found || k == "" {
+					fmt.Fprintf(os.Stderr, "planacc: row %d (%s): extra_args %q: write env:NAME=VALUE\n", *n, get(r, "source_url"), tok)
+					os.Exit(2)
+				}
 				rowEnv[k] = v
 				continue
 			}
@@ -311,6 +315,9 @@ func report(rows [][]string, n *int) int {
 		}
 		if verdict == "—" && known && layoutErr == nil && get(r, "vllm_verdict") != "" && total > 0 && hasUtil && (!m.Multimodal || plan.EncoderModelled(m, version) || plan.TextOnly(m, args)) {
 			verdict = "needs the end-to-end figure"
+		}
+		if *n == explainRow && !strings.HasPrefix(b, "ok") && !strings.HasPrefix(b, "MISS") {
+			fmt.Fprintf(os.Stderr, "row %d: no end-to-end estimate (%s)\n", *n, b)
 		}
 		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", *n, shortURL(get(r, "source_url")), side, model, get(r, "gpu"), a, b, verdict)
 	}

@@ -12,7 +12,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"io/fs"
 	"maps"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/configdiff"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/vllm"
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 // Running is an engine seen running, from its labels.

@@ -7,6 +7,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/vllm"
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 func svc(name, image string, engine bool, cmd ...string) *project.Service {
@@ -109,5 +110,22 @@ func TestDefaultsMarked(t *testing.T) {
 	c := svc("vllm", "vllm/vllm-openai:v0.11.0", true, "--model", "Qwen/Qwen3-8B", "--max-num-seqs", "8")
 	if ch := Services(a, c); len(ch) != 1 || ch[0].ADefault || ch[0].BDefault || ch[0].String() != "--max-num-seqs: 4 → 8" {
 		t.Errorf("both written: %+v", ch)
+	}
+}
+
+// An upgrade across vLLM 0.20 changes the unwritten utilization: the diff
+// shows the release's default on each side.
+func TestUtilizationDefaultFollowsRelease(t *testing.T) {
+	a := svc("vllm", "vllm/vllm-openai:v0.19.1", true, "--model", "Qwen/Qwen3-8B")
+	b := svc("vllm", "vllm/vllm-openai:v0.20.0", true, "--model", "Qwen/Qwen3-8B")
+	b.Args.AtRelease(flagdb.Version{Minor: 20}) // as the project loader does for a pinned image
+	var util *Change
+	for _, c := range Services(a, b) {
+		if c.Field == "--gpu-memory-utilization" {
+			util = &c
+		}
+	}
+	if util == nil || util.String() != "--gpu-memory-utilization: 0.9 (default) → 0.92 (default)" {
+		t.Errorf("utilization change: %+v", util)
 	}
 }

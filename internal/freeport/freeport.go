@@ -33,8 +33,10 @@ var given = struct {
 	m map[int]bool
 }{m: map[int]bool{}}
 
-// Pick returns a port in [Low, High) that nothing listens on at 127.0.0.1
-// and that no earlier Pick in this process returned.
+// Pick returns a port in [Low, High) that nothing listens on (loopback or all
+// interfaces) and that no earlier Pick in this process returned. Packages
+// tested in parallel are separate processes: two of them can draw the same
+// port, one chance in about 12,000 per pair of draws.
 func Pick() (int, error) { return pick(Low, High) }
 
 func pick(low, high int) (int, error) {
@@ -45,14 +47,26 @@ func pick(low, high int) (int, error) {
 		if given.m[p] {
 			continue
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err == nil {
-			l.Close()
+		if free(p) {
 			given.m[p] = true
 			return p, nil
 		}
 	}
 	return 0, fmt.Errorf("no free loopback port in %d–%d after 1000 tries: too many listeners on this machine?", low, high-1)
+}
+
+// free tells whether nothing listens on port p, on loopback or on all
+// interfaces (engines and Docker's published ports bind 0.0.0.0; on macOS a
+// loopback bind can succeed beside them).
+func free(p int) bool {
+	for _, host := range []string{"127.0.0.1", ""} {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
 }
 
 // T is Pick for tests and benchmarks: it fails tb when no port is free.

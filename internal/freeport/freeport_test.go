@@ -26,27 +26,33 @@ func TestPickIsFreeAndInRange(t *testing.T) {
 }
 
 func TestPickSkipsABoundPort(t *testing.T) {
-	held, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Hold a port whose neighbour is free, so a range of the two has exactly
+	// one port to give.
+	var held net.Listener
+	other := 0
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := l.Addr().(*net.TCPAddr).Port
+		if h+1 < 65536 && free(h+1) && !given.m[h+1] {
+			held, other = l, h+1
+			break
+		}
+		l.Close()
+	}
+	if held == nil {
+		t.Fatal("no held port with a free neighbour in 100 tries")
 	}
 	defer held.Close()
-	h := held.Addr().(*net.TCPAddr).Port
-	// A range of two ports, one held: every pick must be the other one.
-	low := h
-	if h+1 >= 65536 {
-		low = h - 1
-	}
-	other := low
-	if other == h {
-		other = h + 1
-	}
+	low := other - 1
 	p, err := pick(low, low+2)
 	if err != nil {
-		t.Fatalf("pick(%d, %d) with %d held: %v", low, low+2, h, err)
+		t.Fatalf("pick(%d, %d) with %d held: %v", low, low+2, low, err)
 	}
 	if p != other {
-		t.Fatalf("pick returned %d; want %d (port %d is held by this test)", p, other, h)
+		t.Fatalf("pick returned %d; want %d (port %d is held by this test)", p, other, low)
 	}
 	// The other port is now handed out: a second pick of the range has none left.
 	if p, err := pick(low, low+2); err == nil {

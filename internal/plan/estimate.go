@@ -304,7 +304,11 @@ func Estimate(in Input) Result {
 	seqs := defaultMaxNumSeqs(a, in.GPUs, minTotal, version)
 	samp, sampFormula, sampNote, sampOther := samplerWarmup(seqs, r.BatchedTokens, m.Vocab, in.Version, in.Environ, in.Install, in.GPUs[0])
 	runnerV2, runnerWhy := modelRunnerV2(m, a, version, in.Environ)
-	if runnerV2 && m.Vocab > 0 && (r.PP == 1) {
+	runnerV2Held := 0.0 // Model Runner V2's output_bin_counts, held through the whole run
+	// With PP > 1 the sampler runs on the last stage only; the first stage
+	// planned here keeps the V1 sampler figure, which a 0.27.1 PP 2 log
+	// (3.03 GiB on stage 0) does not contradict.
+	if runnerV2 && m.Vocab > 0 && r.PP == 1 {
 		// Model Runner V2's dummy sampler leaves top-k/top-p out (its slots
 		// keep top_k = vocabulary): the peak is the logits and their float32
 		// copy; its output_bin_counts table stays allocated through the run.
@@ -316,8 +320,7 @@ func Estimate(in Input) Result {
 		if samp > act {
 			act, actFormula = samp, sampFormula+", above the forward pass"
 		}
-		act += held
-		actFormula += fmt.Sprintf(" + its output_bin_counts, max_num_seqs × vocabulary × 4 B = %.2f GiB, held", held)
+		runnerV2Held = held
 	} else {
 		if sampNote != "" && max(samp, sampOther) > act+0.25 {
 			r.Notes = append(r.Notes, sampNote)
@@ -336,6 +339,10 @@ func Estimate(in Input) Result {
 		} else {
 			act, actFormula = text, actFormula+fmt.Sprintf(" + %.2f GiB of encoder embeddings held from the profile's encoder run (%s)", enc.HeldGiB, enc.Formula)
 		}
+	}
+	if runnerV2Held > 0 {
+		act += runnerV2Held
+		actFormula += fmt.Sprintf(" + Model Runner V2's output_bin_counts, max_num_seqs × vocabulary × 4 B = %.2f GiB, held", runnerV2Held)
 	}
 	nonTorch := Overheads.NonTorchGiB
 	if r.TP*r.PP > 1 {
@@ -455,16 +462,18 @@ func Estimate(in Input) Result {
 	}
 	if r.Verdict == "" {
 		switch {
-		case weights > loadRoom(in):
+		case weights+act+nonTorch > loadRoom(in):
 			r.Verdict = WeightsTooLarge
-			r.Reasons = append(r.Reasons, fmt.Sprintf("weights take %.2f GiB per GPU, above the %.2f GiB the GPU has for them (beside the CUDA context): vLLM fails with CUDA out of memory while loading", weights, loadRoom(in)))
+			r.Reasons = append(r.Reasons, fmt.Sprintf("weights take %.2f GiB per GPU and the profile run %.2f GiB more, above the %.2f GiB the GPU has (beside the CUDA context): vLLM fails with CUDA out of memory while loading or profiling", weights, act+nonTorch, loadRoom(in)))
 			r.Fixes = append(r.Fixes, weightFixes(m, a, quant, wBytes, minTotal, r.Utilization)...)
 		case weights > rank0.Budget:
 			// The utilization caps only the profile's arithmetic: the weights
 			// load, then nothing is left for the cache.
 			r.Verdict = NoKVMemory
 			r.Reasons = append(r.Reasons, fmt.Sprintf("weights take %.2f GiB per GPU, above the %.2f GiB budget (total × --gpu-memory-utilization): vLLM loads them, then stops with `No available memory for the cache blocks` (%.2f GiB for the KV cache)", weights, rank0.Budget, kvAvail))
-			r.Fixes = append(r.Fixes, fmt.Sprintf("raise --gpu-memory-utilization to %.2f if the GPU has the room", math.Min(0.95, r.UtilToFit)))
+			if r.UtilToFit > 0 && r.UtilToFit <= 0.95 {
+				r.Fixes = append(r.Fixes, fmt.Sprintf("raise --gpu-memory-utilization to %.2f if the GPU has the room", r.UtilToFit))
+			}
 			r.Fixes = append(r.Fixes, weightFixes(m, a, quant, wBytes, minTotal, r.Utilization)...)
 		case kvAvail <= 0:
 			r.Verdict = NoKVMemory
@@ -660,7 +669,9 @@ const RunnerV2SamplerBytesPerLogit = 6.0
 // #53183), the release whose V2 runner first estimates its CUDA graphs (PR
 // #53306): before it the V2 runner's estimate is 0.
 const (
+	RunnerV2OptInSince         = 0.18 // VLLM_USE_V2_MODEL_RUNNER=1, experimental
 	RunnerV2QwenSince          = 0.22
+	RunnerV2QuantizedSince     = 0.24 // quantized checkpoints (the 0.25 notes: "building on quantized-model support from the previous release")
 	RunnerV2LlamaSince         = 0.23
 	RunnerV2DenseSince         = 0.25
 	RunnerV2AllSince           = 0.29
@@ -668,13 +679,17 @@ const (
 )
 
 // modelRunnerV2 tells whether vLLM of version runs the model with Model Runner
-// V2, and why. VLLM_USE_V2_MODEL_RUNNER=0 or 1 decides; unset, the release's
+// V2, and why. From 0.18 VLLM_USE_V2_MODEL_RUNNER=0 or 1 decides; unset, the release's
 // automatic choice applies, and speculative methods other than EAGLE, EAGLE3,
 // MTP, DFlash and DSpark send a model back to the V1 runner
 // (_get_v2_model_runner_unsupported_features in vllm/config/vllm.py). At 0.22–0.24 the
 // model family is told from the model's name (the catalog keeps no
-// architecture), so a renamed checkpoint counts as V1 there.
+// architecture), so a renamed checkpoint counts as V1 there, and quantized
+// checkpoints stay on V1 before 0.24.
 func modelRunnerV2(m Model, a vllm.Args, version float64, env map[string]string) (bool, string) {
+	if version < RunnerV2OptInSince {
+		return false, ""
+	}
 	switch env["VLLM_USE_V2_MODEL_RUNNER"] {
 	case "1":
 		return true, "VLLM_USE_V2_MODEL_RUNNER=1 selects Model Runner V2"
@@ -699,6 +714,9 @@ func modelRunnerV2(m Model, a vllm.Args, version float64, env map[string]string)
 	}
 	if !dense || version < RunnerV2QwenSince {
 		return false, ""
+	}
+	if version < RunnerV2QuantizedSince && (flagValue(a, "quantization") != "" || m.CheckpointQ != "") {
+		return false, "" // quantized models joined in 0.24
 	}
 	if version >= RunnerV2DenseSince {
 		return true, fmt.Sprintf("vLLM %.2f runs dense models on Model Runner V2 (PR #44443, from 0.25)", version)

@@ -263,6 +263,8 @@ func TestRunnerV2GraphsOutsideBudget(t *testing.T) {
 		{"Qwen/Qwen3-8B", "0.26.0", []string{`--speculative-config={"method":"ngram","num_speculative_tokens":3,"prompt_lookup_max":4}`}, nil, true}, // ngram falls back to V1
 		{"Qwen/Qwen3-8B", "0.26.0", []string{`--speculative-config={"method":"draft_model","model":"Qwen/Qwen3-0.6B","num_speculative_tokens":3}`}, nil, true},
 		{"Qwen/Qwen3-8B", "0.26.0", []string{`--speculative-config={"method":"eagle3","model":"a/draft","num_speculative_tokens":3}`}, nil, false},
+		{"Qwen/Qwen3-32B-AWQ", "0.23.0", nil, nil, true},  // quantized: V1 before 0.24
+		{"Qwen/Qwen3-32B-AWQ", "0.24.0", nil, nil, false}, //
 	}
 	for _, c := range cases {
 		m := model(t, c.model)
@@ -352,6 +354,9 @@ func TestRunnerV2Sampler(t *testing.T) {
 	}
 	// The V1 runner (forced) keeps the FlashInfer top-k/top-p warm-up.
 	v1 := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.27.1", Install: InstallImage, Environ: map[string]string{"VLLM_USE_V2_MODEL_RUNNER": "0"}})
+	if len(v1.Ranks) == 0 {
+		t.Fatalf("V1 runner: no ranks: %s %v", v1.Verdict, v1.Reasons)
+	}
 	if v1.Ranks[0].Activation <= rk.Activation {
 		t.Errorf("V1 runner activation %.2f GiB, want above V2's %.2f (14 B per logit)", v1.Ranks[0].Activation, rk.Activation)
 	}
@@ -376,5 +381,49 @@ func TestDefaultBatchedTokensByGPU(t *testing.T) {
 		if r := Estimate(Input{Model: m, Args: a, GPUs: g, Version: c.version}); r.BatchedTokens != c.want {
 			t.Errorf("%s %s on %s: %d batched tokens, want %d", c.card, c.mem, c.version, r.BatchedTokens, c.want)
 		}
+	}
+}
+
+// Model Runner V2's held output_bin_counts stays beside a multimodal model's
+// encoder peak; the opt-in variable means nothing on a V0 release.
+func TestRunnerV2HeldAndOptIn(t *testing.T) {
+	g, _ := gpu.Declare("H100", "", 1)
+	mm := model(t, "google/gemma-3-12b-it")
+	a := vllm.Parse([]string{"--model=" + mm.ID, "--max-model-len=8192"})
+	v2 := Estimate(Input{Model: mm, Args: a, GPUs: g, Version: "0.25.0"})
+	v1 := Estimate(Input{Model: mm, Args: a, GPUs: g, Version: "0.25.0", Environ: map[string]string{"VLLM_USE_V2_MODEL_RUNNER": "0"}})
+	if len(v2.Ranks) == 0 || len(v1.Ranks) == 0 {
+		t.Fatalf("no ranks: %v %v", v2.Reasons, v1.Reasons)
+	}
+	held := 1024 * float64(mm.Vocab) * 4 / gib
+	formula := ""
+	for _, l := range v2.Explain {
+		if l.Name == "activation peak" {
+			formula = l.Formula
+		}
+	}
+	if !strings.Contains(formula, "encoder") || !strings.Contains(formula, "output_bin_counts") {
+		t.Errorf("V2 activation formula should name the encoder run and the held table: %q", formula)
+	}
+	if v2.Ranks[0].Activation < held {
+		t.Errorf("V2 activation %.2f GiB below the held table alone (%.2f GiB)", v2.Ranks[0].Activation, held)
+	}
+	q := model(t, "Qwen/Qwen3-8B")
+	qa := vllm.Parse([]string{"--model=Qwen/Qwen3-8B", "--max-model-len=8192"})
+	old := Estimate(Input{Model: q, Args: qa, GPUs: g, Version: "0.7.2"})
+	forced := Estimate(Input{Model: q, Args: qa, GPUs: g, Version: "0.7.2", Environ: map[string]string{"VLLM_USE_V2_MODEL_RUNNER": "1"}})
+	if old.Ranks[0].Activation != forced.Ranks[0].Activation {
+		t.Errorf("0.7.2 with VLLM_USE_V2_MODEL_RUNNER=1: activation %.2f, want %.2f as without it", forced.Ranks[0].Activation, old.Ranks[0].Activation)
+	}
+}
+
+// Weights that fit the GPU but not with the profile run's activation: CUDA
+// out of memory, not vLLM's "No available memory for the cache blocks".
+func TestWeightsPlusProfileAboveGPU(t *testing.T) {
+	m := model(t, "Qwen/Qwen3-32B")
+	g, _ := gpu.Declare("L40S", "61.9GiB", 1)
+	r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--model=Qwen/Qwen3-32B", "--max-model-len=8192", "--gpu-memory-utilization=0.5"}), GPUs: g, Version: "0.11.0"})
+	if r.Verdict != WeightsTooLarge || len(r.Reasons) == 0 || !strings.Contains(r.Reasons[0], "while loading or profiling") {
+		t.Errorf("verdict %s %v, want weights-do-not-fit (61.09 GiB of weights + the profile above 61.29 GiB)", r.Verdict, r.Reasons)
 	}
 }

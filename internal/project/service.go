@@ -3,13 +3,13 @@ package project
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/vllmctl/vllmctl/internal/vllm"
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 // ExtKey is the compose extension key vllmctl reads on a service.

@@ -16,6 +16,7 @@ import (
 	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/plan"
 	"github.com/vllmctl/vllmctl/internal/vllm"
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 // StartupError ends the simulated startup; Code is the process exit status
@@ -46,6 +47,9 @@ type Engine struct {
 // NewEngine prepares an engine from vLLM's argv (launcher optional) and options.
 func NewEngine(opts Options, argv []string, environ map[string]string, out io.Writer) *Engine {
 	e := &Engine{opts: opts, args: vllm.Parse(argv), environ: environ, out: out, now: time.Now}
+	if v, ok := flagdb.ParseVersion(opts.Version); ok {
+		e.args.AtRelease(v) // the release's defaults (--gpu-memory-utilization 0.92 from 0.20)
+	}
 	e.apiPID = os.Getpid()
 	e.corePID = e.apiPID + 263
 	if k := environ["VLLM_API_KEY"]; k != "" && e.args.APIKey == "" {

@@ -3,10 +3,11 @@ package vllm
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 // Arg is one flag of an engine command line, as written.

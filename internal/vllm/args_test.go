@@ -1,10 +1,11 @@
 package vllm
 
 import (
-	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 func TestParseForms(t *testing.T) {
