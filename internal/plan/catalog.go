@@ -139,7 +139,7 @@ func Catalog() []Model { return append([]Model(nil), catalog()...) }
 
 // quantSuffix strips checkpoint-quantization suffixes from a repo name and
 // names the method they imply.
-var quantSuffix = regexp.MustCompile(`(?i)[-_](awq|gptq(?:[-_]int[48])?|int4|int8|fp8(?:[-_]dynamic)?|(?:unsloth[-_])?bnb[-_]4bit|4bit|8bit|w4a16|w8a8)$`)
+var quantSuffix = regexp.MustCompile(`(?i)[-_](awq|gptq(?:[-_]int[48])?|int4|int8|fp8(?:[-_]dynamic|[-_]block)?|nvfp4|(?:unsloth[-_])?bnb[-_]4bit|4bit|8bit|w4a16|w8a8)$`)
 
 // CheckpointQuant names the quantization a model name implies ("awq", "gptq",
 // "fp8", "bitsandbytes"), or "".
@@ -161,6 +161,8 @@ func CheckpointQuant(model string) string {
 			return "gptq"
 		case strings.HasPrefix(s, "fp8"), s == "w8a8":
 			return "fp8"
+		case s == "nvfp4":
+			return "nvfp4"
 		case strings.Contains(s, "bnb"):
 			return "bitsandbytes"
 		case s == "4bit" && fallback == "":

@@ -147,3 +147,18 @@ func TestCatalogMoEFacts(t *testing.T) {
 		t.Errorf("only %d MoE models in the catalog", n)
 	}
 }
+
+// NVFP4 and FP8-block checkpoints name their base model and their method.
+func TestQuantSuffixNVFP4AndFP8Block(t *testing.T) {
+	for id, want := range map[string][2]string{
+		"nvidia/Gemma-4-26B-A4B-NVFP4":       {"google/gemma-4-26B-A4B", "nvfp4"},
+		"RedHatAI/gemma-4-31B-it-FP8-block":  {"google/gemma-4-31B-it", "fp8"},
+		"RedHatAI/gemma-4-26B-A4B-it-NVFP4":  {"google/gemma-4-26B-A4B-it", "nvfp4"},
+		"Qwen/Qwen3-235B-A22B-Instruct-2507": {"Qwen/Qwen3-235B-A22B-Instruct-2507", ""},
+	} {
+		m, ok := LookupModel(id)
+		if !ok || m.ID != want[0] || m.CheckpointQ != want[1] {
+			t.Errorf("%s: found %v as %q with checkpoint quantization %q; want %q, %q", id, ok, m.ID, m.CheckpointQ, want[0], want[1])
+		}
+	}
+}
