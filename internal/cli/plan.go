@@ -37,9 +37,9 @@ the maximum concurrency at --max-model-len, then a verdict:
                              that does, and the utilization that would fit the requested one
   no-kv-memory               weights and activations use the whole budget (weights above
                              the budget but within the GPU load, then leave no cache)
-  weights-do-not-fit         weights above what the GPU holds (CUDA out of memory while
-                             loading), with the smallest tensor-parallel size or
-                             quantization that would fit
+  weights-do-not-fit         weights (with the profile run) above what the GPU holds: CUDA
+                             out of memory while loading or profiling; with the smallest
+                             tensor-parallel size or quantization that would fit
   max-model-len-above-model  above the model's positions without RoPE scaling
   not-enough-free-memory     (live GPUs) free memory now is below total × utilization,
                              with the processes holding it
@@ -55,9 +55,10 @@ the maximum concurrency at --max-model-len, then a verdict:
 
 Layer kinds follow vLLM's V1 KV cache manager: full attention, sliding window
 (per-layer windows, the hybrid allocator from 0.10; from 0.26 a request
-reserves its window plus two batches in flight under async scheduling), MLA (one latent per token,
-not split by TP), Gated DeltaNet and Mamba2 (a state per sequence, the attention
-block grown so one page holds a state), grouped and sharing one block pool.
+reserves its window plus two batches in flight under async scheduling), MLA
+(one latent per token, not split by TP), Gated DeltaNet and Mamba2 (a state per
+sequence, the attention block grown so one page holds a state), grouped and
+sharing one block pool.
 --explain shows the groups. Hybrid models' "GPU KV cache size" is printed as
 vLLM of the engine's release prints it (blocks ÷ groups × block up to 0.19,
 concurrency × max_model_len from 0.20).
