@@ -225,13 +225,18 @@ func report(rows [][]string, n *int) int {
 		// (a) the block arithmetic alone, at the batched tokens the engine
 		// profiles (sliding windows hold them): vLLM's default for the row's
 		// GPU when the row does not set it.
-		argsA := args
-		if known && why() == "" && total > 0 && !args.IsSet("max-num-batched-tokens") {
+		// The end-to-end estimate, made once for (a)'s batched tokens and for (b).
+		var res plan.Result
+		estimated := known && why() == "" && total > 0
+		if estimated {
+			// The row's GPU text names the card: the planner reads its
+			// architecture (MXFP4 kernel) and vLLM's A100 defaults from it.
 			g, _ := gpu.Declare(get(r, "gpu"), fmt.Sprintf("%gGiB", total), max(1, int(tp)))
-			est := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version, Environ: env, Install: inst})
-			if est.BatchedTokens > 0 {
-				argsA = vllm.Parse(append(append([]string(nil), argv...), fmt.Sprintf("--max-num-batched-tokens=%d", est.BatchedTokens)))
-			}
+			res = plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version, Environ: env, Install: inst})
+		}
+		argsA := args
+		if estimated && !args.IsSet("max-num-batched-tokens") && res.BatchedTokens > 0 {
+			argsA = vllm.Parse(append(append([]string(nil), argv...), fmt.Sprintf("--max-num-batched-tokens=%d", res.BatchedTokens)))
 		}
 		a := "—"
 		switch {
@@ -272,10 +277,6 @@ func report(rows [][]string, n *int) int {
 		case strings.Contains(notes, "Ranks disagree"):
 			b = "ranks disagree: another GPU held memory the row does not give (see its notes)"
 		default:
-			// The row's GPU text names the card: the planner reads its
-			// architecture (MXFP4 kernel) and vLLM's A100 defaults from it.
-			g, _ := gpu.Declare(get(r, "gpu"), fmt.Sprintf("%gGiB", total), max(1, int(tp)))
-			res := plan.Estimate(plan.Input{Model: m, Args: args, GPUs: g, Version: version, Environ: env, Install: inst})
 			got := res.Ranks[0].KV
 			if *n == explainRow {
 				fmt.Fprintf(os.Stderr, "row %d: %s, %d batched tokens, verdict %s\n", *n, strings.Join(args.Canonical(), " "), res.BatchedTokens, res.Verdict)

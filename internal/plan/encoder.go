@@ -163,9 +163,9 @@ func mmLimitsSized(a vllm.Args) (map[string]int, bool, bool) {
 	if v == "" {
 		return nil, false, false
 	}
-	out := map[string]int{}
 	var j map[string]any
 	if json.Unmarshal([]byte(v), &j) == nil {
+		out := map[string]int{}
 		for k, x := range j {
 			switch n := x.(type) {
 			case float64:
@@ -184,13 +184,24 @@ func mmLimitsSized(a vllm.Args) (map[string]int, bool, bool) {
 		}
 		return out, true, sized
 	}
+	out, _ := mmPairs(v)
+	return out, true, false
+}
+
+// mmPairs reads the modality=count form of --limit-mm-per-prompt; all says
+// every entry was one (vLLM refuses the value otherwise).
+func mmPairs(v string) (out map[string]int, all bool) {
+	out, all = map[string]int{}, true
 	for _, kv := range strings.Split(v, ",") {
 		k, n, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		if c, err := strconv.Atoi(strings.TrimSpace(n)); ok && err == nil {
-			out[strings.TrimSpace(k)] = c
+		c, err := strconv.Atoi(strings.TrimSpace(n))
+		if !ok || err != nil {
+			all = false
+			continue
 		}
+		out[strings.TrimSpace(k)] = c
 	}
-	return out, true, false
+	return out, all
 }
 
 // mmProcessorKwargs reads --mm-processor-kwargs, which vLLM applies to the
@@ -295,8 +306,12 @@ func EncoderModelled(m Model, release string) bool {
 // multimodal model m takes, so vLLM profiles no encoder run; a modality left
 // out keeps vLLM's default limit (Qwen-VL towers also take video).
 func TextOnly(m Model, a vllm.Args) bool {
-	limits, set, _ := mmLimitsSized(a)
-	if !m.Multimodal || !set || len(limits) == 0 {
+	limits, _, _ := mmLimitsSized(a)
+	return textOnly(m, limits)
+}
+
+func textOnly(m Model, limits map[string]int) bool {
+	if !m.Multimodal || len(limits) == 0 {
 		return false
 	}
 	_, image := limits["image"]
@@ -319,7 +334,7 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 		return e
 	}
 	limits, _, sized := mmLimitsSized(a)
-	if TextOnly(m, a) {
+	if textOnly(m, limits) {
 		e.Skipped = "--limit-mm-per-prompt is 0 for every modality: text-only, the encoder is not profiled"
 		return e
 	}

@@ -197,10 +197,7 @@ func Estimate(in Input) Result {
 	if m.SSMDType == "float32" || flagValue(a, "mamba-ssm-cache-dtype") == "float32" {
 		li.SSMBytes = 4
 	}
-	hybridFlag := a.IsSet("disable-hybrid-kv-cache-manager")
-	if arg, ok := a.Lookup("disable-hybrid-kv-cache-manager"); ok && arg.Negated {
-		hybridFlag = false
-	}
+	hybridFlag, _ := flagOn(a, "disable-hybrid-kv-cache-manager")
 	li.NoHybrid = hybridFlag || version < HybridAllocatorSince
 	chunkedOff := !li.NoHybrid && m.AttentionChunk > 0 && (spec.hiddenStates || !chunkedHybrid(version, in.Environ))
 	li.NoHybrid = li.NoHybrid || chunkedOff
@@ -461,10 +458,11 @@ func Estimate(in Input) Result {
 		expl("one request of max_model_len", r.NeedGiB, "%s blocks × %s B page × %d tensors", vllm.Commas(lo.PerRequest), vllm.Commas(int(lo.PageBytes)), lo.GroupSize)
 	}
 	if r.Verdict == "" {
+		room := loadRoom(in)
 		switch {
-		case weights+act+nonTorch > loadRoom(in):
+		case weights+act+nonTorch > room:
 			r.Verdict = WeightsTooLarge
-			r.Reasons = append(r.Reasons, fmt.Sprintf("weights take %.2f GiB per GPU and the profile run %.2f GiB more, above the %.2f GiB the GPU has (beside the CUDA context): vLLM fails with CUDA out of memory while loading or profiling", weights, act+nonTorch, loadRoom(in)))
+			r.Reasons = append(r.Reasons, fmt.Sprintf("weights take %.2f GiB per GPU and the profile run %.2f GiB more, above the %.2f GiB the GPU has (beside the CUDA context): vLLM fails with CUDA out of memory while loading or profiling", weights, act+nonTorch, room))
 			r.Fixes = append(r.Fixes, weightFixes(m, a, quant, wBytes, minTotal, r.Utilization)...)
 		case weights > rank0.Budget:
 			// The utilization caps only the profile's arithmetic: the weights
@@ -600,15 +598,14 @@ const V0LongContextChunkedSince = 0.05
 // attention) layers, or speculative decoding, LoRA, prompt adapters or prefix
 // caching are on (EngineArgs.create_engine_config of 0.6–0.7).
 func v0ChunkedPrefill(a vllm.Args, m Model, maxModelLen int, spec specDecode, version float64) (bool, string) {
-	if arg, ok := a.Lookup("enable-chunked-prefill"); ok {
-		on := !arg.Negated && (len(arg.Values) == 0 || strings.EqualFold(arg.Values[0], "true"))
+	if on, written := flagOn(a, "enable-chunked-prefill"); written {
 		return on, "--enable-chunked-prefill"
 	}
 	if version < V0LongContextChunkedSince || maxModelLen <= 32768 || spec.tokens > 0 || m.SlidingWindow > 0 {
 		return false, ""
 	}
 	for _, f := range []string{"enable-lora", "enable-prompt-adapter", "enable-prefix-caching"} {
-		if arg, ok := a.Lookup(f); ok && !arg.Negated {
+		if on, _ := flagOn(a, f); on {
 			return false, ""
 		}
 	}
@@ -642,10 +639,8 @@ func inFlightTokens(a vllm.Args, batched, pp int, version float64) int {
 	if version < SlidingInFlightSince {
 		return batched
 	}
-	async := true
-	if arg, ok := a.Lookup("async-scheduling"); ok {
-		async = !arg.Negated && (len(arg.Values) == 0 || strings.EqualFold(arg.Values[0], "true"))
-	}
+	async, written := flagOn(a, "async-scheduling")
+	async = async || !written // on by default
 	if pp > 1 {
 		return pp * batched
 	}
@@ -806,6 +801,16 @@ type specDecode struct {
 	// which vLLM does not combine with chunked local attention in the
 	// hybrid allocator.
 	hiddenStates bool
+}
+
+// flagOn reads a boolean flag as written: --flag, --flag=true, --flag=false,
+// --no-flag; written is false when the command line does not have it.
+func flagOn(a vllm.Args, name string) (on, written bool) {
+	arg, ok := a.Lookup(name)
+	if !ok {
+		return false, false
+	}
+	return !arg.Negated && (len(arg.Values) == 0 || strings.EqualFold(arg.Values[0], "true")), true
 }
 
 func flagValue(a vllm.Args, name string) string {
@@ -1002,13 +1007,7 @@ func unreadableMMFlags(a vllm.Args) []string {
 	var out []string
 	if v := flagValue(a, "limit-mm-per-prompt"); v != "" {
 		var j map[string]any
-		pairs := true
-		for _, kv := range strings.Split(v, ",") {
-			_, n, ok := strings.Cut(kv, "=")
-			_, err := strconv.Atoi(strings.TrimSpace(n))
-			pairs = pairs && ok && err == nil
-		}
-		if json.Unmarshal([]byte(v), &j) != nil && !pairs {
+		if _, pairs := mmPairs(v); json.Unmarshal([]byte(v), &j) != nil && !pairs {
 			out = append(out, fmt.Sprintf("--limit-mm-per-prompt %q is neither a JSON object nor modality=count pairs: vLLM refuses it at startup (`vllmctl check` says where); planned with vLLM's default limits", v))
 		}
 	}
