@@ -187,6 +187,9 @@ func report(rows [][]string, n *int) int {
 		if side == "after" && parseVersionF(version) < 0.20 {
 			version = "0.21.0" // a 2026 build named by date: after PR #41069
 		}
+		if side == "before" && parseVersionF(version) >= 0.20 {
+			version = "0.19.2" // a 0.20 build whose token line predates PR #41069 (said in its notes)
+		}
 		if side == "" {
 			side = "before"
 			if parseVersionF(version) >= 0.20 {
@@ -274,6 +277,8 @@ func report(rows [][]string, n *int) int {
 			b = "multimodal: this tower's (or this release's) encoder profile run is not modelled (the planner notes it instead of a budget)"
 		case strings.Contains(strings.ToLower(notes), "lmcache"):
 			b = "LMCache connector reserves GPU memory the row does not give"
+		case strings.HasPrefix(notes, "shared GPU:"):
+			b = "shared GPU: another process allocated memory on it during the profile (see its notes)"
 		case strings.Contains(notes, "Ranks disagree"):
 			b = "ranks disagree: another GPU held memory the row does not give (see its notes)"
 		default:

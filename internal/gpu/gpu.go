@@ -225,12 +225,13 @@ var cards = []Card{
 	derived("RTX 4060", 8188, GDDRReserve),
 	derived("RTX 4070", 12282, GDDRReserve),
 	derived("RTX 4080", 16376, GDDRReserve),
-	derived("RTX 5090", 32607, GDDRReserve),
+	{"RTX 5090", 31.36, 32607, "PyTorch `GPU 0 has a total capacity of 31.36 GiB` in a vLLM 0.29 out-of-memory report on an RTX 5090 (nvidia-smi 32,607 MiB; issue 13 rows)"},
 	derived("RTX A6000", 49140, GDDRReserve),
 	derived("RTX 6000 Ada", 49140, GDDRReserve),
 	derived("A10", 23028, GDDRReserve),
 	derived("L4", 23034, GDDRReserve),
-	derived("L40S", 46068, GDDRReserve),
+	{"L40S", 44.42, 46068, "vLLM 0.10.2 message `Free memory on device (43.93/44.42 GiB)` on an L40S of 46,068 MiB (issue 13 rows)"},
+	{"RTX PRO 6000 Blackwell", 94.97, 97887, "vLLM 0.29.0 message `Free memory on device (94.43/94.97 GiB)` on an RTX PRO 6000 Blackwell Server Edition of 97,887 MiB (issue 13 rows)"},
 }
 
 func commas(n int64) string {

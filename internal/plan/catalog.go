@@ -139,7 +139,7 @@ func Catalog() []Model { return append([]Model(nil), catalog()...) }
 
 // quantSuffix strips checkpoint-quantization suffixes from a repo name and
 // names the method they imply.
-var quantSuffix = regexp.MustCompile(`(?i)[-_](awq|gptq(?:[-_]int[48])?|int4|int8|fp8(?:[-_]dynamic|[-_]block)?|nvfp4|(?:unsloth[-_])?bnb[-_]4bit|4bit|8bit|w4a16|w8a8)$`)
+var quantSuffix = regexp.MustCompile(`(?i)[-_](awq|gptq(?:[-_]int[48])?|int4|int8|fp8(?:[-_]dynamic|[-_]block)?|nvfp4|(?:unsloth[-_])?bnb[-_]4bit|4bit|8bit|w4a16|w8a8|bf16)$`)
 
 // CheckpointQuant names the quantization a model name implies ("awq", "gptq",
 // "fp8", "bitsandbytes"), or "".
