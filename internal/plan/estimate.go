@@ -180,6 +180,10 @@ func Estimate(in Input) Result {
 				r.BatchedTokens = 16384
 			}
 		}
+		if f := mmBatchedFloor(m, a, version); r.BatchedTokens < f {
+			r.Notes = append(r.Notes, fmt.Sprintf("vLLM raises max_num_batched_tokens from %s to %s, the largest multimodal item (a video of 32 frames; PR #43051, from 0.22): `Raising max_num_batched_tokens from %d to %d`", vllm.Commas(r.BatchedTokens), vllm.Commas(f), r.BatchedTokens, f))
+			r.BatchedTokens = f
+		}
 		if version < 0.08 { // V0 without chunked prefill profiled a whole max_model_len
 			r.BatchedTokens = max(r.MaxModelLen, 2048)
 			if on, why := v0ChunkedPrefill(a, m, r.MaxModelLen, spec, version); on {
@@ -624,6 +628,32 @@ const (
 	HugeGPUBatchedSince = 0.28
 	HugeGPUGiB          = 160
 )
+
+// MMBatchedFloorSince: `vllm serve` raises an unset --max-num-batched-tokens
+// to the largest single multimodal item of a prefix-LM model, whose chunked
+// multimodal input vLLM turns off (vLLM PR #43051, opened 2026-05-19, fixing
+// "Chunked MM input disabled but max_tokens_per_mm_item (2496) is larger than
+// max_num_batched_tokens (2048)"; taken as 0.22). For Gemma 4 the largest item
+// is a video: 32 frames × (70 + 2 + 6) tokens = Gemma4VideoItemTokens. Its
+// 0.25.1 L40S log (12.75 GiB, 321,600 tokens, 9.81x) holds 221 blocks per
+// sliding group: cdiv(1,023 + 2,496, 16) + 1.
+const (
+	MMBatchedFloorSince   = 0.22
+	Gemma4VideoItemTokens = 2496
+)
+
+// mmBatchedFloor is the batched-token floor of MMBatchedFloorSince for model
+// m (0 when none): Gemma 4 with its vision tower, unless the engine serves
+// the language model only (--language-model-only: no multimodal item).
+func mmBatchedFloor(m Model, a vllm.Args, version float64) int {
+	if version < MMBatchedFloorSince || !m.Multimodal || m.GlobalHeadDim == 0 {
+		return 0
+	}
+	if textOnly, _ := flagOn(a, "language-model-only"); textOnly {
+		return 0
+	}
+	return Gemma4VideoItemTokens
+}
 
 // SlidingInFlightSince: a sliding-window layer reserves, per request, its
 // window plus the tokens in flight — max_concurrent_batches ×
@@ -1213,7 +1243,7 @@ func KVFigures(m Model, a vllm.Args, availGiB float64, version string) (Result, 
 	spec := speculative(a, m, nil, tp, ver)
 	bt := a.MaxNumBatchedTokens
 	if bt == 0 {
-		bt = 2048
+		bt = max(2048, mmBatchedFloor(m, a, ver))
 	}
 	li := layoutInput{TP: tp, PP: pp, KVBytes: kvb, ModelBytes: modelDTypeBytes(a.DType), SSMBytes: modelDTypeBytes(a.DType),
 		MaxModelLen: max(1, mml), BatchedTokens: bt, SpecTokens: spec.tokens, MTPLayers: spec.mtpLayers,

@@ -2,8 +2,10 @@ package plan
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
@@ -194,5 +196,43 @@ func TestGemma4SlidingInFlight(t *testing.T) {
 		if want := 5*(int(cdiv(1023+8192, 16))+1) + 512; r.Layout.PerRequest != want {
 			t.Errorf("%s %v: %d blocks per request, want %d (one batch in flight)", c.version, c.argv, r.Layout.PerRequest, want)
 		}
+	}
+}
+
+// From 0.22 (vLLM PR #43051) an unset --max-num-batched-tokens is raised to
+// Gemma 4's largest multimodal item, a video of 32 × 78 = 2,496 tokens, and a
+// sliding group reserves cdiv(1,023 + 2,496, 16) + 1 = 221 blocks per
+// request. A 0.25.1 log of gemma-4-26B-A4B on an L40S (32,768 context, no
+// batched-token flag) prints "Available KV cache memory: 12.75 GiB", "GPU KV
+// cache size: 321,600 tokens" and "Maximum concurrency for 32,768 tokens per
+// request: 9.81x" (issue 13 row 68): 20,895 blocks ÷ (1,024 + 5 × 221).
+func TestGemma4VideoBatchedFloor(t *testing.T) {
+	m := model(t, "google/gemma-4-26B-A4B-it")
+	for _, c := range []struct {
+		version string
+		argv    []string
+		sliding int
+	}{
+		{"0.25.1", nil, 221},
+		{"0.21.0", nil, 193}, // before the floor: 2,048
+		{"0.25.1", []string{"--language-model-only"}, 193},         // no multimodal item
+		{"0.25.1", []string{"--max-num-batched-tokens=2048"}, 193}, // a written value stays
+	} {
+		r, err := KVFigures(m, vllm.Parse(append([]string{"--max-model-len=32768"}, c.argv...)), 12.7533, c.version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 1024 + 5*c.sliding; r.Layout.PerRequest != want {
+			t.Errorf("%s %v: %d blocks per request, want %d", c.version, c.argv, r.Layout.PerRequest, want)
+		}
+		if c.sliding == 221 && r.KVTokens != 321600 {
+			t.Errorf("%s: %d tokens, vLLM printed 321,600", c.version, r.KVTokens)
+		}
+	}
+	// The end-to-end plan says why its batched tokens are not 2,048.
+	g, _ := gpu.Declare("L40S", "", 1)
+	r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=32768"}), GPUs: g, Version: "0.25.1"})
+	if r.BatchedTokens != 2496 || !strings.Contains(strings.Join(r.Notes, "\n"), "Raising max_num_batched_tokens from 2048 to 2496") {
+		t.Errorf("batched %d, notes %q", r.BatchedTokens, r.Notes)
 	}
 }
