@@ -91,7 +91,12 @@ and holds a max_num_seqs × vocabulary table. How vLLM is installed (its own vll
 decides whether FlashInfer's sampler exists on 0.9–0.11.0. The profile run's
 activation is the larger of the forward pass (a MoE layer's fused-MoE buffers)
 and the sampler warm-up over min(max_num_seqs, batched tokens) × vocabulary;
-CUDA graphs follow the capture sizes max_num_seqs gives.`,
+from 0.28 it also holds 0.75 GiB for a cold torch.compile, which vLLM charges
+as activation on a first start with an empty compile cache (vllm#54383; a
+restart with a persistent /root/.cache/vllm gets it back; none with
+--enforce-eager or -O0). From 0.22 Gemma 4's unset --max-num-batched-tokens
+is raised to its video item, 2,496. CUDA graphs follow the capture sizes
+max_num_seqs gives.`,
 		Example: `  vllmctl plan
   vllmctl plan medium --explain
   vllmctl plan --gpu "RTX 4090" --gpus 3

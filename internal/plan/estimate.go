@@ -345,6 +345,10 @@ func Estimate(in Input) Result {
 		act += runnerV2Held
 		actFormula += fmt.Sprintf(" + Model Runner V2's output_bin_counts, max_num_seqs × vocabulary × 4 B = %.2f GiB, held", runnerV2Held)
 	}
+	if cold, why := coldCompile(a, version); cold > 0 {
+		act += cold
+		actFormula += fmt.Sprintf(" + %.2f GiB of cold torch.compile temporaries (%s)", cold, why)
+	}
 	nonTorch := Overheads.NonTorchGiB
 	if r.TP*r.PP > 1 {
 		nonTorch += Overheads.NonTorchTPGiB
@@ -628,6 +632,40 @@ const (
 	HugeGPUBatchedSince = 0.28
 	HugeGPUGiB          = 160
 )
+
+// ColdCompileSince is the first release whose profile run is seen to charge
+// a cold torch.compile's temporaries as activation (vllm#54383, on 0.28.0;
+// every 0.28–0.31 row of issue 13 leaves 0.34–1.16 GiB less KV than the
+// warm figure). Older releases compile inside the profile too, but their
+// rows show no such excess; the figure is not applied to them.
+const ColdCompileSince = 0.28
+
+// coldCompile is Overheads.ColdCompileGiB when the engine compiles its
+// model: from ColdCompileSince, unless --enforce-eager or -O0 turns
+// torch.compile off.
+func coldCompile(a vllm.Args, version float64) (float64, string) {
+	if version < ColdCompileSince || a.EnforceEager {
+		return 0, ""
+	}
+	// -O0 (an alias of --compilation-config, or -O.mode=0) and a JSON mode or
+	// level of 0 / NONE compile nothing.
+	if v := flagValue(a, "compilation-config"); v == "0" {
+		return 0, ""
+	} else if v != "" {
+		var cc struct {
+			Mode  any `json:"mode"`
+			Level any `json:"level"`
+		}
+		if json.Unmarshal([]byte(v), &cc) == nil {
+			for _, x := range []any{cc.Mode, cc.Level} {
+				if x == float64(0) || x == "0" || x == "NONE" || x == "none" {
+					return 0, ""
+				}
+			}
+		}
+	}
+	return Overheads.ColdCompileGiB, "a first start with an empty compile cache, which vLLM 0.28+ charges as activation: vllm#54383; a restart with a persistent /root/.cache/vllm gets it back as KV"
+}
 
 // MMBatchedFloorSince: `vllm serve` raises an unset --max-num-batched-tokens
 // to the largest single multimodal item of a prefix-LM model, whose chunked

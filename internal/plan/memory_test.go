@@ -427,3 +427,37 @@ func TestWeightsPlusProfileAboveGPU(t *testing.T) {
 		t.Errorf("verdict %s %v, want weights-do-not-fit (61.09 GiB of weights + the profile above 61.29 GiB)", r.Verdict, r.Reasons)
 	}
 }
+
+// From 0.28 a first start charges a cold torch.compile's temporaries as
+// activation (vllm#54383). Qwen3-14B on an L40S with 0.28.0's defaults
+// logs "Model loading took 27.52 GiB" and "Available KV cache memory: 11.57
+// GiB" (issue 13 row 83); without the allowance the plan gave 12.54 GiB.
+func TestColdCompileAllowance(t *testing.T) {
+	m := model(t, "Qwen/Qwen3-14B")
+	g, _ := gpu.Declare("L40S", "", 1)
+	kv := func(version string, argv ...string) float64 {
+		r := Estimate(Input{Model: m, Args: vllm.Parse(append([]string{"--max-model-len=40960", "--gpu-memory-utilization=0.92"}, argv...)), GPUs: g, Version: version})
+		return r.Ranks[0].KV
+	}
+	if got := kv("0.28.0"); math.Abs(got-11.57) > 0.5 {
+		t.Errorf("0.28.0: %.2f GiB of KV, vLLM 11.57", got)
+	}
+	warm := kv("0.28.0", "--enforce-eager")
+	for _, c := range []struct {
+		version string
+		argv    []string
+	}{{"0.28.0", []string{"-O0"}}, {"0.28.0", []string{"--compilation-config", `{"mode": 0}`}}} {
+		// Each turns torch.compile off: the same KV as --enforce-eager, which
+		// also drops the graphs (outside the budget on 0.28).
+		if got := kv(c.version, c.argv...); math.Abs(got-warm) > 0.01 {
+			t.Errorf("%s %v: %.2f GiB, want %.2f as with --enforce-eager", c.version, c.argv, got, warm)
+		}
+	}
+	if d := warm - kv("0.28.0"); math.Abs(d-Overheads.ColdCompileGiB) > 0.01 {
+		t.Errorf("the allowance is %.2f GiB, want %.2f", d, Overheads.ColdCompileGiB)
+	}
+	// 0.27 rows show no such excess: no allowance.
+	if d := kv("0.27.1", "--enforce-eager") - kv("0.27.1"); d > 0.01 {
+		t.Errorf("0.27.1: %.2f GiB allowance", d)
+	}
+}

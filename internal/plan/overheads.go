@@ -46,6 +46,17 @@ var Overheads = struct {
 	// first memory snapshot and so outside the budget: +621 MiB measured on an
 	// H200 (driver 580, torch 2.11; ../shared/gpu/h200-cuda-vs-smi.md).
 	CUDAContextGiB float64
+	// ColdCompileGiB is what a cold torch.compile (an empty compile cache: a
+	// container's first start, or every start without a persistent
+	// /root/.cache/vllm, and every new shape) adds to the profile's peak from
+	// ColdCompileSince: Inductor and Triton autotuning allocate inside the
+	// profiled window and vLLM charges them as activation (vllm#54122,
+	// vllm#54383; fixes PR #54209 and PR #54479 open in September 2026). The
+	// figure is the middle of the range that brings every issue 13 row of
+	// 0.28–0.31 (4B–14B dense, 2,048–8,192 batched tokens, six sources)
+	// within 0.5 GiB: 0.66–0.84. Larger setups report more (2.5 GiB for a
+	// 27B NVFP4 checkpoint in 1Cat-vLLM PR #518).
+	ColdCompileGiB float64
 	// BootMarginGiB is kept free below the boot peak in the utilization a
 	// boot-oom-risk fix proposes (a desktop's memory moves).
 	BootMarginGiB float64
@@ -67,4 +78,5 @@ var Overheads = struct {
 	MoEScratchHighGiB: 2.8,
 	CUDAContextGiB:    0.61,
 	BootMarginGiB:     0.25,
+	ColdCompileGiB:    0.75,
 }
