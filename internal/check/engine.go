@@ -713,6 +713,9 @@ var deprecatedFrom = map[string]flagdb.Version{
 // versionWords renders an engine's release for a message.
 func versionWords(v project.EngineVersion) string {
 	if v.Pin == flagdb.Pinned {
+		if v.From == project.VersionFromImageEnv || v.From == project.VersionFromImageDate {
+			return v.Version.String() + " (from the " + string(v.From) + ": " + vllm.ShowUnknown(v.Ref) + ")"
+		}
 		return v.Version.String() + " (from the " + string(v.From) + ")"
 	}
 	if v.Ref != "" {

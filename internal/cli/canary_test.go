@@ -188,8 +188,11 @@ func TestCanary(t *testing.T) {
 	// stable on this machine (throughput, errors); latency tails measured one
 	// after the other drift with the load of a shared CI machine, and the
 	// gate's statistics are promote's own tests (distinct latency models).
+	// Throughput measured one after the other drifts too when other packages
+	// load the machine (-4.0 % with a CI excluding zero seen here, above the
+	// default 3 % effect): identical engines differ by no more than 15 %.
 	gate := filepath.Join(c.root, "gate.yaml")
-	if err := os.WriteFile(gate, []byte("metrics: [output tokens/s, error rate]\n"), 0o644); err != nil {
+	if err := os.WriteFile(gate, []byte("metrics: [output tokens/s, error rate]\nmin_effect: 0.15\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out = c.mustRun(0, append([]string{"promote", "b", "--over", "a", "--gate", gate}, simArgs[:len(simArgs)-2]...)...)

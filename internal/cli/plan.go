@@ -79,7 +79,9 @@ GPU that drives a desktop or another service declares what it holds:
 Model facts come from --model-config, x-vllmctl.model_config, a mounted Hugging
 Face cache, or the built-in catalog. --explain prints each formula and its inputs.
 
-The release (image tag, Dockerfile FROM, x-vllmctl.vllm_version) decides vLLM's
+The release (image tag, Dockerfile FROM, x-vllmctl.vllm_version; for an image
+that names none, such as vllm/vllm-openai:latest, the local image's
+VLLM_IMAGE_TAG or the day it was created) decides vLLM's
 defaults and rules: --gpu-memory-utilization defaults to 0.92 from 0.20 (0.9
 before, and for a release that cannot be told); the V0 engine (before 0.8)
 chunks prefill above 32K of context and then profiles 512 tokens; CUDA graphs
@@ -91,10 +93,10 @@ and holds a max_num_seqs × vocabulary table. How vLLM is installed (its own vll
 decides whether FlashInfer's sampler exists on 0.9–0.11.0. The profile run's
 activation is the larger of the forward pass (a MoE layer's fused-MoE buffers)
 and the sampler warm-up over min(max_num_seqs, batched tokens) × vocabulary;
-from 0.28 it also holds 0.75 GiB for a cold torch.compile, which vLLM charges
-as activation on a first start with an empty compile cache (vllm#54383; a
-restart with a persistent /root/.cache/vllm gets it back; none with
---enforce-eager or -O0). From 0.22 Gemma 4's unset --max-num-batched-tokens
+from 0.27 it also holds 0.75 GiB (less for models under 2B parameters) for a
+cold torch.compile, which vLLM charges as activation on a first start with an
+empty compile cache (vllm#54383; a restart with a persistent /root/.cache/vllm
+gets it back; none with --enforce-eager or -O0). From 0.22 Gemma 4's unset --max-num-batched-tokens
 is raised to its video item, 2,496. CUDA graphs follow the capture sizes
 max_num_seqs gives.`,
 		Example: `  vllmctl plan
@@ -186,7 +188,7 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 		if explain {
 			rel := en.Release
 			if rel == "" {
-				rel = "unknown (0.11.0's rules apply: pin the image tag, or set x-vllmctl.vllm_version)"
+				rel = "unknown (0.11.0's rules apply: pin the image tag, set x-vllmctl.vllm_version, or have the image on this machine for vllmctl to read)"
 			}
 			fmt.Fprintf(w, "  vLLM: %s; %s\n", rel, en.Install.Describe())
 		}

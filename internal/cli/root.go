@@ -303,6 +303,7 @@ func (e *env) load(opts project.Options) (*project.Project, error) {
 		return nil, &exitError{code: ExitUsage, err: err}
 	}
 	e.learn(p)
+	e.readImages(p)
 	return p, nil
 }
 

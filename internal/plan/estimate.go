@@ -87,18 +87,22 @@ type Rank struct {
 
 // Result is the estimate for one engine.
 type Result struct {
-	Model          string   `json:"model"`
-	ModelSource    string   `json:"model_source"`
-	Release        string   `json:"vllm_version,omitempty"` // the engine's vLLM release; "" when unknown (0.11.0's rules apply)
-	Install        Install  `json:"install,omitempty"`      // how vLLM is installed (image, pip), where it decides a rule
-	TP             int      `json:"tensor_parallel_size"`
-	PP             int      `json:"pipeline_parallel_size"`
-	MaxModelLen    int      `json:"max_model_len"`
-	Derived        bool     `json:"max_model_len_derived,omitempty"`
-	Utilization    float64  `json:"gpu_memory_utilization"`
-	KVDTypeBytes   int      `json:"kv_dtype_bytes"`
-	WeightBits     float64  `json:"weight_bits"`
-	BatchedTokens  int      `json:"max_num_batched_tokens"`
+	Model         string  `json:"model"`
+	ModelSource   string  `json:"model_source"`
+	Release       string  `json:"vllm_version,omitempty"` // the engine's vLLM release; "" when unknown (0.11.0's rules apply)
+	Install       Install `json:"install,omitempty"`      // how vLLM is installed (image, pip), where it decides a rule
+	TP            int     `json:"tensor_parallel_size"`
+	PP            int     `json:"pipeline_parallel_size"`
+	MaxModelLen   int     `json:"max_model_len"`
+	Derived       bool    `json:"max_model_len_derived,omitempty"`
+	Utilization   float64 `json:"gpu_memory_utilization"`
+	KVDTypeBytes  int     `json:"kv_dtype_bytes"`
+	WeightBits    float64 `json:"weight_bits"`
+	BatchedTokens int     `json:"max_num_batched_tokens"`
+	// ColdCompile is the part of each rank's activation that a cold
+	// torch.compile adds (ColdCompileSince); a start with a warm compile
+	// cache has it as KV cache.
+	ColdCompile    float64  `json:"cold_compile_gib,omitempty"`
 	BytesPerToken  int      `json:"kv_bytes_per_token_per_rank"`
 	KVDType        string   `json:"kv_cache_dtype,omitempty"`                // the dtype assumed for the KV cache
 	Layout         *Layout  `json:"kv_layout,omitempty"`                     // vLLM's KV cache groups on one rank
@@ -345,7 +349,8 @@ func Estimate(in Input) Result {
 		act += runnerV2Held
 		actFormula += fmt.Sprintf(" + Model Runner V2's output_bin_counts, max_num_seqs × vocabulary × 4 B = %.2f GiB, held", runnerV2Held)
 	}
-	if cold, why := coldCompile(a, version); cold > 0 {
+	if cold, why := coldCompile(m, a, version); cold > 0 {
+		r.ColdCompile = cold
 		act += cold
 		actFormula += fmt.Sprintf(" + %.2f GiB of cold torch.compile temporaries (%s)", cold, why)
 	}
@@ -634,16 +639,23 @@ const (
 )
 
 // ColdCompileSince is the first release whose profile run is seen to charge
-// a cold torch.compile's temporaries as activation (vllm#54383, on 0.28.0;
-// every 0.28–0.31 row of issue 13 leaves 0.34–1.16 GiB less KV than the
-// warm figure). Older releases compile inside the profile too, but their
-// rows show no such excess; the figure is not applied to them.
-const ColdCompileSince = 0.28
+// a cold torch.compile's temporaries as activation: a 0.27.1 RTX 4090 log
+// of Qwen3-8B started twice in one container gives 4.92 GiB of KV cache
+// cold ("Compiling a graph for compile range (1, 2048) takes 26.37 s",
+// peak activation 1.18 GiB) and 5.91 GiB warm ("Directly load AOT
+// compilation", 0.19 GiB) — issue 13 rows 93 and 94; vllm#54383 reports it
+// on 0.28.0. Older rows show no such excess; the figure is not applied to them.
+const ColdCompileSince = 0.27
 
-// coldCompile is Overheads.ColdCompileGiB when the engine compiles its
-// model: from ColdCompileSince, unless --enforce-eager or -O0 turns
+// ColdCompileFullB is the model size (billions of parameters) from which the
+// whole Overheads.ColdCompileGiB applies; smaller models get their share:
+// three 0.5B rows of 0.26–0.27 show none of it.
+const ColdCompileFullB = 2.0
+
+// coldCompile is what a cold torch.compile adds to the profile peak of
+// model m: from ColdCompileSince, unless --enforce-eager or -O0 turns
 // torch.compile off.
-func coldCompile(a vllm.Args, version float64) (float64, string) {
+func coldCompile(m Model, a vllm.Args, version float64) (float64, string) {
 	if version < ColdCompileSince || a.EnforceEager {
 		return 0, ""
 	}
@@ -664,7 +676,13 @@ func coldCompile(a vllm.Args, version float64) (float64, string) {
 			}
 		}
 	}
-	return Overheads.ColdCompileGiB, "a first start with an empty compile cache, which vLLM 0.28+ charges as activation: vllm#54383; a restart with a persistent /root/.cache/vllm gets it back as KV"
+	cold := Overheads.ColdCompileGiB
+	why := "a first start with an empty compile cache, which vLLM 0.27+ charges as activation: vllm#54383; a restart with a persistent /root/.cache/vllm gets it back as KV"
+	if m.ParamsB > 0 && m.ParamsB < ColdCompileFullB {
+		cold *= m.ParamsB / ColdCompileFullB
+		why += fmt.Sprintf("; %.2f GiB × %.1fB ÷ %gB parameters", Overheads.ColdCompileGiB, m.ParamsB, ColdCompileFullB)
+	}
+	return cold, why
 }
 
 // MMBatchedFloorSince: `vllm serve` raises an unset --max-num-batched-tokens

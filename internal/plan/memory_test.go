@@ -345,12 +345,19 @@ func TestRunnerV2Sampler(t *testing.T) {
 		t.Fatalf("no ranks: %s %v", r.Verdict, r.Reasons)
 	}
 	rk := r.Ranks[0]
-	// 1,024 × 151,936 × 6 B = 0.87 GiB peak + 1,024 × 151,936 × 4 B = 0.58 GiB held.
-	if rk.Activation < 1.40 || rk.Activation > 1.50 {
-		t.Errorf("activation %.2f GiB, want 1.45 (Model Runner V2's sampler)", rk.Activation)
+	// 1,024 × 151,936 × 6 B = 0.87 GiB peak + 1,024 × 151,936 × 4 B = 0.58 GiB
+	// held, beside the cold-compile allowance of 0.27 (ColdCompileSince).
+	if r.ColdCompile != Overheads.ColdCompileGiB {
+		t.Errorf("cold compile %.2f GiB, want %.2f", r.ColdCompile, Overheads.ColdCompileGiB)
 	}
-	if d := rk.KV - 8.22; d < -0.5 || d > 0.5 {
-		t.Errorf("KV %.2f GiB against vLLM's 8.22", rk.KV)
+	if sampler := rk.Activation - r.ColdCompile; sampler < 1.40 || sampler > 1.50 {
+		t.Errorf("activation %.2f GiB less the cold compile, want 1.45 (Model Runner V2's sampler)", sampler)
+	}
+	// The post does not say whether the compile cache was warm; its figure is
+	// a warm start's (the planner's cold figure is 0.94 GiB lower, issue 13
+	// row 57 in BENCHMARKS.md).
+	if d := rk.KV + r.ColdCompile - 8.22; d < -0.5 || d > 0.5 {
+		t.Errorf("KV %.2f GiB (warm) against vLLM's 8.22", rk.KV+r.ColdCompile)
 	}
 	// The V1 runner (forced) keeps the FlashInfer top-k/top-p warm-up.
 	v1 := Estimate(Input{Model: m, Args: a, GPUs: g, Version: "0.27.1", Install: InstallImage, Environ: map[string]string{"VLLM_USE_V2_MODEL_RUNNER": "0"}})
@@ -456,8 +463,40 @@ func TestColdCompileAllowance(t *testing.T) {
 	if d := warm - kv("0.28.0"); math.Abs(d-Overheads.ColdCompileGiB) > 0.01 {
 		t.Errorf("the allowance is %.2f GiB, want %.2f", d, Overheads.ColdCompileGiB)
 	}
-	// 0.27 rows show no such excess: no allowance.
-	if d := kv("0.27.1", "--enforce-eager") - kv("0.27.1"); d > 0.01 {
-		t.Errorf("0.27.1: %.2f GiB allowance", d)
+	// 0.26 rows show no such excess: no allowance.
+	if d := kv("0.26.0", "--enforce-eager") - kv("0.26.0"); d > 0.01 {
+		t.Errorf("0.26.0: %.2f GiB allowance", d)
 	}
+}
+
+// One 0.27.1 engine started twice (Qwen3-8B, RTX 4090 of 23.52 GiB, default
+// utilization 0.92, 8,192 context): 4.92 GiB of KV cache with a cold
+// compile cache, 5.91 GiB warm (issue 13 rows 93, 94). The plan's figure is
+// the cold start's; with its cold-compile part back, the warm start's. A
+// 0.5B model gets a quarter of the allowance.
+func TestColdCompileColdWarmPair(t *testing.T) {
+	g, _ := gpu.Declare("RTX 4090", "23.52GiB", 1)
+	r := Estimate(Input{Model: model(t, "Qwen/Qwen3-8B"), Args: vllm.Parse([]string{"--max-model-len=8192", "--gpu-memory-utilization=0.92"}), GPUs: g, Version: "0.27.1"})
+	if cold := r.Ranks[0].KV; math.Abs(cold-4.92) > 0.5 {
+		t.Errorf("cold start: %.2f GiB, vLLM 4.92", cold)
+	}
+	if warm := r.Ranks[0].KV + r.ColdCompile; math.Abs(warm-5.91) > 0.5 {
+		t.Errorf("warm start: %.2f GiB, vLLM 5.91", warm)
+	}
+	if !strings.Contains(strings.Join(explainFormulas(r), "\n"), "cold torch.compile") {
+		t.Errorf("--explain does not name the cold compile: %v", explainFormulas(r))
+	}
+	tiny := model(t, "Qwen/Qwen2.5-0.5B-Instruct")
+	small := Estimate(Input{Model: tiny, Args: vllm.Parse([]string{"--max-model-len=2048"}), GPUs: g, Version: "0.27.1"})
+	if want := Overheads.ColdCompileGiB * tiny.ParamsB / ColdCompileFullB; math.Abs(small.ColdCompile-want) > 0.01 || small.ColdCompile <= 0 {
+		t.Errorf("0.5B: %.3f GiB, want %.3f", small.ColdCompile, want)
+	}
+}
+
+func explainFormulas(r Result) []string {
+	var out []string
+	for _, l := range r.Explain {
+		out = append(out, l.Formula)
+	}
+	return out
 }

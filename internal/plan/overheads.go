@@ -49,13 +49,14 @@ var Overheads = struct {
 	// ColdCompileGiB is what a cold torch.compile (an empty compile cache: a
 	// container's first start, or every start without a persistent
 	// /root/.cache/vllm, and every new shape) adds to the profile's peak from
-	// ColdCompileSince: Inductor and Triton autotuning allocate inside the
-	// profiled window and vLLM charges them as activation (vllm#54122,
-	// vllm#54383; fixes PR #54209 and PR #54479 open in September 2026). The
-	// figure is the middle of the range that brings every issue 13 row of
-	// 0.28–0.31 (4B–14B dense, 2,048–8,192 batched tokens, six sources)
-	// within 0.5 GiB: 0.66–0.84. Larger setups report more (2.5 GiB for a
-	// 27B NVFP4 checkpoint in 1Cat-vLLM PR #518).
+	// ColdCompileSince, for models of ColdCompileFullB parameters or more:
+	// Inductor and Triton autotuning allocate inside the profiled window and
+	// vLLM charges them as activation (vllm#54122, vllm#54383; fixes PR
+	// #54209 and PR #54479 open in September 2026). Measured as 0.99 GiB by a
+	// cold and a warm start of one 0.27.1 engine (Qwen3-8B); 0.75 is the
+	// middle of the range that brings every issue 13 row of 0.28–0.31 (4B–14B
+	// dense, six sources) within 0.5 GiB, 0.66–0.84. Larger setups report
+	// more (2.5 GiB for a 27B NVFP4 checkpoint in 1Cat-vLLM PR #518).
 	ColdCompileGiB float64
 	// BootMarginGiB is kept free below the boot peak in the utilization a
 	// boot-oom-risk fix proposes (a desktop's memory moves).
@@ -67,7 +68,7 @@ var Overheads = struct {
 	RankSpreadGiB:                 0.03,
 	GraphGiBPer28Layers:           0.50,
 	QuantBits: map[string]float64{
-		"awq": 4.16, "awq_marlin": 4.16, "gptq": 4.16, "gptq_marlin": 4.16, "marlin": 4.16, "bitsandbytes": 4.16,
+		"awq": 4.16, "awq_marlin": 4.16, "auto-round": 4.16, "gptq": 4.16, "gptq_marlin": 4.16, "marlin": 4.16, "bitsandbytes": 4.16,
 		"gguf": 4.5, "fp8": 8.06, "fbgemm_fp8": 8.06, "ptpc_fp8": 8.06, "compressed-tensors": 8.06, "mxfp4": 4.25,
 		"modelopt_fp4": 4.5, "nvfp4": 4.5, "experts_int8": 8.06,
 	},

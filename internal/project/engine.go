@@ -262,6 +262,9 @@ func (v EngineVersion) String() string {
 		}
 		return "unknown"
 	}
+	if v.From == VersionFromImageEnv || v.From == VersionFromImageDate {
+		return v.Version.String() + " (" + string(v.From) + ": " + v.Ref + ")"
+	}
 	return v.Version.String() + " (" + string(v.From) + ")"
 }
 
