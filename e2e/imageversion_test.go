@@ -43,11 +43,13 @@ func dockerIn(t *testing.T, stdin []byte, args ...string) {
 // TestReleaseFromLocalImage: engines whose files name no release read it from
 // the image Docker holds here. A custom image carrying vLLM's VLLM_IMAGE_TAG
 // (as images FROM vllm/vllm-openai do from v0.21) gets that release; a
-// vllm/vllm-openai image without it, created 2026-03-21, gets 0.18.0, the
+// vllm/vllm-openai image without it under a tag that follows the releases
+// (latest-<variant>; not latest itself, which a developer's machine may
+// hold), created 2026-03-21, gets 0.18.0, the
 // release published then (its creation date is set in the image config that
 // `docker load` reads); an image that is not here stays unknown.
 func TestReleaseFromLocalImage(t *testing.T) {
-	const custom, dated, missing = "vllmctl-e2e/custom-vllm:latest", "vllm/vllm-openai:vllmctl-e2e-dated", "vllm/vllm-openai:vllmctl-e2e-missing"
+	const custom, dated, missing = "vllmctl-e2e/custom-vllm:latest", "vllm/vllm-openai:latest-vllmctl-e2e", "vllm/vllm-openai:vllmctl-e2e-missing"
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", custom, dated).Run() })
 	layer := tarOf(t, map[string]string{"etc/os-release": "ID=scratch\n"})
 	dockerIn(t, layer, "import", "-c", "ENV VLLM_IMAGE_TAG=vllm/vllm-openai:v0.25.0-cu130-ubuntu2404", "-", custom)

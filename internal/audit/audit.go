@@ -239,7 +239,7 @@ func scan(ctx context.Context, p *project.Project, o Options) ([]*entry, error) 
 				e.f.Services = append(e.f.Services, s.Name)
 			}
 		default:
-			sp, err := project.Load(ctx, project.Options{Root: p.Root, Files: []string{path}, Environ: p.Environ()})
+			sp, err := project.Load(ctx, project.Options{Root: p.Root, Files: []string{path}, Environ: p.Environ(), Images: p.Images()})
 			if err == nil && len(sp.Profiles) == 1 {
 				pr := sp.Profiles[0]
 				e.f.Errors = project.CountErrors(check.Run(sp, check.Options{}))

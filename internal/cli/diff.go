@@ -28,7 +28,7 @@ func (e *env) sideOf(p *project.Project, arg string) ([]*project.Service, string
 			return pr.Services, arg, nil
 		}
 	}
-	sp, err := project.Load(e.ctx, project.Options{Root: p.Root, Files: []string{arg}, Environ: e.environ})
+	sp, err := project.Load(e.ctx, project.Options{Root: p.Root, Files: []string{arg}, Environ: e.environ, Images: e.images()})
 	if err != nil {
 		return nil, "", err
 	}

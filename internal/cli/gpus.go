@@ -87,7 +87,7 @@ inside a process that sees all GPUs (CUDA_DEVICE_ORDER is honoured).`,
 		Example: "  vllmctl gpus\n  vllmctl gpus --gpu \"RTX 4090\" --gpus 3 -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, _ := project.Load(e.ctx, project.Options{Root: e.root, Environ: e.environ})
+			p, _ := project.Load(e.ctx, project.Options{Root: e.root, Environ: e.environ, Images: e.images()})
 			if p != nil {
 				e.learn(p)
 			}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -9,15 +11,43 @@ import (
 	"github.com/vllmctl/vllmctl/internal/project"
 )
 
-// imageReadTimeout bounds what reading local images may add to a command.
-const imageReadTimeout = 3 * time.Second
+// imageReadTimeout bounds one image read; after a failed or slow one, reads
+// answer "no image" at once for imageRetryAfter (a long-running serve tries
+// again then).
+const (
+	imageReadTimeout = 1500 * time.Millisecond
+	imageRetryAfter  = time.Minute
+)
 
-// dockerImages reads local images through the Docker Engine API (never pulls).
-type dockerImages struct{ c *client.Client }
+// dockerImages reads local images through the Docker Engine API (it never
+// pulls). The client is made on the first read.
+type dockerImages struct {
+	mu        sync.Mutex
+	c         *client.Client
+	downUntil time.Time
+}
 
-func (d dockerImages) Image(ctx context.Context, ref string) (project.ImageFacts, bool) {
+func (d *dockerImages) Image(ctx context.Context, ref string) (project.ImageFacts, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if time.Now().Before(d.downUntil) {
+		return project.ImageFacts{}, false
+	}
+	if d.c == nil {
+		c, err := client.New(client.FromEnv)
+		if err != nil {
+			d.downUntil = time.Now().Add(imageRetryAfter)
+			return project.ImageFacts{}, false
+		}
+		d.c = c
+	}
+	ctx, cancel := context.WithTimeout(ctx, imageReadTimeout)
+	defer cancel()
 	res, err := d.c.ImageInspect(ctx, ref)
 	if err != nil {
+		if client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			d.downUntil = time.Now().Add(imageRetryAfter)
+		}
 		return project.ImageFacts{}, false
 	}
 	var f project.ImageFacts
@@ -30,19 +60,13 @@ func (d dockerImages) Image(ctx context.Context, ref string) (project.ImageFacts
 	return f, true
 }
 
-// readImages settles the release of engines whose files name none
-// (vllm/vllm-openai:latest, a custom image) from the images Docker holds
-// here, best effort: without Docker, or without the image, they stay unknown.
-func (e *env) readImages(p *project.Project) {
-	if !p.WantsImages() {
-		return
+// images is the reader every project load of this command shares: engines
+// whose files name no release (vllm/vllm-openai:latest, a custom image) take
+// it from the images Docker holds here, best effort — without Docker, or
+// without the image, they stay unknown.
+func (e *env) images() project.ImageReader {
+	if e.imageReader == nil {
+		e.imageReader = &dockerImages{}
 	}
-	c, err := client.New(client.FromEnv)
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(e.ctx, imageReadTimeout)
-	defer cancel()
-	p.ReadImages(ctx, dockerImages{c})
+	return e.imageReader
 }

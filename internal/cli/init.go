@@ -104,7 +104,7 @@ func adoptFolder(e *env, root string, force bool) error {
 			skipped = append(skipped, skip{f, "merged over " + base + " in its profile, as docker compose does"})
 			continue
 		}
-		p, err := project.Load(e.ctx, project.Options{Root: root, Files: []string{filepath.Join(root, filepath.FromSlash(f))}, Environ: e.environ})
+		p, err := project.Load(e.ctx, project.Options{Root: root, Files: []string{filepath.Join(root, filepath.FromSlash(f))}, Environ: e.environ, Images: e.images()})
 		if err != nil || len(p.Profiles) == 0 {
 			skipped = append(skipped, skip{f, "cannot be read"})
 			continue

@@ -124,13 +124,15 @@ func usageErr(format string, args ...any) error {
 
 // env is what every command receives from Main.
 type env struct {
-	ctx     context.Context
-	stdin   io.Reader
-	stdout  io.Writer // masks red's secrets
-	stderr  io.Writer // masks red's secrets
-	environ map[string]string
-	root    string
-	output  format
+	ctx context.Context
+	// imageReader is images()'s reader, made on first use.
+	imageReader *dockerImages
+	stdin       io.Reader
+	stdout      io.Writer // masks red's secrets
+	stderr      io.Writer // masks red's secrets
+	environ     map[string]string
+	root        string
+	output      format
 	// red holds every secret this run knows: secret-named variables of the
 	// environment from the start, the project's .env as soon as --root is
 	// parsed, and everything redactorFor finds once the project loads. stdout
@@ -291,6 +293,7 @@ func addOutput(c *cobra.Command, e *env, extra ...format) {
 func (e *env) load(opts project.Options) (*project.Project, error) {
 	opts.Root = e.root
 	opts.Environ = e.environ
+	opts.Images = e.images()
 	p, err := project.Load(e.ctx, opts)
 	if err != nil {
 		if len(opts.Only) > 0 || len(opts.Files) > 0 {
@@ -303,7 +306,6 @@ func (e *env) load(opts project.Options) (*project.Project, error) {
 		return nil, &exitError{code: ExitUsage, err: err}
 	}
 	e.learn(p)
-	e.readImages(p)
 	return p, nil
 }
 

@@ -42,7 +42,7 @@ func newServer(e *env, rt runtimeFlags, inv gpuFlags, logFormat string, pinned b
 	kr := newKubeRoutes(log)
 	go func() { <-e.ctx.Done(); kr.Close() }()
 	return serve.New(serve.Options{
-		Root: e.root, Environ: e.environ, Project: p, Runtimes: rts, Logger: log, Metrics: metricsFor(p),
+		Root: e.root, Environ: e.environ, Images: e.images(), Project: p, Runtimes: rts, Logger: log, Metrics: metricsFor(p),
 		Learn: e.learn, Redactor: redactorFor, Version: Version,
 		Simulate: rt.simulate, SimBinary: rt.simBin, Remotes: kr.Remotes,
 		Inventory: func(p *project.Project) []gpu.GPU {

@@ -585,6 +585,7 @@ func Estimate(in Input) Result {
 		rk := &r.Ranks[i]
 		rk.Budget, rk.Weights, rk.Activation, rk.NonTorch, rk.Graphs, rk.KV = round2(rk.Budget), round2(rk.Weights), round2(rk.Activation), round2(rk.NonTorch), round2(rk.Graphs), round2(rk.KV)
 	}
+	r.ColdCompile = round2(r.ColdCompile)
 	if len(spec.refused) > 0 {
 		// The memory verdict stands in the figures; vLLM never gets there.
 		r.Verdict = EngineRefuses

@@ -50,15 +50,35 @@ func ReleaseOfImage(ref string, f ImageFacts, built bool) (v flagdb.Version, fro
 		if v, pin := flagdb.ImageVersion(tag); pin == flagdb.Pinned {
 			return v, VersionFromImageEnv, vllm.ShowUnknown(ref) + " = " + tag, true
 		}
+		if v, ok := flagdb.ParseVersion(tag); ok { // a bare "v0.25.0"
+			return v, VersionFromImageEnv, vllm.ShowUnknown(ref) + " = " + tag, true
+		}
 		return flagdb.Version{}, "", "", false // a nightly or local build says so: no date guess
 	}
-	if built || !OfficialImage(ref) || f.Created.IsZero() {
+	if built || !OfficialCUDAImage(ref) || !movingTag(ref) || f.Created.IsZero() {
 		return flagdb.Version{}, "", "", false
 	}
 	if v, ok := flagdb.ReleaseOn(f.Created); ok {
 		return v, VersionFromImageDate, vllm.ShowUnknown(ref) + ", created " + f.Created.UTC().Format(time.DateOnly), true
 	}
 	return flagdb.Version{}, "", "", false
+}
+
+// movingTag reports whether ref names vLLM's released image by a tag that
+// follows the releases — none, latest, latest-<variant> — or by digest only:
+// the only images a creation day can date (a nightly or a local build under
+// another tag is not a release).
+func movingTag(ref string) bool {
+	if at := strings.IndexByte(ref, '@'); at >= 0 {
+		return !strings.Contains(ref[:at][strings.LastIndexByte(ref[:at], '/')+1:], ":")
+	}
+	name := ref[strings.LastIndexByte(ref, '/')+1:]
+	i := strings.IndexByte(name, ':')
+	if i < 0 {
+		return true
+	}
+	tag := name[i+1:]
+	return tag == "latest" || strings.HasPrefix(tag, "latest-")
 }
 
 // WantsImages reports whether an engine names no release but an image that

@@ -113,6 +113,21 @@ func TestReleaseOfImageBuilt(t *testing.T) {
 	if _, _, _, ok := ReleaseOfImage("ghcr.io/me/vllm:latest", ImageFacts{Created: created}, false); ok {
 		t.Error("another repository's date was read as a vLLM release")
 	}
+	// Only a tag that follows the releases is dated: not a nightly, a
+	// version-less local tag or the -rocm image.
+	for _, ref := range []string{"vllm/vllm-openai:nightly", "vllm/vllm-openai:dev", "vllm/vllm-openai-rocm:latest"} {
+		if v, _, _, ok := ReleaseOfImage(ref, ImageFacts{Created: created}, false); ok {
+			t.Errorf("%s dated as %v", ref, v)
+		}
+	}
+	for _, ref := range []string{"vllm/vllm-openai", "docker.io/vllm/vllm-openai:latest-cu129", "vllm/vllm-openai@sha256:0123"} {
+		if v, _, _, ok := ReleaseOfImage(ref, ImageFacts{Created: created}, false); !ok || v.String() != "0.18.0" {
+			t.Errorf("%s: %v %v, want 0.18.0 from its date", ref, v, ok)
+		}
+	}
+	if v, _, _, ok := ReleaseOfImage("x", ImageFacts{Env: []string{"VLLM_IMAGE_TAG=v0.25.0"}}, true); !ok || v.String() != "0.25.0" {
+		t.Errorf("bare VLLM_IMAGE_TAG: %v %v", v, ok)
+	}
 	if v, _, _, ok := ReleaseOfImage("x", ImageFacts{Labels: map[string]string{"ai.vllm.image.tag": "vllm/vllm-openai:v0.30.0"}}, true); !ok || v.String() != "0.30.0" {
 		t.Errorf("label: %v %v", v, ok)
 	}

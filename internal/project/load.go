@@ -38,6 +38,10 @@ type Options struct {
 	Files []string
 	// Only restricts loading to the named profiles. Default: all.
 	Only []string
+	// Images, when set, reads the local images of engines whose files name
+	// no release (ReadImages). Default: none (those releases stay unknown, as
+	// on a machine without the images).
+	Images ImageReader
 }
 
 // Project is a loaded vllmctl project.
@@ -51,6 +55,7 @@ type Project struct {
 	Diags      []Diagnostic // project-level findings (settings, .env, base file)
 	Standalone bool         // loaded from --file compose files rather than the profiles folder
 	environ    map[string]string
+	images     ImageReader // Options.Images
 	names      map[string]string // profile file (relative) -> name, for profiles: globs
 	// overrides maps a default compose file (relative) to the override file
 	// docker compose merges over it.
@@ -246,8 +251,16 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 			return nil, notFound(want, all)
 		}
 	}
+	if opts.Images != nil {
+		p.images = opts.Images
+		p.ReadImages(ctx, opts.Images)
+	}
 	return p, nil
 }
+
+// Images is the image reader the project was loaded with (nil: none), for
+// loads derived from it.
+func (p *Project) Images() ImageReader { return p.images }
 
 // profileName names the profile of a file: from its path under profiles:, else
 // the file name without its extension.

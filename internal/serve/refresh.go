@@ -22,7 +22,7 @@ import (
 func (s *Server) Refresh(ctx context.Context) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
-	p, err := project.Load(ctx, project.Options{Root: s.o.Root, Environ: s.o.Environ})
+	p, err := project.Load(ctx, project.Options{Root: s.o.Root, Environ: s.o.Environ, Images: s.o.Images})
 	if err != nil {
 		s.log.Warn("reload project", "err", err)
 		return

@@ -24,6 +24,9 @@ type Options struct {
 	// (project.Options of the same names).
 	Root    string
 	Environ map[string]string
+	// Images reads local images for engines that name no release
+	// (project.Options.Images); nil: none.
+	Images project.ImageReader
 	// Project is the project as loaded at start; Refresh replaces it.
 	Project *project.Project
 	// Runtimes: new deploys go to Runtimes.Default; deployed profiles are

@@ -28,10 +28,11 @@ var published = []struct {
 	{Version{0, 31, 0}, "2026-10-05"},
 }
 
-// publishedThrough is the last day no release after the table's last one is
-// known to exist by (v0.32.0 came later, on a day not found): a release
-// published after it cannot be told from the table.
-const publishedThrough = "2026-10-11"
+// publishedThrough is the last day an image can be dated from the table:
+// nightlies were still 0.31.1rc1 on 2026-10-11 and v0.32.0 came later, on a
+// day not found, so an image of the 11th (pushed up to a day early) may
+// already hold it.
+const publishedThrough = "2026-10-10"
 
 // ReleaseOn is the release an image of vLLM's own repository built at t
 // holds: the newest one published by the day after t (release images are

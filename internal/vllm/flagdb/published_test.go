@@ -16,8 +16,8 @@ func TestReleaseOn(t *testing.T) {
 		{"2025-09-30T20:00:00Z", "0.10.2"}, // two days before: the previous release
 		{"2026-03-21T08:00:00Z", "0.18.0"}, // between 0.18.0 and 0.18.1
 		{"2026-08-11T10:30:00Z", "0.27.1"}, // v0.27.1's images, pushed 10:24–10:42Z
-		{"2026-10-11T23:00:00Z", "0.31.0"}, // the last day the table covers
-		{"2026-10-12T01:00:00Z", ""},       // after: 0.32.0's day is not known
+		{"2026-10-10T23:00:00Z", "0.31.0"}, // the last day the table covers
+		{"2026-10-11T01:00:00Z", ""},       // after: 0.32.0's day is not known
 	} {
 		at, err := time.Parse(time.RFC3339, c.at)
 		if err != nil {
