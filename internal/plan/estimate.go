@@ -61,6 +61,12 @@ type Input struct {
 	// NoGPUWhy says why GPUs is empty when an inventory exists but none of
 	// its GPUs could be given to this engine; empty means no inventory.
 	NoGPUWhy string
+	// CompileCacheDir is where the engine's vLLM keeps its compile cache
+	// (VLLM_CACHE_ROOT, else /root/.cache/vllm) and CompileCacheMounted
+	// whether a volume holds it; "" when the plan does not know the service
+	// (no note about the cold compile's cause).
+	CompileCacheDir     string
+	CompileCacheMounted bool
 }
 
 // Line is one figure of the estimate with how it was computed.
@@ -351,6 +357,13 @@ func Estimate(in Input) Result {
 	}
 	if cold, why := coldCompile(m, a, version); cold > 0 {
 		r.ColdCompile = cold
+		switch {
+		case in.CompileCacheDir == "":
+		case in.CompileCacheMounted:
+			r.Notes = append(r.Notes, fmt.Sprintf("a volume holds vLLM's compile cache (%s): the first start of this configuration compiles cold, %.2f GiB less KV cache (counted here); restarts load the compiled graphs and get it back", in.CompileCacheDir, cold))
+		default:
+			r.Notes = append(r.Notes, fmt.Sprintf("no volume holds vLLM's compile cache (%s): every start compiles cold, %.2f GiB less KV cache (counted here) and the compile time; mount a volume there and restarts get both back", in.CompileCacheDir, cold))
+		}
 		act += cold
 		actFormula += fmt.Sprintf(" + %.2f GiB of cold torch.compile temporaries (%s)", cold, why)
 	}

@@ -500,3 +500,44 @@ func explainFormulas(r Result) []string {
 	}
 	return out
 }
+
+// The plan says whether a volume keeps vLLM's compile cache: without one
+// every start compiles cold; with one only the first start of a
+// configuration does.
+func TestCompileCacheNote(t *testing.T) {
+	vol := func(typ, target string) types.ServiceVolumeConfig {
+		return types.ServiceVolumeConfig{Type: typ, Target: target}
+	}
+	for _, c := range []struct {
+		vols    []types.ServiceVolumeConfig
+		env     map[string]string
+		dir     string
+		mounted bool
+	}{
+		{nil, nil, "/root/.cache/vllm", false},
+		{[]types.ServiceVolumeConfig{vol("volume", "/root/.cache/huggingface")}, nil, "/root/.cache/vllm", false},
+		{[]types.ServiceVolumeConfig{vol("volume", "/root/.cache")}, nil, "/root/.cache/vllm", true},
+		{[]types.ServiceVolumeConfig{vol("bind", "/root/.cache/vllm/")}, nil, "/root/.cache/vllm", true},
+		{[]types.ServiceVolumeConfig{vol("tmpfs", "/root/.cache")}, nil, "/root/.cache/vllm", false},
+		{[]types.ServiceVolumeConfig{vol("volume", "/data")}, map[string]string{"VLLM_CACHE_ROOT": "/data/vllm"}, "/data/vllm", true},
+	} {
+		s := &project.Service{}
+		s.Config.Volumes = c.vols // a field of an embedded struct
+		dir, mounted := compileCache(s, c.env)
+		if dir != c.dir || mounted != c.mounted {
+			t.Errorf("%v %v: %q %v, want %q %v", c.vols, c.env, dir, mounted, c.dir, c.mounted)
+		}
+	}
+	g, _ := gpu.Declare("RTX 4090", "", 1)
+	m := model(t, "Qwen/Qwen3-8B")
+	notes := func(mounted bool) string {
+		r := Estimate(Input{Model: m, Args: vllm.Parse([]string{"--max-model-len=8192"}), GPUs: g, Version: "0.27.1", CompileCacheDir: "/root/.cache/vllm", CompileCacheMounted: mounted})
+		return strings.Join(r.Notes, "\n")
+	}
+	if n := notes(false); !strings.Contains(n, "no volume holds vLLM's compile cache (/root/.cache/vllm): every start compiles cold") {
+		t.Errorf("no cache volume: notes %q", n)
+	}
+	if n := notes(true); !strings.Contains(n, "restarts load the compiled graphs and get it back") {
+		t.Errorf("cache volume: notes %q", n)
+	}
+}

@@ -86,7 +86,10 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 					noGPU = note
 				}
 				draft, _ := resolveDraft(p, s)
-				ep.Result = Estimate(Input{Model: m, Draft: draft, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: engineEnviron(p, s), Install: engineInstall(s), Live: in.Live, NoGPUWhy: noGPU})
+				env := engineEnviron(p, s)
+				cacheDir, cacheMounted := compileCache(s, env)
+				ep.Result = Estimate(Input{Model: m, Draft: draft, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: env, Install: engineInstall(s), Live: in.Live, NoGPUWhy: noGPU,
+					CompileCacheDir: cacheDir, CompileCacheMounted: cacheMounted})
 				ep.ModelSource = src
 				if noGPU != "" {
 					note = ""
@@ -337,6 +340,27 @@ func engineEnviron(p *project.Project, s *project.Service) map[string]string {
 		}
 	}
 	return env
+}
+
+// compileCache is the folder vLLM keeps its torch.compile cache in inside
+// the engine's container (VLLM_CACHE_ROOT, else the official image's
+// /root/.cache/vllm) and whether one of the service's volumes or binds holds
+// it (mounted there or at a folder above it).
+func compileCache(s *project.Service, env map[string]string) (string, bool) {
+	dir := "/root/.cache/vllm"
+	if v := strings.TrimRight(env["VLLM_CACHE_ROOT"], "/"); strings.HasPrefix(v, "/") {
+		dir = v
+	}
+	for _, v := range s.Config.Volumes {
+		t := strings.TrimRight(v.Target, "/")
+		if v.Type == "tmpfs" || t == "" {
+			continue
+		}
+		if dir == t || strings.HasPrefix(dir, t+"/") {
+			return dir, true
+		}
+	}
+	return dir, false
 }
 
 // engineInstall is how the engine's vLLM is installed, as far as its image or

@@ -55,7 +55,7 @@ type Project struct {
 	Diags      []Diagnostic // project-level findings (settings, .env, base file)
 	Standalone bool         // loaded from --file compose files rather than the profiles folder
 	environ    map[string]string
-	images     ImageReader // Options.Images
+	images     ImageReader       // Options.Images
 	names      map[string]string // profile file (relative) -> name, for profiles: globs
 	// overrides maps a default compose file (relative) to the override file
 	// docker compose merges over it.
