@@ -713,10 +713,7 @@ var deprecatedFrom = map[string]flagdb.Version{
 // versionWords renders an engine's release for a message.
 func versionWords(v project.EngineVersion) string {
 	if v.Pin == flagdb.Pinned {
-		if v.From == project.VersionFromImageEnv || v.From == project.VersionFromImageDate {
-			return v.Version.String() + " (from the " + string(v.From) + ": " + vllm.ShowUnknown(v.Ref) + ")"
-		}
-		return v.Version.String() + " (from the " + string(v.From) + ")"
+		return v.Version.String() + " (from the " + v.Source() + ")"
 	}
 	if v.Ref != "" {
 		return "unknown (" + vllm.ShowUnknown(v.Ref) + " names no release; set x-vllmctl.vllm_version)"

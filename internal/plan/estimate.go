@@ -675,18 +675,13 @@ func coldCompile(m Model, a vllm.Args, version float64) (float64, string) {
 	}
 	// -O0 (an alias of --compilation-config, or -O.mode=0) and a JSON mode or
 	// level of 0 / NONE compile nothing.
-	if v := flagValue(a, "compilation-config"); v == "0" {
+	if flagValue(a, "compilation-config") == "0" {
 		return 0, ""
-	} else if v != "" {
-		var cc struct {
-			Mode  any `json:"mode"`
-			Level any `json:"level"`
-		}
-		if json.Unmarshal([]byte(v), &cc) == nil {
-			for _, x := range []any{cc.Mode, cc.Level} {
-				if x == float64(0) || x == "0" || x == "NONE" || x == "none" {
-					return 0, ""
-				}
+	}
+	if cc, _, ok := readCompilationConfig(a); ok {
+		for _, x := range []any{cc.Mode, cc.Level} {
+			if x == float64(0) || x == "0" || x == "NONE" || x == "none" {
+				return 0, ""
 			}
 		}
 	}

@@ -42,6 +42,25 @@ func captureSizes(largest int, version float64) int {
 	return n
 }
 
+// compilationConfig is what the plan reads of --compilation-config (-O).
+type compilationConfig struct {
+	Mode          any   `json:"mode"`  // torch.compile's mode (0 / "NONE": no compile)
+	Level         any   `json:"level"` // its older name
+	CUDAGraphMode any   `json:"cudagraph_mode"`
+	Sizes         []int `json:"cudagraph_capture_sizes"`
+	Largest       int   `json:"max_cudagraph_capture_size"`
+}
+
+// readCompilationConfig parses --compilation-config: written when the flag
+// has a value, ok when that value is a JSON object (-O3's "3" is not).
+func readCompilationConfig(a vllm.Args) (cc compilationConfig, written, ok bool) {
+	v := flagValue(a, "compilation-config")
+	if v == "" {
+		return cc, false, false
+	}
+	return cc, true, json.Unmarshal([]byte(v), &cc) == nil
+}
+
 // graphShare is the part of the default capture an engine captures, as the
 // number of capture sizes: each size is its own graph with its own memory
 // (vLLM's per-size capture logs, PR #22897: 24–28 MiB each), so an engine of
@@ -57,16 +76,11 @@ func graphShare(a vllm.Args, seqs, batched int, version float64) (float64, strin
 		return 0, "--enforce-eager"
 	}
 	all := captureSizes(GraphSizesDefaultMax, version)
-	if v := flagValue(a, "compilation-config"); v != "" {
-		var cc struct {
-			Mode    any   `json:"cudagraph_mode"`
-			Sizes   []int `json:"cudagraph_capture_sizes"`
-			Largest int   `json:"max_cudagraph_capture_size"`
-		}
-		if json.Unmarshal([]byte(v), &cc) != nil {
+	if cc, written, ok := readCompilationConfig(a); written {
+		if !ok {
 			return 1, "the default capture's figure: --compilation-config sets no sizes the plan reads"
 		}
-		if m, ok := cc.Mode.(string); ok && strings.EqualFold(m, "NONE") {
+		if m, ok := cc.CUDAGraphMode.(string); ok && strings.EqualFold(m, "NONE") {
 			return 0, "cudagraph_mode NONE"
 		}
 		if len(cc.Sizes) > 0 {

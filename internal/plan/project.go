@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
 	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/vllm"
@@ -351,16 +353,10 @@ func compileCache(s *project.Service, env map[string]string) (string, bool) {
 	if v := strings.TrimRight(env["VLLM_CACHE_ROOT"], "/"); strings.HasPrefix(v, "/") {
 		dir = v
 	}
-	for _, v := range s.Config.Volumes {
-		t := strings.TrimRight(v.Target, "/")
-		if v.Type == "tmpfs" || t == "" {
-			continue
-		}
-		if dir == t || strings.HasPrefix(dir, t+"/") {
-			return dir, true
-		}
-	}
-	return dir, false
+	_, _, held := s.MountHolding(dir, func(v types.ServiceVolumeConfig) bool {
+		return v.Type != types.VolumeTypeTmpfs && strings.TrimRight(v.Target, "/") != ""
+	})
+	return dir, held
 }
 
 // engineInstall is how the engine's vLLM is installed, as far as its image or

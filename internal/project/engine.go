@@ -262,10 +262,16 @@ func (v EngineVersion) String() string {
 		}
 		return "unknown"
 	}
+	return v.Version.String() + " (" + v.Source() + ")"
+}
+
+// Source says where a pinned release was read: the source, and for a local
+// image which image and what it showed.
+func (v EngineVersion) Source() string {
 	if v.From == VersionFromImageEnv || v.From == VersionFromImageDate {
-		return v.Version.String() + " (" + string(v.From) + ": " + v.Ref + ")"
+		return string(v.From) + ": " + vllm.ShowUnknown(v.Ref)
 	}
-	return v.Version.String() + " (" + string(v.From) + ")"
+	return string(v.From)
 }
 
 // resolveVersion reads the engine's release from x-vllmctl.vllm_version, the

@@ -214,19 +214,33 @@ func looksLikeScriptPath(t string) bool {
 	return strings.HasSuffix(t, ".sh") || strings.HasSuffix(t, ".bash")
 }
 
+// MountHolding is the first of the service's volumes and binds that keep
+// accepts whose target is the container path ctrPath or a folder above it,
+// with ctrPath's part below that target ("" when it is the target).
+func (s *Service) MountHolding(ctrPath string, keep func(types.ServiceVolumeConfig) bool) (types.ServiceVolumeConfig, string, bool) {
+	for _, v := range s.Config.Volumes {
+		if !keep(v) {
+			continue
+		}
+		if v.Target == ctrPath || strings.TrimSuffix(v.Target, "/") == ctrPath {
+			return v, "", true
+		}
+		if rel, ok := strings.CutPrefix(ctrPath, strings.TrimSuffix(v.Target, "/")+"/"); ok {
+			return v, rel, true
+		}
+	}
+	return types.ServiceVolumeConfig{}, "", false
+}
+
 // hostFile finds the file a container path names: a bind mount that holds it,
 // or a file of that name in the build context.
 func (s *Service) hostFile(ctrPath, composeDir string, df *Dockerfile) string {
-	for _, v := range s.Config.Volumes {
-		if v.Type != types.VolumeTypeBind || v.Source == "" {
-			continue
-		}
-		if v.Target == ctrPath {
+	bind := func(v types.ServiceVolumeConfig) bool { return v.Type == types.VolumeTypeBind && v.Source != "" }
+	if v, rel, ok := s.MountHolding(ctrPath, bind); ok {
+		if rel == "" {
 			return v.Source
 		}
-		if rel, ok := strings.CutPrefix(ctrPath, strings.TrimSuffix(v.Target, "/")+"/"); ok {
-			return filepath.Join(v.Source, filepath.FromSlash(rel))
-		}
+		return filepath.Join(v.Source, filepath.FromSlash(rel))
 	}
 	if df != nil && s.Config.Build != nil {
 		p := filepath.Join(s.Config.Build.Context, path.Base(ctrPath))
