@@ -55,6 +55,9 @@ type runner struct {
 	d *deploy.Deployer
 	o Options
 	j *Journal
+	// recovering: finish ends the journal as Recovered, not as the decision's
+	// outcome, so that no reader sees a recovery's journal with another one.
+	recovering bool
 }
 
 func (r *runner) now() time.Time {
@@ -261,9 +264,13 @@ func (r *runner) finish() error {
 	}
 	_ = r.step("archive", "done", fmt.Sprintf("%s archived: %s", loser, reason))
 	if j.Outcome == "" {
-		j.Outcome = Kept
-		if j.Decision == Rollback {
+		switch {
+		case r.recovering:
+			j.Outcome = Recovered
+		case j.Decision == Rollback:
 			j.Outcome = RolledBack
+		default:
+			j.Outcome = Kept
 		}
 	}
 	return r.step("done", "done", string(j.Outcome)+"; "+j.Running+" runs")

@@ -278,9 +278,21 @@ func TestPromoteKilledIsRecovered(t *testing.T) {
 				t.Errorf("running right after the kill: %q, want %q", got, c.before)
 			}
 			e := mustLoad(t, dir, "better")
+			// Every journal a reader can see while Recover works is unfinished
+			// or recovered: never a decision's outcome that Recover then changes.
+			var seen []Outcome
+			e.o.OnStep = func(j *Journal, _ Step) { seen = append(seen, j.Outcome) }
 			js, err := Recover(context.Background(), e.d, e.o)
 			if err != nil || len(js) != 1 {
 				t.Fatalf("Recover: %d journals, %v", len(js), err)
+			}
+			if len(seen) == 0 {
+				t.Fatal("Recover wrote no step")
+			}
+			for _, o := range seen {
+				if o != "" && o != Recovered {
+					t.Errorf("a saved journal said outcome %q during the recovery: %v", o, seen)
+				}
 			}
 			j := js[0]
 			if j.Outcome != Recovered || j.Running != c.after {

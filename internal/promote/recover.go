@@ -89,6 +89,7 @@ func (r *runner) running(ctx context.Context) (live, cand bool, err error) {
 }
 
 func (r *runner) recover(ctx context.Context) error {
+	r.recovering = true
 	j := r.j
 	last := "start"
 	if n := len(j.Steps); n > 0 {
@@ -122,9 +123,6 @@ func (r *runner) recover(ctx context.Context) error {
 	}
 	if err := r.finish(); err != nil {
 		return err
-	}
-	if j.Outcome != Failed {
-		j.Outcome = Recovered
 	}
 	return r.step("recover", "done", fmt.Sprintf("%s: %s runs", j.Outcome, j.Running))
 }
