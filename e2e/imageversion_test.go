@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 // tarOf is a tar holding files (name → content).
@@ -47,9 +49,12 @@ func dockerIn(t *testing.T, stdin []byte, args ...string) {
 // (latest-<variant>; not latest itself, which a developer's machine may
 // hold), created 2026-03-21, gets 0.18.0, the
 // release published then (its creation date is set in the image config that
-// `docker load` reads); an image that is not here stays unknown.
+// `docker load` reads); an image that is not here stays unknown, unless it is
+// vLLM's own under a tag that follows the releases: a pull brings the newest,
+// planned as the newest release vllmctl knows.
 func TestReleaseFromLocalImage(t *testing.T) {
 	const custom, dated, missing = "vllmctl-e2e/custom-vllm:latest", "vllm/vllm-openai:latest-vllmctl-e2e", "vllm/vllm-openai:vllmctl-e2e-missing"
+	const absent = "vllm/vllm-openai:latest-vllmctl-e2e-absent"
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", custom, dated).Run() })
 	layer := tarOf(t, map[string]string{"etc/os-release": "ID=scratch\n"})
 	dockerIn(t, layer, "import", "-c", "ENV VLLM_IMAGE_TAG=vllm/vllm-openai:v0.25.0-cu130-ubuntu2404", "-", custom)
@@ -67,13 +72,14 @@ func TestReleaseFromLocalImage(t *testing.T) {
 	engine := func(name, image string) string {
 		return "  " + name + ":\n    image: " + image + "\n    entrypoint: [\"vllm\", \"serve\", \"Qwen/Qwen3-0.6B\"]\n"
 	}
-	if err := writeFile(dir, "configs/docker/profiles/llm.yml", "services:\n"+engine("custom", custom)+engine("dated", dated)+engine("missing", missing)); err != nil {
+	if err := writeFile(dir, "configs/docker/profiles/llm.yml", "services:\n"+engine("custom", custom)+engine("dated", dated)+engine("missing", missing)+engine("absent", absent)); err != nil {
 		t.Fatal(err)
 	}
 	out, code := runIn(dir, "profiles", "-o", "json")
 	if code != 0 {
 		t.Fatalf("profiles: exit %d\n%s", code, out)
 	}
+	newest := flagdb.Newest().String()
 	var rows []struct {
 		Service     string `json:"service"`
 		VLLMVersion string `json:"vllm_version"`
@@ -85,6 +91,7 @@ func TestReleaseFromLocalImage(t *testing.T) {
 		"custom":  "0.25.0 (local image's VLLM_IMAGE_TAG: " + custom + " = vllm/vllm-openai:v0.25.0-cu130-ubuntu2404)",
 		"dated":   "0.18.0 (local image's creation date: " + dated + ", created 2026-03-21)",
 		"missing": "unknown (" + missing + ")",
+		"absent":  newest + "? (assumed: " + absent + " is not on this machine and pulls the newest release; " + newest + " is the newest vllmctl knows)",
 	}
 	got := map[string]string{}
 	for _, r := range rows {

@@ -506,7 +506,7 @@ func (c *checker) image(pr *project.Profile, svc *project.Service) {
 	}
 	if img == "" {
 		if svc.Config.Build == nil && svc.EngineReason != project.ByName {
-			c.diag(pos, project.Error, "no-image", path, "no image and no build", "set image: vllm/vllm-openai:v0.11.0")
+			c.diag(pos, project.Error, "no-image", path, "no image and no build", "set image: vllm/vllm-openai:v"+flagdb.Newest().String())
 		}
 		return
 	}
@@ -517,9 +517,12 @@ func (c *checker) image(pr *project.Profile, svc *project.Service) {
 	_, tag, hasTag := strings.Cut(name, ":")
 	switch {
 	case !hasTag || tag == "latest":
-		c.diag(pos, project.Warning, "image-unpinned", path,
-			fmt.Sprintf("image %q is not pinned: the next pull may change vLLM's flags and defaults", img),
-			"pin a release tag (vllm/vllm-openai:v0.11.0) or a digest")
+		msg := fmt.Sprintf("image %q is not pinned: the next pull may change vLLM's flags and defaults", img)
+		if svc.Version.From == project.VersionAssumedNewest {
+			msg += " (it is not on this machine: vllmctl plans it as " + svc.Version.Version.String() + ", the newest release it knows)"
+		}
+		c.diag(pos, project.Warning, "image-unpinned", path, msg,
+			"pin a release tag (vllm/vllm-openai:v"+flagdb.Newest().String()+") or a digest")
 	case strings.Contains(strings.ToLower(tag), "nightly"):
 		c.diag(pos, project.Warning, "image-unpinned", path,
 			fmt.Sprintf("image %q is a nightly tag: it is garbage-collected and moves", img), "pin a release tag or a digest")

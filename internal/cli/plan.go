@@ -185,10 +185,15 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 		if en.ModelSource != "" {
 			fmt.Fprintf(w, "  model facts: %s\n", en.ModelSource)
 		}
-		if explain {
+		if explain || en.ReleaseAssumed {
 			rel := en.Release
-			if rel == "" {
+			switch {
+			case rel == "":
 				rel = "unknown (0.11.0's rules apply: pin the image tag, set x-vllmctl.vllm_version, or have the image on this machine for vllmctl to read)"
+			case en.ReleaseAssumed:
+				rel += " (" + en.ReleaseFrom + "; pin the image tag to plan another)"
+			case en.ReleaseFrom != "":
+				rel += " (" + en.ReleaseFrom + ")"
 			}
 			fmt.Fprintf(w, "  vLLM: %s; %s\n", rel, en.Install.Describe())
 		}

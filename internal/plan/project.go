@@ -13,7 +13,6 @@ import (
 	"github.com/vllmctl/vllmctl/internal/gpu"
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/vllm"
-	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 // ProjectInput is what PlanProject needs besides the project.
@@ -30,6 +29,12 @@ type EnginePlan struct {
 	Profile string   `json:"profile"`
 	Service string   `json:"service"`
 	GPUIDs  []string `json:"gpus"`
+	// ReleaseFrom says where the release planned with (Result.Release) was
+	// read, or that it is assumed.
+	ReleaseFrom string `json:"vllm_version_from,omitempty"`
+	// ReleaseAssumed: no file or local image names the release; the
+	// image pulls the newest and the newest vllmctl knows was planned.
+	ReleaseAssumed bool `json:"vllm_version_assumed,omitempty"`
 	Result
 }
 
@@ -93,6 +98,9 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 				ep.Result = Estimate(Input{Model: m, Draft: draft, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: env, Install: engineInstall(s), Live: in.Live, NoGPUWhy: noGPU,
 					CompileCacheDir: cacheDir, CompileCacheMounted: cacheMounted})
 				ep.ModelSource = src
+				if _, ok := s.Version.Planned(); ok {
+					ep.ReleaseFrom, ep.ReleaseAssumed = s.Version.Source(), s.Version.From == project.VersionAssumedNewest
+				}
 				if noGPU != "" {
 					note = ""
 				}
@@ -370,8 +378,8 @@ func engineInstall(s *project.Service) Install {
 }
 
 func engineVersion(s *project.Service) string {
-	if s.Version.Pin == flagdb.Pinned {
-		return s.Version.Version.String()
+	if v, ok := s.Version.Planned(); ok {
+		return v.String()
 	}
 	return ""
 }

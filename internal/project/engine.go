@@ -243,7 +243,13 @@ const (
 	VersionFromImage      VersionSource = "image tag"
 	VersionFromDockerfile VersionSource = "Dockerfile FROM"
 	VersionFromSettings   VersionSource = "vllmctl.yaml vllm_version"
-	VersionUnknown        VersionSource = ""
+	// VersionAssumedNewest: vLLM's own image under a tag that follows the
+	// releases (none, latest, latest-<variant>) and not on this machine:
+	// compose, Docker and Kubernetes pull the newest release, taken as the
+	// newest vllmctl knows (flagdb.Newest). Not a pin: check judges flags
+	// against it with warnings only, as for any unknown release.
+	VersionAssumedNewest VersionSource = "assumed newest"
+	VersionUnknown       VersionSource = ""
 )
 
 // EngineVersion is the vLLM release an engine runs, when it can be told.
@@ -254,8 +260,20 @@ type EngineVersion struct {
 	Ref     string // what it was read from: the image, the FROM line, the setting
 }
 
+// Planned is the release the planner and the release-dependent defaults use:
+// a pinned one, or the newest vllmctl knows for an image that pulls it.
+func (v EngineVersion) Planned() (flagdb.Version, bool) {
+	if v.Pin == flagdb.Pinned || v.From == VersionAssumedNewest {
+		return v.Version, true
+	}
+	return flagdb.Version{}, false
+}
+
 // String renders "0.10.1 (image tag)" or "unknown".
 func (v EngineVersion) String() string {
+	if v.From == VersionAssumedNewest {
+		return v.Version.String() + "? (" + v.Source() + ")"
+	}
 	if v.Pin != flagdb.Pinned {
 		if v.Ref != "" {
 			return "unknown (" + vllm.ShowUnknown(v.Ref) + ")"
@@ -268,8 +286,11 @@ func (v EngineVersion) String() string {
 // Source says where a pinned release was read: the source, and for a local
 // image which image and what it showed.
 func (v EngineVersion) Source() string {
-	if v.From == VersionFromImageEnv || v.From == VersionFromImageDate {
+	switch v.From {
+	case VersionFromImageEnv, VersionFromImageDate:
 		return string(v.From) + ": " + vllm.ShowUnknown(v.Ref)
+	case VersionAssumedNewest:
+		return "assumed: " + vllm.ShowUnknown(v.Ref) + " is not on this machine and pulls the newest release; " + v.Version.String() + " is the newest vllmctl knows"
 	}
 	return string(v.From)
 }
@@ -305,5 +326,16 @@ func (s *Service) resolveVersion(projectDefault string) {
 	if s.Dockerfile != nil && s.Dockerfile.From != "" {
 		ref = s.Dockerfile.From
 	}
+	if s.Dockerfile == nil && s.Config.Build == nil && pullsNewest(ref) {
+		s.Version = EngineVersion{Version: flagdb.Newest(), From: VersionAssumedNewest, Ref: ref}
+		return
+	}
 	s.Version = EngineVersion{Ref: ref}
+}
+
+// pullsNewest reports whether ref is one of vLLM's own images under a tag
+// that follows the releases — none, latest, latest-<variant> — so that a pull
+// brings the newest release (a digest names one image, not the newest).
+func pullsNewest(ref string) bool {
+	return ref != "" && !vllm.HasUnknown(ref) && OfficialImage(ref) && !strings.Contains(ref, "@") && movingTag(ref)
 }

@@ -122,6 +122,11 @@ func (p *Project) ReadImages(ctx context.Context, r ImageReader) int {
 			s.Version = EngineVersion{Version: v, Pin: flagdb.Pinned, From: from, Ref: detail}
 			s.Args.AtRelease(v)
 			n++
+		} else if s.Version.From == VersionAssumedNewest {
+			// The image is here and runs as it is (compose pulls only a
+			// missing image): the newest release is no longer the guess.
+			s.Version = EngineVersion{Ref: ref}
+			s.Args.AtRelease(flagdb.Version{})
 		}
 	}
 	return n

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 type fakeImages struct {
@@ -43,6 +45,9 @@ func TestReadImages(t *testing.T) {
   future:
     image: vllm/vllm-openai:stable
     command: ["--model", "Qwen/Qwen3-8B"]
+  fresh:
+    image: vllm/vllm-openai:latest-cu130
+    command: ["--model", "Qwen/Qwen3-8B"]
 `
 	if err := os.WriteFile(filepath.Join(dir, "llm.yml"), []byte(compose), 0o644); err != nil {
 		t.Fatal(err)
@@ -62,6 +67,9 @@ func TestReadImages(t *testing.T) {
 		"myorg/llm:prod":           {Env: []string{"PATH=/usr/bin", "VLLM_IMAGE_TAG=vllm/vllm-openai:v0.25.0-cu130-ubuntu2404"}, Created: day("2026-11-01T00:00:00Z")},
 		"vllm/vllm-openai:nightly": {Env: []string{"VLLM_IMAGE_TAG=vllm/vllm-openai:nightly-4b7f5ea1a"}, Created: day("2026-04-01T00:00:00Z")},
 		"vllm/vllm-openai:stable":  {Created: day("2026-11-20T00:00:00Z")}, // after the release table
+		// here but after the release table: it runs as it is, so the
+		// newest-release guess of an absent image no longer holds
+		"vllm/vllm-openai:latest-cu130": {Created: day("2026-11-20T00:00:00Z")},
 	}}
 	if n := p.ReadImages(context.Background(), r); n != 3 {
 		t.Errorf("settled %d engines, want 3 (latest twice, custom)", n)
@@ -74,9 +82,11 @@ func TestReadImages(t *testing.T) {
 		"again":   {"0.20.2 (local image's creation date: vllm/vllm-openai:latest, created 2026-05-11)", 0.92},
 		"custom":  {"0.25.0 (local image's VLLM_IMAGE_TAG: myorg/llm:prod = vllm/vllm-openai:v0.25.0-cu130-ubuntu2404)", 0.92},
 		"nightly": {"unknown (vllm/vllm-openai:nightly)", 0.9},
-		"absent":  {"unknown (vllm/vllm-openai:latest-cu129)", 0.9},
-		"future":  {"unknown (vllm/vllm-openai:stable)", 0.9},
-		"pinned":  {"0.11.0 (image tag)", 0.9},
+		// not here: a pull brings the newest release, planned as the newest known
+		"absent": {flagdb.Newest().String() + "? (assumed: vllm/vllm-openai:latest-cu129 is not on this machine and pulls the newest release; " + flagdb.Newest().String() + " is the newest vllmctl knows)", 0.92},
+		"fresh":  {"unknown (vllm/vllm-openai:latest-cu130)", 0.9},
+		"future": {"unknown (vllm/vllm-openai:stable)", 0.9},
+		"pinned": {"0.11.0 (image tag)", 0.9},
 	}
 	seen := 0
 	for _, s := range p.engines() {

@@ -21,7 +21,8 @@ func TestUtilizationDefaultFollowsRelease(t *testing.T) {
 		{"vllm/vllm-openai:v0.19.1", "", "", 0.9, vllm.FromDefault},
 		{"vllm/vllm-openai:v0.20.0", "", "", 0.92, vllm.FromDefault},
 		{"vllm/vllm-openai:v0.27.1", "", "", 0.92, vllm.FromDefault},
-		{"vllm/vllm-openai:latest", "", "", 0.9, vllm.FromDefault},
+		{"vllm/vllm-openai:latest", "", "", 0.92, vllm.FromDefault}, // not on this machine: the newest release's default
+		{"myorg/vllm:latest", "", "", 0.9, vllm.FromDefault},        // another repository: unknown, before 0.20's default
 		{"vllm/vllm-openai:latest", "", "    x-vllmctl: {vllm_version: 0.24.0}\n", 0.92, vllm.FromDefault},
 		{"vllm/vllm-openai:v0.24.0", `, "--gpu-memory-utilization", "0.85"`, "", 0.85, vllm.FromWritten},
 		{"vllm/vllm-openai:v0.24.0", `, "--gpu-memory-utilization", "0.9"`, "", 0.9, vllm.FromWritten},

@@ -9,7 +9,6 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/vllmctl/vllmctl/internal/vllm"
-	"github.com/vllmctl/vllmctl/internal/vllm/flagdb"
 )
 
 // ExtKey is the compose extension key vllmctl reads on a service.
@@ -142,8 +141,8 @@ func newService(pr *Profile, sc types.ServiceConfig) *Service {
 	s.recognise(dir)
 	if s.Engine {
 		s.resolveVersion(pr.vllmVersion)
-		if s.Version.Pin == flagdb.Pinned {
-			s.Args.AtRelease(s.Version.Version)
+		if v, ok := s.Version.Planned(); ok {
+			s.Args.AtRelease(v)
 		}
 	}
 	s.GPUs = gpusOf(sc)
