@@ -250,8 +250,17 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 		t := newTable(w, "  GPU", "PROFILES", "SUM")
 		for _, u := range pp.Usage {
 			sum := fmt.Sprintf("%.2f", u.Sum)
-			if u.Sum > 1 {
+			switch {
+			case u.Sum > 1:
 				sum += " (over)"
+			case len(u.Unknown) == len(u.Profiles):
+				sum = "?" // nothing known
+			}
+			if len(u.Unknown) > 0 && len(u.Unknown) < len(u.Profiles) {
+				sum += " + ?"
+			}
+			if len(u.Unknown) > 0 {
+				sum += " (utilization unknown: " + strings.Join(u.Unknown, ", ") + ")"
 			}
 			t.row("  "+u.GPU, strings.Join(u.Profiles, ", "), sum)
 		}

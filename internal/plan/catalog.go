@@ -5,9 +5,11 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,6 +86,11 @@ type Model struct {
 	// checkpoint that quantizes the routed experts only (values and one
 	// 16-bit scale per group), the rest staying 16-bit; 0 when not known.
 	ExpertQuantBits float64 `json:"-"`
+	// CTScheme is what a compressed-tensors checkpoint stores, read from its
+	// quantization_config.config_groups (weights type and num_bits) in the
+	// planner's QuantBits vocabulary: "nvfp4", "gptq" (int4 W4A16), "fp8"
+	// (8-bit float or int); "" when not read.
+	CTScheme string `json:"-"`
 	// MoELayers is the number of layers with routed experts
 	// (num_hidden_layers − first_k_dense_replace).
 	MoELayers int `json:"-"`
@@ -139,7 +146,7 @@ func Catalog() []Model { return append([]Model(nil), catalog()...) }
 
 // quantSuffix strips checkpoint-quantization suffixes from a repo name and
 // names the method they imply.
-var quantSuffix = regexp.MustCompile(`(?i)[-_](awq|gptq(?:[-_]int[48])?|int4|int8|fp8(?:[-_]dynamic|[-_]block)?|nvfp4|(?:unsloth[-_])?bnb[-_]4bit|4bit|8bit|w4a16|w8a8|bf16)$`)
+var quantSuffix = regexp.MustCompile(`(?i)(?:[-_]quantized\.|[-_])(awq|gptq(?:[-_]int[48])?|int4|int8|fp8(?:[-_]dynamic|[-_]block)?|nvfp4|(?:unsloth[-_])?bnb[-_]4bit|4bit|8bit|w4a16|w8a8|bf16)$`)
 
 // CheckpointQuant names the quantization a model name implies ("awq", "gptq",
 // "fp8", "bitsandbytes"), or "".
@@ -427,8 +434,51 @@ func fromHF(c hfConfig, id string) (Model, error) {
 	}
 	if q, ok := c.QuantConfig["quant_method"].(string); ok {
 		m.CheckpointQ = q
+		if q == "compressed-tensors" {
+			m.CTScheme = compressedTensorsScheme(c.QuantConfig)
+		}
 	}
 	return m, nil
+}
+
+// compressedTensorsScheme reads the weights of a compressed-tensors
+// quantization_config's first config group: 4-bit float (NVFP4), 4-bit int
+// (W4A16, stored like GPTQ), 8-bit (FP8 or INT8). "" when it says otherwise
+// or nothing readable.
+func compressedTensorsScheme(qc map[string]any) string {
+	groups, _ := qc["config_groups"].(map[string]any)
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
+		g, _ := groups[name].(map[string]any)
+		w, _ := g["weights"].(map[string]any)
+		bits, _ := w["num_bits"].(float64)
+		typ, _ := w["type"].(string)
+		switch {
+		case bits == 4 && typ == "float":
+			return "nvfp4"
+		case bits == 4 && typ == "int":
+			return "gptq"
+		case bits == 8:
+			return "fp8"
+		}
+	}
+	return ""
+}
+
+// storedQuant is the scheme whose bits the weights take: --quantization (or
+// the checkpoint's method), except compressed-tensors, a container whose
+// bits its config groups (CTScheme) or, failing them, the checkpoint's name
+// tell ("…-NVFP4", "…-W4A16", "…-FP8"); 8-bit is assumed when neither does.
+func storedQuant(m Model, model, quant string) (string, string) {
+	if quant != "compressed-tensors" {
+		return quant, ""
+	}
+	if m.CTScheme != "" {
+		return m.CTScheme, "compressed-tensors weights as its config groups say (" + m.CTScheme + ")"
+	}
+	if q := CheckpointQuant(model); q != "" && q != "compressed-tensors" {
+		return q, "compressed-tensors weights as the checkpoint's name says (" + q + ")"
+	}
+	return quant, "compressed-tensors: the stored bits are not known here (8-bit assumed; a mounted config.json's config_groups tell)"
 }
 
 // layerKindsOf reads the per-layer kinds from the ways configs write them.

@@ -274,7 +274,11 @@ func Estimate(in Input) Result {
 	if quant == "" {
 		quant = m.CheckpointQ
 	}
-	wBytes, bits := weightBytes(m, quant, a.DType)
+	bitsQuant, ctNote := storedQuant(m, a.Model, quant)
+	if ctNote != "" {
+		r.Notes = append(r.Notes, ctNote)
+	}
+	wBytes, bits := weightBytes(m, bitsQuant, a.DType)
 	r.WeightBits = bits
 	wBytes += spec.weightBytes
 	weights := wBytes/float64(r.TP*r.PP)/gib + spec.rankBytes/gib

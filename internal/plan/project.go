@@ -52,6 +52,9 @@ type GPUUse struct {
 	GPU      string   `json:"gpu"`
 	Profiles []string `json:"profiles"`
 	Sum      float64  `json:"utilization_sum"`
+	// Unknown lists the profiles whose utilization cannot be read here
+	// (not in Sum, which is then a lower bound).
+	Unknown []string `json:"utilization_unknown,omitempty"`
 }
 
 // ProjectPlan is the plan of a whole project.
@@ -83,7 +86,11 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 			ep.GPUIDs = ids
 			m, src, err := resolveModel(p, s, in.ModelConfig)
 			if unknown := unknownInputs(s); len(unknown) > 0 {
-				why := "cannot plan: " + strings.Join(unknown, ", ") + " unknown here (set the variables in .env, or write the flags in the compose file)"
+				how := "set the variables in .env, or write the flags in the compose file"
+				if s.Args.Opaque != "" {
+					how = "they are set by " + s.Args.Opaque + ": write the flags in the compose file's command"
+				}
+				why := "cannot plan: " + strings.Join(unknown, ", ") + " unknown here (" + how + ")"
 				ep.Result = Result{Model: s.Args.Model, TP: knownSize(&s.Args, "tensor-parallel-size", s.Args.TensorParallelSize), PP: knownSize(&s.Args, "pipeline-parallel-size", s.Args.PipelineParallelSize), Verdict: Unknown, NoPrediction: why, Notes: []string{why}}
 			} else if err != nil {
 				ep.Result = Result{Model: s.Args.Model, TP: knownSize(&s.Args, "tensor-parallel-size", s.Args.TensorParallelSize), PP: knownSize(&s.Args, "pipeline-parallel-size", s.Args.PipelineParallelSize), Verdict: Unknown, NoPrediction: err.Error(), Notes: []string{err.Error()}}
@@ -119,6 +126,10 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 					use[id] = u
 				}
 				u.Profiles = append(u.Profiles, pr.Name)
+				if s.Args.SourceOf("gpu-memory-utilization") == vllm.FromUnknown {
+					u.Unknown = append(u.Unknown, pr.Name)
+					continue
+				}
 				u.Sum += s.Args.GPUMemoryUtilization
 				perProfile[pr.Name][id] += s.Args.GPUMemoryUtilization
 			}

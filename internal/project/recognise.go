@@ -67,6 +67,12 @@ func (s *Service) recognise(composeDir string) {
 		if imageEntry && df == nil && OfficialImage(sc.Image) && vllm.IsLauncher(cmd) {
 			s.LauncherTwice = true
 		}
+	case imageEntry && byImage && df == nil && len(cmd) == 0 && !OfficialImage(sc.Image):
+		// Another vLLM image run as it is: its own entrypoint and command
+		// decide (a launch script reading MODEL from the environment, or
+		// `vllm serve` with baked-in flags), not vLLM's defaults.
+		s.Engine, s.EngineReason = true, ByImage
+		s.Args = vllm.OpaqueArgs("the image's own entrypoint and command (" + vllm.ShowUnknown(sc.Image) + modelEnvHint(sc) + ")")
 	case imageEntry && (byImage || byDockerfile) && (df == nil || df.Entrypoint == nil):
 		// The image's own entrypoint (`vllm serve`, or the api_server module on
 		// old images) receives the command.
@@ -111,6 +117,23 @@ func (s *Service) recognise(composeDir string) {
 			}
 		}
 	}
+}
+
+// modelEnvHint names the environment variables that look like the model a
+// launch script serves (MODEL=…, MODEL_NAME=…, VLLM_MODEL=…), for messages.
+func modelEnvHint(sc types.ServiceConfig) string {
+	var names []string
+	for k, v := range sc.Environment {
+		u := strings.ToUpper(k)
+		if v != nil && *v != "" && (u == "MODEL" || strings.HasSuffix(u, "_MODEL") || strings.HasPrefix(u, "MODEL_") && (strings.HasSuffix(u, "_NAME") || strings.HasSuffix(u, "_ID") || strings.HasSuffix(u, "_PATH"))) {
+			names = append(names, k+"="+vllm.ShowUnknown(*v))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	return "; it may serve " + strings.Join(names, ", ")
 }
 
 // imageUnknown reports whether the image cannot be told: it comes from an

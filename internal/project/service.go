@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -167,6 +168,12 @@ func gpuSelection(sc types.ServiceConfig) GPUs {
 	var reqs []types.DeviceRequest
 	var paths []string
 	for i, d := range sc.Gpus {
+		// A service-level gpus: entry is a GPU request whatever it names
+		// (`gpus: all` reads as count -1 with no driver or capabilities;
+		// compose adds the gpu capability).
+		if !isGPU(d) {
+			d.Capabilities = append(slices.Clone(d.Capabilities), "gpu")
+		}
 		reqs = append(reqs, d)
 		paths = append(paths, fmt.Sprintf("services.%s.gpus.%d", sc.Name, i))
 	}
