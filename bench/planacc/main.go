@@ -218,6 +218,8 @@ func report(rows [][]string, n *int) int {
 				return "draft model " + draftMissing + " not in the catalog"
 			case layoutErr != nil:
 				return "not covered: " + layoutErr.Error()
+			case strings.HasPrefix(get(r, "notes"), "arguments incomplete:"):
+				return "the source's excerpt cuts the engine's arguments (see its notes)"
 			}
 			return ""
 		}
@@ -277,6 +279,8 @@ func report(rows [][]string, n *int) int {
 			b = "vLLM's available KV memory not stated"
 		case m.Multimodal && !plan.EncoderModelled(m, version) && !plan.TextOnly(m, args):
 			b = "multimodal: this tower's (or this release's) encoder profile run is not modelled (the planner notes it instead of a budget)"
+		case res.EncoderNotSized != "":
+			b = "multimodal: the encoder's profile run is not sized (the planner notes it): " + res.EncoderNotSized
 		case strings.Contains(strings.ToLower(notes), "lmcache"):
 			b = "LMCache connector reserves GPU memory the row does not give"
 		case strings.HasPrefix(notes, "shared GPU:"):

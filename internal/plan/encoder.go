@@ -397,6 +397,16 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 		}
 		e.Tokens = side * side
 		embeds = e.Tokens
+		if n, ok := limits["video"]; !v.Qwen3 && !(ok && n == 0) && maxModelLen-e.Tokens > e.Tokens {
+			// Qwen2/2.5-VL take video by default, and vLLM profiles the
+			// modality of the largest item: a video sized to what
+			// max_model_len leaves beside one image. A 0.23.0 Qwen2.5-VL-7B
+			// log at max_model_len 128,000: "budget of 114688 tokens, and
+			// profiled with 1 video items", −14.28 GiB of KV at 0.22.
+			e.Why = fmt.Sprintf("vLLM profiles a video item of up to about %s tokens (max_model_len − one image) rather than an image of %s, a run the planner does not size (a 0.23 Qwen2.5-VL-7B log: with a 114,688-token video the profile peaked about 16 GiB above the weights); --limit-mm-per-prompt '{\"video\": 0}' or a smaller --max-model-len avoids it",
+				vllm.Commas(maxModelLen-e.Tokens), vllm.Commas(e.Tokens))
+			return e
+		}
 	}
 	e.Embeds = embeds
 	e.Budget = max(batched, e.Tokens)

@@ -272,3 +272,23 @@ func TestUnreadableMMFlagsNoted(t *testing.T) {
 		}
 	}
 }
+
+// Qwen2.5-VL takes video by default, and vLLM profiles a video item when
+// max_model_len leaves room for one larger than an image (a 0.23.0 log at
+// max_model_len 128,000: "budget of 114688 tokens, and profiled with 1 video
+// items", KV −14.28 GiB): not sized, said so; video 0 or a short context
+// keeps the image run the planner sizes.
+func TestEncoderQwen25Video(t *testing.T) {
+	m := model(t, "Qwen/Qwen2.5-VL-7B-Instruct")
+	long := estimateEncoder(m, vllm.Parse(nil), 8192, 256, 128000, 1, "0.23.0")
+	if long.Modelled || !strings.Contains(long.Why, "video item of up to about 111,616 tokens") {
+		t.Errorf("128,000 tokens, default limits: modelled %v, why %q", long.Modelled, long.Why)
+	}
+	noVideo := estimateEncoder(m, vllm.Parse([]string{`--limit-mm-per-prompt={"video": 0}`}), 8192, 256, 128000, 1, "0.23.0")
+	short := estimateEncoder(m, vllm.Parse(nil), 8192, 256, 8192, 1, "0.23.0")
+	for name, e := range map[string]encoderProfile{"video 0": noVideo, "max_model_len 8192": short} {
+		if !e.Modelled || e.Tokens != 16384 {
+			t.Errorf("%s: modelled %v, %d tokens per image (%s)", name, e.Modelled, e.Tokens, e.Why)
+		}
+	}
+}

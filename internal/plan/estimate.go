@@ -108,31 +108,35 @@ type Result struct {
 	// ColdCompile is the part of each rank's activation that a cold
 	// torch.compile adds (ColdCompileSince); a start with a warm compile
 	// cache has it as KV cache.
-	ColdCompile    float64  `json:"cold_compile_gib,omitempty"`
-	BytesPerToken  int      `json:"kv_bytes_per_token_per_rank"`
-	KVDType        string   `json:"kv_cache_dtype,omitempty"`                // the dtype assumed for the KV cache
-	Layout         *Layout  `json:"kv_layout,omitempty"`                     // vLLM's KV cache groups on one rank
-	LayerMix       string   `json:"layer_mix,omitempty"`                     // "12 full_attention + 36 linear_attention"
-	TokensFormula  string   `json:"kv_tokens_formula,omitempty"`             // how vLLM of this release prints "GPU KV cache size"
-	TokensBlocks   int      `json:"kv_tokens_blocks_formula,omitempty"`      // num_blocks ÷ groups × block (vLLM ≤ 0.19)
-	TokensConc     int      `json:"kv_tokens_concurrency_formula,omitempty"` // concurrency × max_model_len (vLLM ≥ 0.20)
-	OutsideGiB     float64  `json:"outside_budget_gib,omitempty"`            // memory used beyond total × utilization at boot
-	OutsideHighGiB float64  `json:"outside_budget_high_gib,omitempty"`       // the high end of that (MoE scratch is a measured range)
-	BootRoomGiB    float64  `json:"boot_room_gib"`                           // free (or total) memory beside the budget on the worst GPU
-	Ranks          []Rank   `json:"ranks"`
-	KVAvailGiB     float64  `json:"kv_available_gib"` // vLLM's "Available KV cache memory" of the worst rank
-	KVBlocks       int      `json:"kv_blocks"`
-	KVTokens       int      `json:"kv_cache_tokens"`
-	Concurrency    float64  `json:"max_concurrency"`
-	NeedGiB        float64  `json:"kv_needed_for_one_request_gib"`
-	MaxFittingLen  int      `json:"largest_fitting_max_model_len,omitempty"`
-	UtilToFit      float64  `json:"utilization_to_fit,omitempty"`
-	Verdict        Verdict  `json:"verdict"`
-	NoPrediction   string   `json:"no_prediction,omitempty"` // why there is no KV figure, when there is none
-	Reasons        []string `json:"reasons,omitempty"`
-	Fixes          []string `json:"fixes,omitempty"`
-	Notes          []string `json:"notes,omitempty"`
-	Explain        []Line   `json:"explain,omitempty"`
+	ColdCompile float64 `json:"cold_compile_gib,omitempty"`
+	// EncoderNotSized says why a multimodal model's profile run of its
+	// encoder is not in the activation peak (the plan's KV figure is then
+	// an upper bound); "" when it is sized, skipped, or the model is text.
+	EncoderNotSized string   `json:"encoder_not_sized,omitempty"`
+	BytesPerToken   int      `json:"kv_bytes_per_token_per_rank"`
+	KVDType         string   `json:"kv_cache_dtype,omitempty"`                // the dtype assumed for the KV cache
+	Layout          *Layout  `json:"kv_layout,omitempty"`                     // vLLM's KV cache groups on one rank
+	LayerMix        string   `json:"layer_mix,omitempty"`                     // "12 full_attention + 36 linear_attention"
+	TokensFormula   string   `json:"kv_tokens_formula,omitempty"`             // how vLLM of this release prints "GPU KV cache size"
+	TokensBlocks    int      `json:"kv_tokens_blocks_formula,omitempty"`      // num_blocks ÷ groups × block (vLLM ≤ 0.19)
+	TokensConc      int      `json:"kv_tokens_concurrency_formula,omitempty"` // concurrency × max_model_len (vLLM ≥ 0.20)
+	OutsideGiB      float64  `json:"outside_budget_gib,omitempty"`            // memory used beyond total × utilization at boot
+	OutsideHighGiB  float64  `json:"outside_budget_high_gib,omitempty"`       // the high end of that (MoE scratch is a measured range)
+	BootRoomGiB     float64  `json:"boot_room_gib"`                           // free (or total) memory beside the budget on the worst GPU
+	Ranks           []Rank   `json:"ranks"`
+	KVAvailGiB      float64  `json:"kv_available_gib"` // vLLM's "Available KV cache memory" of the worst rank
+	KVBlocks        int      `json:"kv_blocks"`
+	KVTokens        int      `json:"kv_cache_tokens"`
+	Concurrency     float64  `json:"max_concurrency"`
+	NeedGiB         float64  `json:"kv_needed_for_one_request_gib"`
+	MaxFittingLen   int      `json:"largest_fitting_max_model_len,omitempty"`
+	UtilToFit       float64  `json:"utilization_to_fit,omitempty"`
+	Verdict         Verdict  `json:"verdict"`
+	NoPrediction    string   `json:"no_prediction,omitempty"` // why there is no KV figure, when there is none
+	Reasons         []string `json:"reasons,omitempty"`
+	Fixes           []string `json:"fixes,omitempty"`
+	Notes           []string `json:"notes,omitempty"`
+	Explain         []Line   `json:"explain,omitempty"`
 }
 
 // Estimate computes the plan for one engine. It needs the model's
@@ -347,6 +351,9 @@ func Estimate(in Input) Result {
 	// A multimodal model's profile runs the encoder first and keeps its
 	// embeddings through the text run and the sampler warm-up.
 	enc := estimateEncoder(m, a, r.BatchedTokens, seqs, r.MaxModelLen, r.TP, in.Version)
+	if m.Multimodal && !enc.Modelled && enc.Skipped == "" {
+		r.EncoderNotSized = firstNonEmpty(enc.Why, "this tower's (or this release's) encoder profile run is not modelled")
+	}
 	r.Notes = append(r.Notes, unreadableMMFlags(a)...)
 	if enc.Modelled {
 		if text := act + enc.HeldGiB; enc.PeakGiB > text {
