@@ -91,7 +91,7 @@ func TestReleaseFromLocalImage(t *testing.T) {
 		"custom":  "0.25.0 (local image's VLLM_IMAGE_TAG: " + custom + " = vllm/vllm-openai:v0.25.0-cu130-ubuntu2404)",
 		"dated":   "0.18.0 (local image's creation date: " + dated + ", created 2026-03-21)",
 		"missing": "unknown (" + missing + ")",
-		"absent":  newest + "? (assumed: " + absent + " is not on this machine and pulls the newest release; " + newest + " is the newest vllmctl knows)",
+		"absent":  newest + "? (assumed: " + absent + " is not on this machine and pulls the newest build; " + newest + " is the newest release vllmctl knows)",
 	}
 	got := map[string]string{}
 	for _, r := range rows {

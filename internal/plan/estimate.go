@@ -500,7 +500,7 @@ func Estimate(in Input) Result {
 		case weights+act+nonTorch > room:
 			r.Verdict = WeightsTooLarge
 			r.Reasons = append(r.Reasons, fmt.Sprintf("weights take %.2f GiB per GPU and the profile run %.2f GiB more, above the %.2f GiB the GPU has (beside the CUDA context): vLLM fails with CUDA out of memory while loading or profiling", weights, act+nonTorch, room))
-			r.Fixes = append(r.Fixes, weightFixes(m, a, quant, wBytes, minTotal, r.Utilization)...)
+			r.Fixes = append(r.Fixes, weightFixes(m, a, quant, wBytes, minTotal, r.Utilization, act+nonTorch+map[bool]float64{true: graphs}[graphsIn], r.NeedGiB*float64(r.TP))...)
 		case weights > rank0.Budget:
 			// The utilization caps only the profile's arithmetic: the weights
 			// load, then nothing is left for the cache.
@@ -509,7 +509,7 @@ func Estimate(in Input) Result {
 			if r.UtilToFit > 0 && r.UtilToFit <= 0.95 {
 				r.Fixes = append(r.Fixes, fmt.Sprintf("raise --gpu-memory-utilization to %.2f if the GPU has the room", r.UtilToFit))
 			}
-			r.Fixes = append(r.Fixes, weightFixes(m, a, quant, wBytes, minTotal, r.Utilization)...)
+			r.Fixes = append(r.Fixes, weightFixes(m, a, quant, wBytes, minTotal, r.Utilization, act+nonTorch+map[bool]float64{true: graphs}[graphsIn], r.NeedGiB*float64(r.TP))...)
 		case kvAvail <= 0:
 			r.Verdict = NoKVMemory
 			r.Reasons = append(r.Reasons, fmt.Sprintf("nothing is left for the KV cache (%.2f GiB): vLLM stops with `No available memory for the cache blocks`", kvAvail))
@@ -1192,10 +1192,17 @@ func weightBytes(m Model, quant, dtype string) (float64, float64) {
 	return (params-emb)*bits/8 + emb*2, bits
 }
 
-func weightFixes(m Model, a vllm.Args, quant string, wBytes, total, util float64) []string {
+// weightFixes proposes the smallest tensor-parallel size (or a 4-bit
+// checkpoint) whose weights per GPU, beside the profile's other terms
+// (other, per GPU) and one request of max_model_len (needAll, over all
+// ranks), fit the budget.
+func weightFixes(m Model, a vllm.Args, quant string, wBytes, total, util, other, needAll float64) []string {
 	var out []string
+	fits := func(w float64, tp int) bool {
+		return w/float64(tp)/gib+other+needAll/float64(tp) <= total*util
+	}
 	for tp := a.TensorParallelSize * 2; tp <= 8; tp *= 2 {
-		if m.Heads%tp == 0 && wBytes/float64(tp)/gib < total*util*0.8 {
+		if m.Heads%tp == 0 && fits(wBytes, tp) {
 			out = append(out, fmt.Sprintf("run on %d GPUs with --tensor-parallel-size %d", tp*max(1, a.PipelineParallelSize), tp))
 			break
 		}
@@ -1204,7 +1211,7 @@ func weightFixes(m Model, a vllm.Args, quant string, wBytes, total, util float64
 		q := m
 		q.CheckpointQ = "awq"
 		qb, _ := weightBytes(q, "awq", a.DType)
-		if qb/float64(max(1, a.TensorParallelSize))/gib < total*util*0.8 {
+		if fits(qb, max(1, a.TensorParallelSize)) {
 			out = append(out, "use a 4-bit checkpoint (e.g. an -AWQ repo, --quantization awq_marlin)")
 		}
 	}

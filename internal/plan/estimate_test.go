@@ -81,6 +81,10 @@ func TestEstimateVerdicts(t *testing.T) {
 			[]string{"--tensor-parallel-size=2", "--gpu-memory-utilization=0.92", "--max-model-len=131072",
 				`--rope-scaling={"rope_type":"yarn","factor":4.0,"original_max_position_embeddings":32768}`}, h(2, "RTX 4090"), KVTooSmall, "lower --max-model-len to"},
 		{"32B bf16 does not fit one 4090", "Qwen/Qwen3-32B", []string{"--max-model-len=8192"}, h(1, "RTX 4090"), WeightsTooLarge, "--tensor-parallel-size 4"},
+		// The smallest TP whose plan fits is proposed: at TP 2 the weights
+		// take 65.7 GiB of an H100's 71.3 GiB budget and one 8,192-token
+		// request still fits (an unseen public file was told TP 4).
+		{"70B bf16 on one H100: TP 2 is enough", "meta-llama/Llama-3.3-70B-Instruct", []string{"--max-model-len=8192"}, h(1, "H100"), WeightsTooLarge, "run on 2 GPUs with --tensor-parallel-size 2"},
 		// The weights load into the H100 whatever the utilization says; the
 		// profile then finds no room for the cache (the kubesimplify TP 1 log).
 		{"32B bf16 above an H100's 0.426 budget loads, then no KV", "Qwen/Qwen3-32B", []string{"--max-model-len=32768", "--gpu-memory-utilization=0.426"}, h(1, "H100"), NoKVMemory, "raise --gpu-memory-utilization"},

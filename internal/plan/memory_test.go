@@ -541,3 +541,27 @@ func TestCompileCacheNote(t *testing.T) {
 		t.Errorf("cache volume: notes %q", n)
 	}
 }
+
+// vLLM's image with no command serves vLLM's default model: the plan names
+// and plans it, and says it is the default (an unseen public file got a plan
+// of model "").
+func TestPlanDefaultModel(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(f, []byte("services:\n  vllm:\n    image: vllm/vllm-openai:v0.20.0\n    gpus: all\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := project.Load(context.Background(), project.Options{Root: dir, Files: []string{f}, Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _ := gpu.Declare("RTX 4090", "", 1)
+	pp := PlanProject(p, ProjectInput{GPUs: inv, GPUSource: "flags"})
+	if len(pp.Engines) != 1 {
+		t.Fatalf("%d engines, want 1", len(pp.Engines))
+	}
+	e := pp.Engines[0]
+	if e.Model != "Qwen/Qwen3-0.6B" || e.Verdict == Unknown || !strings.Contains(strings.Join(e.Notes, "\n"), "vLLM serves its default model Qwen/Qwen3-0.6B") {
+		t.Errorf("model %q verdict %s notes %q; want vLLM's default model planned and said so", e.Model, e.Verdict, e.Notes)
+	}
+}

@@ -105,6 +105,10 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 				ep.Result = Estimate(Input{Model: m, Draft: draft, Args: s.Args, GPUs: gpus, Version: engineVersion(s), Environ: env, Install: engineInstall(s), Live: in.Live, NoGPUWhy: noGPU,
 					CompileCacheDir: cacheDir, CompileCacheMounted: cacheMounted})
 				ep.ModelSource = src
+				if ep.Model == "" && s.Args.SourceOf("model") == vllm.FromDefault {
+					ep.Model, _ = s.Args.Effective("model")
+					ep.Notes = append(ep.Notes, "no model is written: vLLM serves its default model "+ep.Model+", planned here (write --model to serve another)")
+				}
 				if _, ok := s.Version.Planned(); ok {
 					ep.ReleaseFrom, ep.ReleaseAssumed = s.Version.Source(), s.Version.From == project.VersionAssumedNewest
 				}
@@ -254,10 +258,14 @@ func resolveModel(p *project.Project, s *project.Service, override string) (Mode
 		m, err := LoadConfigJSON(path)
 		return m, p.Rel(path), err
 	}
-	if m, src, ok := resolveName(p, s, s.Args.Model); ok {
+	name := s.Args.Model
+	if name == "" && s.Args.SourceOf("model") == vllm.FromDefault {
+		name, _ = s.Args.Effective("model") // vLLM serves its default model
+	}
+	if m, src, ok := resolveName(p, s, name); ok {
 		return m, src, nil
 	}
-	return Model{}, "", fmt.Errorf("model %q is not in the catalog and no config.json was found: pass --model-config path/to/config.json or set x-vllmctl.model_config", s.Args.Model)
+	return Model{}, "", fmt.Errorf("model %q is not in the catalog and no config.json was found: pass --model-config path/to/config.json or set x-vllmctl.model_config", name)
 }
 
 // resolveDraft finds the config of the draft model that --speculative-config

@@ -58,7 +58,8 @@ func (m *EngineMode) UnmarshalJSON(b []byte) error {
 // helperWords mark images of services that sit beside engines: routers,
 // registrars, web UIs, exporters, downloaders.
 var helperWords = []string{"router", "registrar", "proxy", "webui", "ui", "exporter", "watchdog", "monitor",
-	"downloader", "download", "gateway", "nginx", "lmrouter", "benchmark", "bench", "client", "metrics", "litellm"}
+	"downloader", "download", "gateway", "nginx", "lmrouter", "benchmark", "bench", "client", "metrics", "litellm",
+	"app", "chatbot", "bot", "frontend"}
 
 // ImageIsVLLM reports whether an image reference names a vLLM server image:
 // its repository name holds the word "vllm" (vllm/vllm-openai, rocm/vllm,
@@ -290,7 +291,7 @@ func (v EngineVersion) Source() string {
 	case VersionFromImageEnv, VersionFromImageDate:
 		return string(v.From) + ": " + vllm.ShowUnknown(v.Ref)
 	case VersionAssumedNewest:
-		return "assumed: " + vllm.ShowUnknown(v.Ref) + " is not on this machine and pulls the newest release; " + v.Version.String() + " is the newest vllmctl knows"
+		return "assumed: " + vllm.ShowUnknown(v.Ref) + " is not on this machine and pulls the newest build; " + v.Version.String() + " is the newest release vllmctl knows"
 	}
 	return string(v.From)
 }
@@ -334,8 +335,12 @@ func (s *Service) resolveVersion(projectDefault string) {
 }
 
 // pullsNewest reports whether ref is one of vLLM's own images under a tag
-// that follows the releases — none, latest, latest-<variant> — so that a pull
-// brings the newest release (a digest names one image, not the newest).
+// that follows the releases — none, latest, latest-<variant> — or the bare
+// nightly tag, so that a pull brings the newest release or a build newer
+// still (a digest names one image, not the newest).
 func pullsNewest(ref string) bool {
-	return ref != "" && !vllm.HasUnknown(ref) && OfficialImage(ref) && !strings.Contains(ref, "@") && movingTag(ref)
+	if ref == "" || vllm.HasUnknown(ref) || !OfficialImage(ref) || strings.Contains(ref, "@") {
+		return false
+	}
+	return movingTag(ref) || strings.HasSuffix(strings.ToLower(ref), ":nightly")
 }

@@ -48,6 +48,9 @@ func TestReadImages(t *testing.T) {
   fresh:
     image: vllm/vllm-openai:latest-cu130
     command: ["--model", "Qwen/Qwen3-8B"]
+  nightlyabsent:
+    image: docker.io/vllm/vllm-openai:nightly
+    command: ["--model", "Qwen/Qwen3-8B"]
 `
 	if err := os.WriteFile(filepath.Join(dir, "llm.yml"), []byte(compose), 0o644); err != nil {
 		t.Fatal(err)
@@ -83,7 +86,7 @@ func TestReadImages(t *testing.T) {
 		"custom":  {"0.25.0 (local image's VLLM_IMAGE_TAG: myorg/llm:prod = vllm/vllm-openai:v0.25.0-cu130-ubuntu2404)", 0.92},
 		"nightly": {"unknown (vllm/vllm-openai:nightly)", 0.9},
 		// not here: a pull brings the newest release, planned as the newest known
-		"absent": {flagdb.Newest().String() + "? (assumed: vllm/vllm-openai:latest-cu129 is not on this machine and pulls the newest release; " + flagdb.Newest().String() + " is the newest vllmctl knows)", 0.92},
+		"absent": {flagdb.Newest().String() + "? (assumed: vllm/vllm-openai:latest-cu129 is not on this machine and pulls the newest build; " + flagdb.Newest().String() + " is the newest release vllmctl knows)", 0.92},
 		"fresh":  {"unknown (vllm/vllm-openai:latest-cu130)", 0.9},
 		"future": {"unknown (vllm/vllm-openai:stable)", 0.9},
 		"pinned": {"0.11.0 (image tag)", 0.9},

@@ -95,6 +95,10 @@ func (s *Service) recognise(composeDir string) {
 		s.Engine, s.EngineReason = true, ByImage
 		s.Wrapped = strings.Join(entry, " ")
 		s.Args = vllm.OpaqueArgs("the entrypoint " + s.Wrapped)
+	case imageUnknown(sc) && nameIsVLLM(s.Name) && len(entry) == 0 && looksLikeServeArgs(cmd):
+		// The image comes from a variable, the service is named for vLLM and
+		// its command is `vllm serve`'s: a model path, then vLLM's flags.
+		set(ByName, "vllm serve", argv)
 	case imageUnknown(sc) && nameIsVLLM(s.Name) && !vllm.IsLauncher(argv) && len(cmd) == 0:
 		// The image comes from a variable no .env here sets (or from a base file
 		// that is not here), and the service is named for vLLM.
@@ -181,6 +185,27 @@ func looksLikeVLLMFlags(cmd []string) bool {
 		}
 	}
 	return model && known*3 >= flags*2
+}
+
+// looksLikeServeArgs reports whether cmd reads as `vllm serve`'s arguments
+// with the model first ("/models/m", "Org/Model"), then flags vLLM knows
+// (two of three at least, and one at least).
+func looksLikeServeArgs(cmd []string) bool {
+	if len(cmd) < 2 || strings.HasPrefix(cmd[0], "-") || !strings.Contains(cmd[0], "/") {
+		return false
+	}
+	flags, known := 0, 0
+	for _, t := range cmd[1:] {
+		if !strings.HasPrefix(t, "--") {
+			continue
+		}
+		name, _, _ := strings.Cut(t, "=")
+		flags++
+		if _, _, ok := vllm.LookupFlag(name); ok {
+			known++
+		}
+	}
+	return flags > 0 && known*3 >= flags*2
 }
 
 // fromScript reads an engine started by a shell script: `sh -c SCRIPT` in the
