@@ -175,3 +175,34 @@ func TestDefaultUtilizationByRelease(t *testing.T) {
 		t.Errorf("a written 0.8 became %g at 0.24", a.GPUMemoryUtilization)
 	}
 }
+
+// TestNewerFrontendAndMambaFlagsParse: flags of recent releases that the versioned table
+// knows (flagdb sources 0.16.0, 0.19.0, 0.23.0, 0.33.0) parse as known flags of the right
+// kind: a boolean takes no value, a value flag takes one.
+func TestNewerFrontendAndMambaFlagsParse(t *testing.T) {
+	a := Parse([]string{"vllm", "serve", "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8",
+		"--default-chat-template-kwargs", `{"enable_thinking": false}`,
+		"--mamba-cache-mode", "align", "--mamba-backend", "flashinfer",
+		"--enable-mamba-cache-stochastic-rounding", "--mamba-cache-philox-rounds", "5",
+		"--reasoning-parser", "nemotron_v3", "--fingerprint-mode=hash", "--port", "8001"})
+	if len(a.Problems) != 0 {
+		t.Fatalf("problems: %+v", a.Problems)
+	}
+	want := map[string][]string{
+		"default-chat-template-kwargs":           {`{"enable_thinking": false}`},
+		"mamba-cache-mode":                       {"align"},
+		"mamba-backend":                          {"flashinfer"},
+		"enable-mamba-cache-stochastic-rounding": nil,
+		"mamba-cache-philox-rounds":              {"5"},
+		"fingerprint-mode":                       {"hash"},
+	}
+	for name, vals := range want {
+		arg, ok := a.Lookup(name)
+		if !ok || !arg.Known || !reflect.DeepEqual(arg.Values, vals) && len(vals)+len(arg.Values) > 0 {
+			t.Errorf("--%s: found %v known %v values %q; want known with %q", name, ok, arg.Known, arg.Values, vals)
+		}
+	}
+	if a.Port != 8001 || a.ReasoningParser != "nemotron_v3" {
+		t.Errorf("port %d reasoning parser %q", a.Port, a.ReasoningParser)
+	}
+}

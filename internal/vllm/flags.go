@@ -395,7 +395,10 @@ var ToolCallParsers = []string{
 	"openai", "phi4_mini_json", "pythonic", "qwen3_coder", "qwen3_xml", "seed_oss", "step3", "xlam",
 }
 
-// ReasoningParsers are the stock reasoning parsers of about vLLM 0.11 (FACTS §6.4).
+// ReasoningParsers are the stock reasoning parsers of about vLLM 0.11 (FACTS §6.4). Names
+// of later releases (kimi_k2 from 0.12, gemma4 from 0.19, nemotron_v3 from 0.20.2, ...) are
+// in flagdb, per release, as --reasoning-parser choices: flagdb.Choices gives those of a
+// release, and check accepts a name from either list.
 var ReasoningParsers = []string{
 	"deepseek_r1", "glm45", "granite", "hunyuan_a13b", "mistral", "openai_gptoss", "qwen3", "seed_oss", "step3",
 }

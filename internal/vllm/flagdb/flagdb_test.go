@@ -125,6 +125,10 @@ func TestImageVersion(t *testing.T) {
 // sources/ cites it.
 var sourceAtCommit = regexp.MustCompile(`^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/blob/[0-9a-f]{40}/vllm/[a-z0-9_/]+\.py$`)
 
+// vllmThread matches an issue or pull request of vLLM's own repository, which sources/ cites for
+// what dates prove (a flag added after a release was published, a release that ran a flag).
+var vllmThread = regexp.MustCompile(`^https://github\.com/vllm-project/vllm/(issues|pull)/[0-9]+$`)
+
 func TestReleasesSpanAndSources(t *testing.T) {
 	rs := Releases()
 	if len(rs) < 10 {
@@ -138,8 +142,8 @@ func TestReleasesSpanAndSources(t *testing.T) {
 			t.Errorf("releases out of order at %v", r.Version)
 		}
 		for _, u := range strings.Fields(r.Source) {
-			if !strings.HasPrefix(u, "https://docs.vllm.ai/en/v") && !sourceAtCommit.MatchString(u) {
-				t.Errorf("%v: source %q is neither a versioned docs.vllm.ai page nor a vLLM source file at a commit", r.Version, u)
+			if !strings.HasPrefix(u, "https://docs.vllm.ai/en/v") && !sourceAtCommit.MatchString(u) && !vllmThread.MatchString(u) {
+				t.Errorf("%v: source %q is neither a versioned docs.vllm.ai page, a vLLM source file at a commit nor a vLLM issue or pull request", r.Version, u)
 			}
 		}
 		if r.Source == "" {
@@ -372,7 +376,7 @@ func TestSourceTranscriptions(t *testing.T) {
 	}
 	// The OpenAI server's own flags, from 0.9.1's make_arg_parser (presence only: not complete).
 	for _, c := range []struct{ flag, deflt string }{
-		{"--enable-auto-tool-choice", ""},
+		{"--enable-auto-tool-choice", "False"}, // the default 0.33.0's FrontendArgs states
 		{"--tool-call-parser", ""},
 		{"--api-key", ""},
 		{"--port", "8000"},
@@ -398,5 +402,88 @@ func TestSourceTranscriptions(t *testing.T) {
 	}
 	if n < 180 {
 		t.Errorf("%d flags in the table; with the two source transcriptions it holds over 180", n)
+	}
+}
+
+// TestNewerFlagsAndParsers pins the flags and reasoning parsers of recent releases that public
+// compose files use, each known from the release a source proves and not before.
+func TestNewerFlagsAndParsers(t *testing.T) {
+	for _, c := range []struct {
+		flag string
+		at   Version
+		want Availability
+	}{
+		// PR #31343 was still in review after v0.13.0 was published; issue #39279 ran it on 0.19.0.
+		{"--default-chat-template-kwargs", v(0, 12, 0), NotYetAdded},
+		{"--default-chat-template-kwargs", v(0, 13, 0), NotYetAdded},
+		{"--default-chat-template-kwargs", v(0, 14, 0), Available}, // not known either way: not claimed missing
+		{"--default-chat-template-kwargs", v(0, 19, 0), Available},
+		{"--default-chat-template-kwargs", v(0, 27, 1), Available},
+		// Missing from 0.11.1's whole parser; MambaCacheMode on 0.16.0's cache config page.
+		{"--mamba-cache-mode", v(0, 10, 1), NotYetAdded},
+		{"--mamba-cache-mode", v(0, 11, 1), NotYetAdded},
+		{"--mamba-cache-mode", v(0, 16, 0), Available},
+		{"--mamba-cache-mode=align", v(0, 27, 1), Available},
+		// vLLM's MambaConfig flags (also SGLang's names), from 0.23.0.
+		{"--mamba-backend", v(0, 23, 0), Available},
+		{"--enable-mamba-cache-stochastic-rounding", v(0, 27, 1), Available},
+		{"--mamba-cache-philox-rounds", v(0, 27, 1), Available},
+		// FrontendArgs fields no engine-args page shows (cli_args.py, filed under 0.33.0).
+		{"--fingerprint-mode", v(0, 33, 0), Available},
+		{"--enable-log-deltas", v(0, 33, 0), Available},
+		{"--data-parallel-supervisor-port", v(0, 33, 0), Available},
+	} {
+		if got, _ := At(c.flag, c.at, Pinned); got != c.want {
+			t.Errorf("At(%q, %v) = %v; want %v", c.flag, c.at, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		flag              string
+		first, absentTill Version
+	}{
+		{"--default-chat-template-kwargs", v(0, 19, 0), v(0, 13, 0)},
+		{"--mamba-cache-mode", v(0, 16, 0), v(0, 11, 1)},
+		{"--mamba-backend", v(0, 23, 0), Version{}},
+	} {
+		if e, ok := Lookup(c.flag); !ok || e.FirstSeen != c.first || e.AbsentBefore != c.absentTill {
+			t.Errorf("%s: found %v, first seen %v, absent through %v; want %v and %v", c.flag, ok, e.FirstSeen, e.AbsentBefore, c.first, c.absentTill)
+		}
+	}
+	if e, _ := Lookup("--default-chat-template-kwargs"); e.Kind != JSON {
+		t.Errorf("--default-chat-template-kwargs kind %v; want JSON", e.Kind)
+	}
+	if e, _ := Lookup("--no-enable-mamba-cache-stochastic-rounding"); e.Name != "enable-mamba-cache-stochastic-rounding" || !e.Negatable {
+		t.Errorf("--no-enable-mamba-cache-stochastic-rounding: %+v; want the negatable flag", e)
+	}
+	if got, ok := Choices("--mamba-cache-mode", v(0, 27, 1), Pinned); !ok || !slices.Equal(got, []string{"all", "align", "none"}) {
+		t.Errorf("Choices(--mamba-cache-mode, 0.27.1) = %v, %v", got, ok)
+	}
+	// Reasoning parser names by the release that shows them.
+	for _, c := range []struct {
+		name string
+		at   Version
+		pin  Pin
+		want bool
+	}{
+		{"nemotron_v3", v(0, 19, 0), Pinned, false},
+		{"nemotron_v3", v(0, 20, 2), Pinned, true},
+		{"nemotron_v3", v(0, 27, 1), Pinned, true},
+		{"nemotron_v3", Version{}, Unpinned, true}, // judged at Newest()
+		{"gemma4", v(0, 18, 0), Pinned, false},
+		{"gemma4", v(0, 19, 0), Pinned, true},
+		{"kimi_k2", v(0, 11, 1), Pinned, false},
+		{"kimi_k2", v(0, 12, 0), Pinned, true},
+		{"minimax_m2", v(0, 12, 0), Pinned, true},
+		{"step3p5", v(0, 15, 1), Pinned, true},
+		{"hy_v3", v(0, 22, 1), Pinned, true},
+		{"holo2", v(0, 26, 0), Pinned, true},
+		{"holo2", v(0, 25, 0), Pinned, false},
+		{"qwen3", v(0, 33, 0), Pinned, true},
+		{"nemotron-v3", v(0, 33, 0), Pinned, false},
+	} {
+		list, ok := Choices("--reasoning-parser", c.at, c.pin)
+		if got := ok && slices.Contains(list, c.name); got != c.want {
+			t.Errorf("reasoning parser %q at %v (%v): listed %v; want %v", c.name, c.at, c.pin, got, c.want)
+		}
 	}
 }
