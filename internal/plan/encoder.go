@@ -306,6 +306,9 @@ func EncoderModelled(m Model, release string) bool {
 // multimodal model m takes, so vLLM profiles no encoder run; a modality left
 // out keeps vLLM's default limit (Qwen-VL towers also take video).
 func TextOnly(m Model, a vllm.Args) bool {
+	if on, _ := flagOn(a, "language-model-only"); on && m.Multimodal {
+		return true
+	}
 	limits, _, _ := mmLimitsSized(a)
 	return textOnly(m, limits)
 }
@@ -334,6 +337,10 @@ func estimateEncoder(m Model, a vllm.Args, batched, seqs, maxModelLen, tp int, r
 		return e
 	}
 	limits, _, sized := mmLimitsSized(a)
+	if on, _ := flagOn(a, "language-model-only"); on {
+		e.Skipped = "--language-model-only: no multimodal input, the encoder is not profiled"
+		return e
+	}
 	if textOnly(m, limits) {
 		e.Skipped = "--limit-mm-per-prompt is 0 for every modality: text-only, the encoder is not profiled"
 		return e

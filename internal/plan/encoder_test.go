@@ -292,3 +292,16 @@ func TestEncoderQwen25Video(t *testing.T) {
 		}
 	}
 }
+
+// --language-model-only serves text alone: no encoder run in the profile
+// (a public compose file's plan still counted it).
+func TestEncoderLanguageModelOnly(t *testing.T) {
+	m := model(t, "Qwen/Qwen2.5-VL-7B-Instruct")
+	e := estimateEncoder(m, vllm.Parse([]string{"--language-model-only"}), 8192, 256, 32768, 1, "0.26.0")
+	if e.Modelled || !strings.Contains(e.Skipped, "--language-model-only") || !TextOnly(m, vllm.Parse([]string{"--language-model-only"})) {
+		t.Errorf("modelled %v, skipped %q", e.Modelled, e.Skipped)
+	}
+	if with := estimateEncoder(m, vllm.Parse(nil), 8192, 256, 32768, 1, "0.26.0"); !with.Modelled {
+		t.Errorf("without the flag the image run is sized: %q", with.Why)
+	}
+}

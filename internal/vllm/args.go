@@ -3,6 +3,7 @@ package vllm
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -305,6 +306,19 @@ func (a *Args) apply(arg Arg, f Flag) {
 		}
 		*dst = n
 	}
+	// vLLM reads these through human_readable_int: 16k is 16,000, 16K is
+	// 16,384 (decimals only with the decimal suffixes).
+	humanInt := func(dst *int) {
+		if v == "" {
+			return
+		}
+		n, ok := HumanReadableInt(v)
+		if !ok {
+			bad("an integer (or one with a k/K, m/M, g/G suffix)")
+			return
+		}
+		*dst = n
+	}
 	atof := func(dst *float64) {
 		if v == "" {
 			return
@@ -345,7 +359,7 @@ func (a *Args) apply(arg Arg, f Flag) {
 	case "data-parallel-size":
 		atoi(&a.DataParallelSize)
 	case "max-model-len":
-		atoi(&a.MaxModelLen)
+		humanInt(&a.MaxModelLen)
 	case "gpu-memory-utilization":
 		atof(&a.GPUMemoryUtilization)
 	case "quantization":
@@ -357,7 +371,7 @@ func (a *Args) apply(arg Arg, f Flag) {
 	case "max-num-seqs":
 		atoi(&a.MaxNumSeqs)
 	case "max-num-batched-tokens":
-		atoi(&a.MaxNumBatchedTokens)
+		humanInt(&a.MaxNumBatchedTokens)
 	case "enforce-eager":
 		a.EnforceEager = !arg.Negated
 	case "api-key":
@@ -380,9 +394,43 @@ func (a *Args) apply(arg Arg, f Flag) {
 		atoi(&a.BlockSize)
 	case "kv-cache-memory", "kv-cache-memory-bytes":
 		var n int
-		atoi(&n)
+		humanInt(&n)
 		a.KVCacheMemoryBytes = int64(n)
 	}
+}
+
+// HumanReadableInt reads an integer as vLLM's human_readable_int does
+// (vllm/engine/arg_utils.py, for --max-model-len, --max-num-batched-tokens
+// and --kv-cache-memory-bytes): a plain integer, or a number with a decimal
+// suffix k, m, g, t (×10³ …, decimals allowed: 25.6k) or a binary one K, M,
+// G, T (×2¹⁰ …, whole numbers only).
+func HumanReadableInt(v string) (int, bool) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.Atoi(v); err == nil {
+		return n, true
+	}
+	if len(v) < 2 {
+		return 0, false
+	}
+	num, suffix := v[:len(v)-1], v[len(v)-1]
+	pow := strings.IndexByte("kmgt", suffix|0x20) + 1
+	whole, frac, dot := strings.Cut(num, ".")
+	digits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+	if pow == 0 || !digits(whole) || dot && !digits(frac) {
+		return 0, false
+	}
+	if suffix >= 'a' {
+		x, err := strconv.ParseFloat(num, 64)
+		if err != nil {
+			return 0, false
+		}
+		return int(x * math.Pow(1000, float64(pow))), true
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, false
+	}
+	return n << (10 * pow), true
 }
 
 func redactIf(f Flag, v string) string {

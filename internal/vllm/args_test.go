@@ -206,3 +206,26 @@ func TestNewerFrontendAndMambaFlagsParse(t *testing.T) {
 		t.Errorf("port %d reasoning parser %q", a.Port, a.ReasoningParser)
 	}
 }
+
+// vLLM reads --max-model-len, --max-num-batched-tokens and
+// --kv-cache-memory-bytes with human_readable_int: a public compose file's
+// "64k" was called an error and planned as the model's full length.
+func TestHumanReadableInt(t *testing.T) {
+	for in, want := range map[string]int{"8192": 8192, "16k": 16000, "64K": 65536, "25.6k": 25600, "1m": 1000000, "2M": 2 << 20, "1G": 1 << 30, " 32k ": 32000} {
+		if got, ok := HumanReadableInt(in); !ok || got != want {
+			t.Errorf("%q: %d %v, want %d", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "k", "1.5K", "-1k", "12x", "infk", "1e3k", "abc"} {
+		if got, ok := HumanReadableInt(in); ok {
+			t.Errorf("%q read as %d, want refused", in, got)
+		}
+	}
+	a := Parse([]string{"--model", "m", "--max-model-len", "16k", "--max-num-batched-tokens", "8K"})
+	if a.MaxModelLen != 16000 || a.MaxNumBatchedTokens != 8192 || len(a.Problems) != 0 {
+		t.Errorf("max-model-len %d, batched %d, problems %v; want 16000, 8192, none", a.MaxModelLen, a.MaxNumBatchedTokens, a.Problems)
+	}
+	if b := Parse([]string{"--model", "m", "--max-model-len", "16q"}); len(b.Problems) != 1 {
+		t.Errorf("16q: problems %v, want one", b.Problems)
+	}
+}
