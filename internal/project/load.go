@@ -346,6 +346,7 @@ func (p *Project) loadProfile(ctx context.Context, name, overlay string) (*Profi
 		return pr, nil
 	}
 	pr.Compose = cp
+	pr.Diags = append(pr.Diags, pr.undefinedRefs(cp)...)
 	// The analysis view: services of every compose profile (alternatives kept
 	// behind `profiles:`), and unset variables kept as unknown values instead of
 	// empty strings. It falls back to the strict model when compose refuses it.
