@@ -5,9 +5,11 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vllmctl/vllmctl/internal/project"
+	"github.com/vllmctl/vllmctl/internal/vllm"
 )
 
 type owner struct {
@@ -112,19 +114,23 @@ func (c *checker) crossProfile(selected func(string) bool) {
 				if !ok {
 					pos = pr.ServicePos(svc.Name)
 				}
-				for _, id := range svc.GPUs.IDs {
+				for _, id := range usedGPUs(svc) {
 					gpus[id] = append(gpus[id], owner{pr, svc, pos})
 				}
 			}
 		}
 	}
 	maybeHint := "if these profiles run one at a time, say so with a shared x-vllmctl.group or x-vllmctl.alternatives; if they run together, list them under together: in vllmctl.yaml to make this an error"
-	clash := func(list []owner, code, what, hint string, sameName bool) {
+	// maybeFileHint is for services of one file that compose profiles may or may not start together.
+	maybeFileHint := "if these services run one at a time, give each its own compose profile (profiles: [name]) or a shared x-vllmctl.group"
+	// hint is for profiles; fileHint, when the others are services of the same file.
+	clash := func(list []owner, code, what, hint, fileHint string, sameName bool) {
 		for i, o := range list {
 			if !selected(o.pr.Name) {
 				continue
 			}
 			var together, maybe []string
+			sameFile, maybeSameFile := true, true
 			for j, x := range list {
 				if j == i {
 					continue
@@ -143,22 +149,33 @@ func (c *checker) crossProfile(selected func(string) bool) {
 				switch r {
 				case Together:
 					together = append(together, desc)
+					sameFile = sameFile && x.pr == o.pr
 				case Maybe:
 					maybe = append(maybe, desc)
+					maybeSameFile = maybeSameFile && x.pr == o.pr
 				}
 			}
 			if len(together) > 0 {
-				c.diag(o.pos, project.Error, code, "services."+o.svc.Name, what+" also used by "+strings.Join(together, ", "), hint)
+				h := hint
+				if sameFile {
+					h = fileHint
+				}
+				c.diag(o.pos, project.Error, code, "services."+o.svc.Name, what+" also used by "+strings.Join(together, ", "), h)
 			} else if len(maybe) > 0 {
-				c.diag(o.pos, project.Warning, code, "services."+o.svc.Name, what+" also used by "+strings.Join(maybe, ", ")+", if they run at the same time", maybeHint)
+				h := maybeHint
+				if maybeSameFile {
+					h = maybeFileHint
+				}
+				c.diag(o.pos, project.Warning, code, "services."+o.svc.Name, what+" also used by "+strings.Join(maybe, ", ")+", if they run at the same time", h)
 			}
 		}
 	}
 	for _, port := range sortedInts(ports) {
-		clash(distinctServices(ports[port]), "port-clash", fmt.Sprintf("host port %d is", port), "give each profile its own host port", false)
+		clash(distinctServices(ports[port]), "port-clash", fmt.Sprintf("host port %d is", port), "give each profile its own host port",
+			"give each service its own host port; if they are alternatives started one at a time, give each its own compose profile (profiles: [name])", false)
 	}
 	for _, n := range slices.Sorted(maps.Keys(cnames)) {
-		clash(distinctServices(cnames[n]), "container-name-clash", fmt.Sprintf("container_name %q is", n), "use a distinct container_name per service, or none", true)
+		clash(distinctServices(cnames[n]), "container-name-clash", fmt.Sprintf("container_name %q is", n), "use a distinct container_name per service, or none", "use a distinct container_name per service, or none", true)
 	}
 	for _, id := range slices.Sorted(maps.Keys(gpus)) {
 		list := distinctServices(gpus[id])
@@ -182,14 +199,105 @@ func (c *checker) crossProfile(selected func(string) bool) {
 			msg := fmt.Sprintf("GPU %s is shared and the memory-utilization shares add up to %.2f (%s): the second engine to start fails its free-memory check", id, sum, strings.Join(parts, " + "))
 			hint := "lower the shares so they sum to 0.90 or less, and add --enforce-eager on both"
 			sev := project.Error
-			if !certain {
+			switch {
+			case certain && sameProfile(o, together):
+				// Services of one file that docker compose up starts together:
+				// a warning, as a file's services are also started one by one
+				// (docker compose up SERVICE).
+				sev = project.Warning
+				parts = []string{fmt.Sprintf("%s %.2f", o.svc.Name, o.svc.Args.GPUMemoryUtilization)}
+				for _, x := range together {
+					parts = append(parts, fmt.Sprintf("%s %.2f", x.svc.Name, x.svc.Args.GPUMemoryUtilization))
+				}
+				msg = fmt.Sprintf("GPU %s is shared by services that docker compose up starts together, and their --gpu-memory-utilization values add up to %.2f (%s): the engine that starts second finds less free memory than its share and exits", id, sum, strings.Join(parts, " + "))
+				hint = "lower the values so they sum to 0.90 or less (and add --enforce-eager on each), or give each service its own GPU; if they are alternatives started one at a time, give each its own compose profile (profiles: [name])"
+			case !certain:
 				sev = project.Warning
 				msg += ", if they run at the same time"
-				hint += "; " + maybeHint
+				if sameProfile(o, maybe) {
+					hint += "; " + maybeFileHint
+				} else {
+					hint += "; " + maybeHint
+				}
 			}
 			c.diag(o.pos, sev, "gpu-overcommit", "services."+o.svc.Name+".command", msg, hint)
 		}
 	}
+}
+
+// sameProfile reports whether every service of others is in o's profile (one compose file and its bases).
+func sameProfile(o owner, others []owner) bool {
+	for _, x := range others {
+		if x.pr != o.pr {
+			return false
+		}
+	}
+	return true
+}
+
+// usedGPUs returns the host GPUs an engine computes on, as far as the files
+// tell. The GPUs the container sees: device_ids (or the ids of
+// NVIDIA_VISIBLE_DEVICES or CUDA_VISIBLE_DEVICES), for count: N the first N
+// (Docker hands out 0 to N-1), or all of them. A CUDA_VISIBLE_DEVICES set
+// beside a device request picks among those by position. Of all GPUs, vLLM
+// takes the first tensor × pipeline × data parallel size ones, CUDA numbering
+// the visible GPUs from 0 (the host's order on a host of one GPU model). Nil
+// when that cannot be told here.
+func usedGPUs(svc *project.Service) []string {
+	g := svc.GPUs
+	if g.Unknown || g.Empty {
+		return nil
+	}
+	visible := g.IDs
+	if len(visible) == 0 && g.Count > 0 {
+		visible = firstGPUs(g.Count)
+	}
+	if g.Source != "CUDA_VISIBLE_DEVICES" && (g.All || len(visible) > 0) {
+		if picks, ok := cudaVisible(svc); ok {
+			if g.All {
+				return picks
+			}
+			var out []string
+			for _, p := range picks {
+				i, err := strconv.Atoi(p)
+				if err != nil || i < 0 || i >= len(visible) {
+					return nil // not a position among the visible GPUs: CUDA sees none of them
+				}
+				out = append(out, visible[i])
+			}
+			return out
+		}
+	}
+	if g.All && svc.Args.ParallelKnown() {
+		return firstGPUs(svc.Args.GPUsNeeded())
+	}
+	return visible
+}
+
+// cudaVisible returns the GPU positions of a CUDA_VISIBLE_DEVICES written in
+// the service's environment, when they are plain numbers.
+func cudaVisible(svc *project.Service) ([]string, bool) {
+	v, ok := svc.Config.Environment["CUDA_VISIBLE_DEVICES"]
+	if !ok || v == nil || vllm.HasUnknown(*v) {
+		return nil, false
+	}
+	var out []string
+	for _, part := range strings.Split(*v, ",") {
+		part = strings.TrimSpace(part)
+		if _, err := strconv.Atoi(part); err != nil {
+			return nil, false
+		}
+		out = append(out, part)
+	}
+	return out, len(out) > 0
+}
+
+func firstGPUs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = strconv.Itoa(i)
+	}
+	return out
 }
 
 // coRunning picks, among the services of one GPU, a largest set that may run

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"regexp"
 	goruntime "runtime"
@@ -180,6 +181,9 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		if pb.Index >= 0 && pb.Index < len(svc.Argv) && commented[svc.Argv[pb.Index]] {
 			continue // reported once, as the '#' line it comes from
 		}
+		if pb.Kind == vllm.MissingValue && c.emptiedByUnset(pr, svc, pb, argPos(pb.Index, "--"+pb.Flag), cmdPath) {
+			continue // said once, on the unset variable that empties it
+		}
 		sev := project.Error
 		code := "flag-" + string(pb.Kind)
 		msg, hint := pb.Message, pb.Hint
@@ -239,7 +243,7 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 			c.jsonFlag(pr, svc, arg, e, pos, cmdPath)
 		}
 	}
-	c.unsetConsequences(a)
+	c.unsetConsequences(svc)
 	if arg, ok := a.Lookup("api-key"); ok && !arg.Unknown && len(arg.Values) == 1 && strings.TrimSpace(arg.Values[0]) == "" && !hasProblem(a, "api-key") {
 		c.diag(argPos(arg.Index, ""), project.Error, "api-key-empty", cmdPath,
 			"--api-key is given an empty value: vLLM then serves without authentication (an empty key disables the check)",
@@ -329,6 +333,12 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 	}
 	// GPUs against parallelism.
 	g := svc.GPUs
+	if _, ok := cudaVisible(svc); ok && g.Source != "CUDA_VISIBLE_DEVICES" && !g.Unknown && !g.Empty && (g.All || g.N() > 0) {
+		// A CUDA_VISIBLE_DEVICES beside the device request: the engine sees only those.
+		if ids := usedGPUs(svc); len(ids) > 0 {
+			g = project.GPUs{IDs: ids, Source: g.Source, Path: g.Path}
+		}
+	}
 	need := a.GPUsNeeded()
 	parallelKnown := a.ParallelKnown()
 	gpuPos := func() project.Pos {
@@ -540,6 +550,19 @@ func loadEstimate(model string) (time.Duration, bool) {
 	return 90*time.Second + time.Duration(b*10)*time.Second, true
 }
 
+// Docker's healthcheck defaults (docs.docker.com, Dockerfile HEALTHCHECK):
+// a probe every 30 s, unhealthy after 3 consecutive failures.
+const (
+	defaultHealthInterval = 30 * time.Second
+	defaultHealthRetries  = 3
+)
+
+// healthcheck warns when Docker would mark the engine unhealthy before it can
+// have loaded. Failures during start_period do not count; after it, Docker
+// needs retries consecutive failures, one per interval. So the engine has
+// about start_period + retries × interval before "unhealthy" (a probe's
+// timeout adds to that only when it hangs; vLLM refuses connections while it
+// loads, so the probe fails at once).
 func (c *checker) healthcheck(pr *project.Profile, svc *project.Service) {
 	hc := svc.Config.HealthCheck
 	if hc == nil || hc.Disable {
@@ -553,16 +576,37 @@ func (c *checker) healthcheck(pr *project.Profile, svc *project.Service) {
 	if hc.StartPeriod != nil {
 		sp = time.Duration(*hc.StartPeriod)
 	}
-	if sp < est {
-		path := "services." + svc.Name + ".healthcheck.start_period"
-		pos, ok := pr.PosOf(path)
-		if !ok {
-			pos, _ = pr.KeyPos("services." + svc.Name + ".healthcheck")
-		}
-		c.diag(pos, project.Warning, "healthcheck-start", path,
-			fmt.Sprintf("healthcheck start_period %s is below a likely load time of %s for %s: Docker marks it unhealthy while it loads", sp, est.Round(time.Second), svc.Args.Model),
-			fmt.Sprintf("set start_period: %ds or more (vllmctl up follows the real startup phases and needs no start period)", int(est.Seconds())))
+	var defaults []string // the settings Docker's defaults fill
+	retries := uint64(defaultHealthRetries)
+	if hc.Retries != nil && *hc.Retries > 0 {
+		retries = *hc.Retries
+	} else {
+		defaults = append(defaults, "retries")
 	}
+	interval := defaultHealthInterval
+	if hc.Interval != nil && *hc.Interval > 0 {
+		interval = time.Duration(*hc.Interval)
+	} else {
+		defaults = append(defaults, "interval")
+	}
+	failing := time.Duration(retries) * interval
+	window := sp + failing
+	if window >= est {
+		return
+	}
+	path := "services." + svc.Name + ".healthcheck.start_period"
+	pos, found := pr.PosOf(path)
+	if !found {
+		pos, _ = pr.KeyPos("services." + svc.Name + ".healthcheck")
+	}
+	need := est - failing
+	msg := fmt.Sprintf("healthcheck start_period %s + %d retries × %s = %s is below a likely load time of %s for %s: Docker marks it unhealthy while it loads",
+		sp, retries, interval, window, est.Round(time.Second), svc.Args.Model)
+	if len(defaults) > 0 {
+		msg += " (" + strings.Join(defaults, " and ") + ": Docker's default)"
+	}
+	c.diag(pos, project.Warning, "healthcheck-start", path, msg,
+		fmt.Sprintf("set start_period: %ds or more, or raise retries or interval (vllmctl up follows the real startup phases and needs no start period)", int(math.Ceil(need.Seconds()))))
 }
 
 var hfToken = regexp.MustCompile(`\bhf_[A-Za-z0-9]{30,}\b`)
@@ -631,8 +675,8 @@ func (c *checker) rawSource(s *project.Source) {
 					fmt.Sprintf("the value of %s starts with a space: the container gets %q", key, " "+strings.TrimLeft(val, " \t")[:min(12, len(strings.TrimLeft(val, " \t")))]+"..."),
 					fmt.Sprintf("write %s=%s with no space after '='", key, strings.TrimLeft(val, " \t")))
 			}
-			// A placeholder ("EMPTY", "dummy", "sk-no-key-required") is not a secret.
-			if project.IsSecretName(key) && literalOutsideRefs(val) && redact.Maskable(strings.TrimSpace(val)) {
+			// A placeholder ("EMPTY", "dummy", "sk-1234") is not a secret.
+			if project.IsSecretName(key) && literalOutsideRefs(val) && !placeholderSecret(strings.TrimSpace(val)) {
 				c.diag(pos, project.Error, "hardcoded-secret", path,
 					fmt.Sprintf("%s is written in the compose file", key),
 					fmt.Sprintf("move it to the root .env and write %s=${%s}", key, key))
@@ -644,8 +688,8 @@ func (c *checker) rawSource(s *project.Source) {
 		}
 		refs, _ := project.ScanRefs(n.Value)
 		for _, r := range refs {
-			// A placeholder default ("dummy", "EMPTY", "changeme") is not a secret.
-			if project.IsSecretName(r.Name) && r.HasDefault() && strings.TrimSpace(r.Arg) != "" && literalOutsideRefs(r.Arg) && redact.Maskable(strings.TrimSpace(r.Arg)) {
+			// A placeholder default ("dummy", "EMPTY", "sk-local") is not a secret.
+			if project.IsSecretName(r.Name) && r.HasDefault() && strings.TrimSpace(r.Arg) != "" && literalOutsideRefs(r.Arg) && !placeholderSecret(strings.TrimSpace(r.Arg)) {
 				c.diag(pos, project.Error, "hardcoded-secret", path,
 					fmt.Sprintf("${%s} has a secret written as its default", r.Name),
 					fmt.Sprintf("remove the default (${%s}) and keep the value in .env only", r.Name))
@@ -663,14 +707,18 @@ func (c *checker) rawSource(s *project.Source) {
 					v = toks[i+1]
 				}
 				v = strings.Trim(v, `"'`)
-				if v != "" && !strings.HasPrefix(v, "-") && !strings.HasPrefix(v, "$") && literalOutsideRefs(v) && redact.Maskable(v) {
-					p, _ := s.FindWord(n.Line, name)
-					if p.File == "" {
-						p = pos
-					}
-					c.diag(p, project.Error, "hardcoded-secret", path, "--api-key is written in the compose file",
-						"write --api-key ${VLLM_API_KEY} and keep the key in the root .env")
+				if v == "" || strings.HasPrefix(v, "-") || strings.HasPrefix(v, "$") || !literalOutsideRefs(v) {
+					continue
 				}
+				if placeholderSecret(v) {
+					continue // a placeholder leaks nothing
+				}
+				p, _ := s.FindWord(n.Line, name)
+				if p.File == "" {
+					p = pos
+				}
+				c.diag(p, project.Error, "hardcoded-secret", path, "--api-key is written in the compose file",
+					"write --api-key ${VLLM_API_KEY} and keep the key in the root .env")
 			}
 		}
 		if hfToken.MatchString(n.Value) && !strings.Contains(n.Value, "YOUR") {
@@ -678,6 +726,34 @@ func (c *checker) rawSource(s *project.Source) {
 				"revoke it, then keep HF_TOKEN in the root .env")
 		}
 	})
+}
+
+// placeholderWords mark a value written to stand for a key, not to be one
+// ("sk-local", "your-api-key", "changeme123", "sk-no-key-required").
+var placeholderWords = []string{"dummy", "placeholder", "changeme", "change-me", "change_me", "example", "local", "none", "fake", "your", "xxx", "no-key", "nokey", "not-needed", "replace"}
+
+// placeholderSecret reports whether a value written for a secret is a
+// placeholder rather than a key: a value redact does not mask (a
+// conventional "no key" value, see redact.Maskable), one with a placeholder
+// word, or an OpenAI-style "sk-"
+// with a short, all-digit or one-character tail (sk-1234, sk-test, sk-xxx).
+// Such a value leaks nothing; a long random one does.
+func placeholderSecret(v string) bool {
+	if !redact.Maskable(v) {
+		return true
+	}
+	lower := strings.ToLower(v)
+	for _, w := range placeholderWords {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	if tail, ok := strings.CutPrefix(lower, "sk-"); ok {
+		allDigits := strings.Trim(tail, "0123456789") == ""
+		oneChar := tail != "" && strings.Count(tail, tail[:1]) == len(tail)
+		return len(tail) < 8 || allDigits || oneChar
+	}
+	return false
 }
 
 // literalOutsideRefs reports whether s has characters outside ${...} references.
@@ -775,8 +851,8 @@ func (c *checker) jsonFlag(pr *project.Profile, svc *project.Service, arg vllm.A
 
 // unsetConsequences adds to each unset-variable finding what vLLM does with the
 // flag the variable was to fill: one finding per cause, with its effect.
-func (c *checker) unsetConsequences(a *vllm.Args) {
-	for _, arg := range a.List {
+func (c *checker) unsetConsequences(svc *project.Service) {
+	for _, arg := range svc.Args.List {
 		if !arg.Unknown || !arg.Known || len(arg.Values) != 1 {
 			continue
 		}
@@ -788,14 +864,69 @@ func (c *checker) unsetConsequences(a *vllm.Args) {
 		effect := fmt.Sprintf("; --%s then gets no value: vLLM exits with `argument --%s: expected at least one argument`", arg.Name, arg.Name)
 		if strings.Contains(arg.Written, "=") {
 			effect = fmt.Sprintf("; --%s= then has an empty value", arg.Name)
+		} else if next := arg.Index + 2; next < len(svc.Argv) && !strings.HasPrefix(svc.Argv[next], "-") && !vllm.HasUnknown(svc.Argv[next]) {
+			// The empty word vanishes and the flag takes the word after it
+			// (which, with the variable set, is a stray argument of its own).
+			effect = fmt.Sprintf("; --%s then takes the next word (%q) as its value", arg.Name, svc.Argv[next])
 		}
-		for i := range c.out {
-			d := &c.out[i]
-			if d.Code == "unset-variable" && strings.Contains(d.Message, "${"+name+"}") && !strings.Contains(d.Message, "then ") {
-				d.Message = strings.Replace(d.Message, "interpolates to an empty string", "interpolates to an empty string"+effect, 1)
+		c.addEffect(name, effect)
+	}
+}
+
+// addEffect appends what an empty ${name} does to the unset-variable findings of name.
+func (c *checker) addEffect(name, effect string) {
+	for i := range c.out {
+		d := &c.out[i]
+		if d.Code == "unset-variable" && strings.Contains(d.Message, "${"+name+"}") && !strings.Contains(d.Message, "then ") {
+			d.Message = strings.Replace(d.Message, "interpolates to an empty string", "interpolates to an empty string"+effect, 1)
+		}
+	}
+}
+
+// emptiedByUnset reports whether a flag that gets no value (at pos) is
+// explained by an unset variable written as its value: right after the flag
+// on its line (a command: string), or the next list item. That variable's
+// finding then carries the effect, with its own severity (a warning when the
+// variable is merely not set here: the environment compose runs in may set
+// it), and the flag's own error is not reported. A value certainly empty (set
+// empty in .env, ${X:-} with X unset) has no such finding and stays an error.
+func (c *checker) emptiedByUnset(pr *project.Profile, svc *project.Service, pb vllm.Problem, pos project.Pos, cmdPath string) bool {
+	itemPath := ""
+	if ci := svc.CommandIndex(pb.Index); ci >= 0 {
+		itemPath = fmt.Sprintf("%s.%d", cmdPath, ci+1)
+	}
+	line := ""
+	for _, s := range pr.Sources {
+		if s.Path == pos.File {
+			if lines := strings.Split(string(s.Data), "\n"); pos.Line >= 1 && pos.Line <= len(lines) {
+				line = lines[pos.Line-1]
 			}
 		}
 	}
+	written := "--" + pb.Flag
+	if pb.Index >= 0 && pb.Index < len(svc.Argv) {
+		written = svc.Argv[pb.Index]
+	}
+	flagEnd := pos.Col - 1 + len(written)
+	for i := range c.out {
+		d := &c.out[i]
+		if d.Code != "unset-variable" || d.Pos.File != pos.File {
+			continue
+		}
+		next := itemPath != "" && d.Path == itemPath // command: as a list
+		if d.Path == cmdPath && d.Pos.Line == pos.Line && flagEnd <= d.Pos.Col-1 && d.Pos.Col-1 <= len(line) {
+			next = strings.TrimSpace(line[flagEnd:d.Pos.Col-1]) == "" // command: as a string
+		}
+		if !next {
+			continue
+		}
+		if !strings.Contains(d.Message, "then ") {
+			d.Message = strings.Replace(d.Message, "interpolates to an empty string",
+				fmt.Sprintf("interpolates to an empty string; --%s then gets no value: vLLM exits with `argument --%s: expected at least one argument`", pb.Flag, pb.Flag), 1)
+		}
+		return true
+	}
+	return false
 }
 
 func truncate(s string, n int) string {

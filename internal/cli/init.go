@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -111,7 +112,13 @@ func adoptFolder(e *env, root string, force bool) error {
 		}
 		pr := p.Profiles[0]
 		if len(pr.Services) == 0 {
-			skipped = append(skipped, skip{f, "not a compose file with services"})
+			why := "not a compose file with services"
+			if d, ok := loadError(p, pr); ok {
+				// compose-go refused it: say where and why, not that it has no services.
+				why = fmt.Sprintf("compose cannot load it: %s: %s (%s, then run init --adopt again)",
+					d.Pos, strings.TrimPrefix(d.Message, "compose cannot load this profile: "), d.Hint)
+			}
+			skipped = append(skipped, skip{f, why})
 			continue
 		}
 		if len(pr.Engines()) == 0 {
@@ -149,6 +156,17 @@ func adoptFolder(e *env, root string, force bool) error {
 	}
 	fmt.Fprintf(e.stdout, "\nwrote %s (%d profile(s)); next: vllmctl check\n", project.ConfigFile, len(adopted))
 	return nil
+}
+
+// loadError returns the first error of loading a profile (compose-go refused
+// the file), if any.
+func loadError(p *project.Project, pr *project.Profile) (project.Diagnostic, bool) {
+	for _, d := range append(slices.Clone(pr.Diags), p.Diags...) {
+		if d.Severity == project.Error {
+			return d, true
+		}
+	}
+	return project.Diagnostic{}, false
 }
 
 // archivedPath says why a path is an archive rather than a live file, or "".
