@@ -9,8 +9,11 @@ import (
 	"regexp"
 	goruntime "runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/vllmctl/vllmctl/internal/project"
 	"github.com/vllmctl/vllmctl/internal/redact"
@@ -347,6 +350,19 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 		}
 		return pr.ServicePos(svc.Name)
 	}
+	if v, ok := svc.Config.Environment["CUDA_VISIBLE_DEVICES"]; ok && v != nil && strings.EqualFold(strings.TrimSpace(*v), "all") {
+		// CUDA reads a list of indices or UUIDs and stops at the first
+		// entry it cannot read: "all" leaves no device visible.
+		pos, path, ok := pr.ListItemPos(svc.Name, "environment", "CUDA_VISIBLE_DEVICES", func(v string) bool {
+			return strings.HasPrefix(v, "CUDA_VISIBLE_DEVICES=")
+		})
+		if !ok {
+			pos, path = pr.ServicePos(svc.Name), "services."+svc.Name+".environment"
+		}
+		c.diag(pos, project.Error, "cuda-visible-all", path,
+			"CUDA_VISIBLE_DEVICES=all is not a CUDA device list: CUDA stops at the first entry it cannot read, so no GPU is visible and vLLM exits (`No CUDA GPUs are available`)",
+			"remove it (NVIDIA_VISIBLE_DEVICES=all or gpus: all select the GPUs), or list indices: CUDA_VISIBLE_DEVICES=0,1")
+	}
 	switch {
 	case g.Empty:
 		c.diag(gpuPos(), project.Error, "gpu-empty", g.Path,
@@ -357,7 +373,7 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 	case g.Source == "":
 		c.diag(pr.ServicePos(svc.Name), project.Warning, "gpu-none", sp,
 			"no GPU is assigned to this engine",
-			"add deploy.resources.reservations.devices with device_ids, or runtime: nvidia with NVIDIA_VISIBLE_DEVICES")
+			"add gpus: all (or deploy.resources.reservations.devices with device_ids), or runtime: nvidia with NVIDIA_VISIBLE_DEVICES")
 	case !parallelKnown || svc.GPUs.Source == "cdi" && g.N() == 0:
 	case g.N() > 0 && g.N() < need:
 		c.diag(flagPos("tensor-parallel-size"), project.Error, "tp-gpus", cmdPath,
@@ -406,8 +422,16 @@ func (c *checker) engine(pr *project.Profile, svc *project.Service) {
 			hasCache = true
 		}
 	}
-	if _, ok := cfg.Environment["HF_HOME"]; ok {
+	// A mount of a folder above the cache holds it too (./cache:/root/.cache).
+	if _, _, ok := svc.MountHolding("/root/.cache/huggingface", func(v types.ServiceVolumeConfig) bool {
+		return v.Type != types.VolumeTypeTmpfs && strings.TrimRight(v.Target, "/") != ""
+	}); ok {
 		hasCache = true
+	}
+	for _, k := range []string{"HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "TRANSFORMERS_CACHE"} {
+		if _, ok := cfg.Environment[k]; ok {
+			hasCache = true
+		}
 	}
 	if model, _ := a.Effective("model"); !hasCache && !strings.HasPrefix(model, "/") && a.Known("model") {
 		c.diag(pr.ServicePos(svc.Name), project.Warning, "no-hf-cache", sp+".volumes",
@@ -520,22 +544,29 @@ func (c *checker) image(pr *project.Profile, svc *project.Service) {
 		}
 		return
 	}
-	if strings.Contains(img, "@sha256:") {
+	// A digest pins; an image from a variable cannot be judged here (its
+	// unset variable is reported); a tag this file builds names the build,
+	// not a pull.
+	if strings.Contains(img, "@sha256:") || vllm.HasUnknown(img) || svc.Config.Build != nil {
 		return
 	}
 	name := img[strings.LastIndex(img, "/")+1:]
 	_, tag, hasTag := strings.Cut(name, ":")
+	pinHint := "pin a release tag or a digest"
+	if project.OfficialImage(img) {
+		repo := strings.TrimSuffix(img, ":"+tag)
+		pinHint = "pin a release tag (" + repo + ":v" + flagdb.Newest().String() + ") or a digest"
+	}
 	switch {
 	case !hasTag || tag == "latest":
 		msg := fmt.Sprintf("image %q is not pinned: the next pull may change vLLM's flags and defaults", img)
 		if svc.Version.From == project.VersionAssumedNewest {
 			msg += " (it is not on this machine: vllmctl plans it as " + svc.Version.Version.String() + ", the newest release it knows)"
 		}
-		c.diag(pos, project.Warning, "image-unpinned", path, msg,
-			"pin a release tag (vllm/vllm-openai:v"+flagdb.Newest().String()+") or a digest")
+		c.diag(pos, project.Warning, "image-unpinned", path, msg, pinHint)
 	case strings.Contains(strings.ToLower(tag), "nightly"):
 		c.diag(pos, project.Warning, "image-unpinned", path,
-			fmt.Sprintf("image %q is a nightly tag: it is garbage-collected and moves", img), "pin a release tag or a digest")
+			fmt.Sprintf("image %q is a nightly tag: it is garbage-collected and moves", img), pinHint)
 	}
 }
 
@@ -657,6 +688,22 @@ func (c *checker) commandComments(pr *project.Profile, svc *project.Service) map
 }
 
 func (c *checker) rawSource(s *project.Source) {
+	// Command list items by path, for a flag whose value is the next item
+	// (["--api-key", "…"]).
+	items := map[string]string{}
+	s.Walk(func(path string, n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode && commandPath.MatchString(path) {
+			items[path] = n.Value
+		}
+	})
+	nextItem := func(path string) string {
+		i := strings.LastIndexByte(path, '.')
+		k, err := strconv.Atoi(path[i+1:])
+		if i < 0 || err != nil {
+			return ""
+		}
+		return items[path[:i+1]+strconv.Itoa(k+1)]
+	}
 	s.Walk(func(path string, n *yaml.Node) {
 		if n.Kind != yaml.ScalarNode {
 			return
@@ -705,6 +752,8 @@ func (c *checker) rawSource(s *project.Source) {
 				v := inline
 				if !eq && i+1 < len(toks) {
 					v = toks[i+1]
+				} else if !eq {
+					v = nextItem(path) // a list item alone: its value is the next item
 				}
 				v = strings.Trim(v, `"'`)
 				if v == "" || strings.HasPrefix(v, "-") || strings.HasPrefix(v, "$") || !literalOutsideRefs(v) {
@@ -730,7 +779,7 @@ func (c *checker) rawSource(s *project.Source) {
 
 // placeholderWords mark a value written to stand for a key, not to be one
 // ("sk-local", "your-api-key", "changeme123", "sk-no-key-required").
-var placeholderWords = []string{"dummy", "placeholder", "changeme", "change-me", "change_me", "example", "local", "none", "fake", "your", "xxx", "no-key", "nokey", "not-needed", "replace"}
+var placeholderWords = []string{"dummy", "placeholder", "changeme", "change-me", "change_me", "example", "local", "none", "fake", "your", "xxx", "no-key", "nokey", "not-needed", "replace", "unused", "optional", "testing", "insecure", "sample"}
 
 // placeholderSecret reports whether a value written for a secret is a
 // placeholder rather than a key: a value redact does not mask (a
@@ -793,6 +842,9 @@ var deprecatedFrom = map[string]flagdb.Version{
 func versionWords(v project.EngineVersion) string {
 	if v.Pin == flagdb.Pinned {
 		return v.Version.String() + " (from the " + v.Source() + ")"
+	}
+	if v.From == project.VersionAssumedNewest {
+		return "not pinned: " + vllm.ShowUnknown(v.Ref) + " pulls the newest build, " + v.Version.String() + " or later"
 	}
 	if v.Ref != "" {
 		return "unknown (" + vllm.ShowUnknown(v.Ref) + " names no release; set x-vllmctl.vllm_version)"

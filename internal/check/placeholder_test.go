@@ -5,7 +5,7 @@ import "testing"
 // TestPlaceholderSecret: values written to stand for a key are placeholders,
 // long random keys are not.
 func TestPlaceholderSecret(t *testing.T) {
-	for _, v := range []string{"EMPTY", "dummy", "sk-1234", "sk-local", "sk-xxx", "sk-no-key-required", "sk-dummy", "sk-test", "sk-1234567890", "sk-aaaaaaaaaaaa", "your-api-key-here", "changeme123", "sk-fake-key-for-tests", "placeholder-token", "none"} {
+	for _, v := range []string{"EMPTY", "dummy", "sk-1234", "sk-local", "sk-xxx", "sk-no-key-required", "sk-dummy", "sk-test", "sk-1234567890", "sk-aaaaaaaaaaaa", "your-api-key-here", "changeme123", "sk-fake-key-for-tests", "placeholder-token", "none", "unused-key", "optional-key-for-testing", "insecure-dev-key"} {
 		if !placeholderSecret(v) {
 			t.Errorf("placeholderSecret(%q) = false, want true (a placeholder)", v)
 		}

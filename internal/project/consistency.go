@@ -102,6 +102,19 @@ func (pr *Profile) undefinedRefs(cp *types.Project) []Diagnostic {
 // whose value is item or starts with "item:", the map key item, else the list,
 // else the service.
 func (pr *Profile) itemPos(svc, list, item string) (Pos, string) {
+	if pos, path, ok := pr.ListItemPos(svc, list, item, func(v string) bool { return v == item || strings.HasPrefix(v, item+":") }); ok {
+		return pos, path
+	}
+	base := "services." + svc + "." + list
+	if pos, ok := pr.PosOf(base); ok {
+		return pos, base
+	}
+	return pr.ServicePos(svc), "services." + svc
+}
+
+// ListItemPos finds a service's list entry whose value (or long form's
+// source) match accepts, else the map key, in the last file that writes it.
+func (pr *Profile) ListItemPos(svc, list, key string, match func(string) bool) (Pos, string, bool) {
 	base := "services." + svc + "." + list
 	for i := len(pr.Sources) - 1; i >= 0; i-- {
 		src := pr.Sources[i]
@@ -109,23 +122,22 @@ func (pr *Profile) itemPos(svc, list, item string) (Pos, string) {
 			p := fmt.Sprintf("%s.%d", base, j)
 			n, ok := src.nodes[p]
 			if !ok {
-				if _, ok := src.nodes[p+".source"]; !ok {
+				if n, ok = src.nodes[p+".source"]; !ok {
 					break
 				}
-				n = src.nodes[p+".source"]
 			}
-			if n.Value == item || strings.HasPrefix(n.Value, item+":") {
-				return Pos{File: src.Path, Line: n.Line, Col: n.Column}, p
+			if match(n.Value) {
+				return Pos{File: src.Path, Line: n.Line, Col: n.Column}, p, true
 			}
 		}
-		if pos, ok := src.KeyPos(base + "." + item); ok {
-			return pos, base + "." + item
+		if pos, ok := src.KeyPos(base + "." + key); ok {
+			return pos, base + "." + key, true
+		}
+		if pos, ok := src.PosOf(base + "." + key); ok {
+			return pos, base + "." + key, true
 		}
 	}
-	if pos, ok := pr.PosOf(base); ok {
-		return pos, base
-	}
-	return pr.ServicePos(svc), "services." + svc
+	return Pos{}, "", false
 }
 
 // siblingDeclarations reads the other compose files beside the profile's

@@ -29,6 +29,8 @@ var rules = []Rule{
 		"A compose file must be a YAML mapping whose top level holds services:. Fix the top level of the file.", false},
 	{"compose-invalid", project.Error, "Docker Compose cannot load the profile",
 		"compose-go (the loader of docker compose) refuses the merged files. The message is Compose's own; fix the file until `docker compose config` accepts it.", false},
+	{"cuda-visible-all", project.Error, "CUDA_VISIBLE_DEVICES=all hides every GPU",
+		"CUDA_VISIBLE_DEVICES takes GPU indices or UUIDs and stops at the first entry it cannot read; \"all\" leaves no device visible and vLLM exits with `No CUDA GPUs are available`. NVIDIA_VISIBLE_DEVICES=all (or gpus: all) selects every GPU.", false},
 	{"compose-undefined", project.Error, "A service refers to a network, volume, secret, config or service the file does not define",
 		"Compose's consistency check refuses a service that names an undeclared network, named volume, secret or config, or depends on a service that is not defined: `docker compose up` stops before starting anything. Declare it at the top level or fix the name.", false},
 	{"required-variable", project.Error, "A required variable (${VAR:?...}) is not set",
