@@ -93,12 +93,26 @@ func adoptFolder(e *env, root string, force bool) error {
 	var adopted []string
 	type skip struct{ file, why string }
 	var skipped []skip
+	// A file another one includes (top-level include:) is loaded with it, as
+	// docker compose does: adopting both would count its engines twice.
+	includedBy := map[string]string{}
+	for _, f := range candidates {
+		for _, inc := range project.IncludedFiles(root, f) {
+			if _, seen := includedBy[inc]; !seen && inc != f {
+				includedBy[inc] = f
+			}
+		}
+	}
 	for _, f := range candidates {
 		if why := archivedPath(f); why != "" {
 			skipped = append(skipped, skip{f, why})
 			continue
 		}
 		if f == project.ConfigFile {
+			continue
+		}
+		if by, ok := includedBy[f]; ok {
+			skipped = append(skipped, skip{f, "included by " + by + " (its profile loads it, as docker compose does)"})
 			continue
 		}
 		if base, ok := project.OverrideBase(root, f); ok {
