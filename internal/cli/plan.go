@@ -262,6 +262,9 @@ func renderPlan(w io.Writer, pp plan.ProjectPlan, explain bool) {
 			if len(u.Unknown) > 0 {
 				sum += " (utilization unknown: " + strings.Join(u.Unknown, ", ") + ")"
 			}
+			if len(u.Alternatives) > 0 {
+				sum += " (alternatives behind compose profiles, the largest counted: " + strings.Join(u.Alternatives, ", ") + ")"
+			}
 			t.row("  "+u.GPU, strings.Join(u.Profiles, ", "), sum)
 		}
 		_ = t.flush()

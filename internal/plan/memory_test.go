@@ -565,3 +565,35 @@ func TestPlanDefaultModel(t *testing.T) {
 		t.Errorf("model %q verdict %s notes %q; want vLLM's default model planned and said so", e.Model, e.Verdict, e.Notes)
 	}
 }
+
+// Engines behind compose profiles that are not active are alternatives,
+// started one at a time: the GPU's share counts the largest of them beside
+// the engines that always start, and names them.
+func TestGPUSharesAlternatives(t *testing.T) {
+	dir := t.TempDir()
+	engine := func(name, util, gate string) string {
+		s := "  " + name + ":\n    image: vllm/vllm-openai:v0.20.0\n    command: [\"--model\", \"Qwen/Qwen3-0.6B\", \"--gpu-memory-utilization\", \"" + util + "\"]\n" +
+			"    deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: [\"0\"], capabilities: [gpu]}]}}}\n"
+		if gate != "" {
+			s += "    profiles: [" + gate + "]\n"
+		}
+		return s
+	}
+	f := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(f, []byte("services:\n"+engine("always", "0.2", "")+engine("small", "0.5", "small")+engine("large", "0.6", "large")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := project.Load(context.Background(), project.Options{Root: dir, Files: []string{f}, Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _ := gpu.Declare("RTX 4090", "", 1)
+	pp := PlanProject(p, ProjectInput{GPUs: inv, GPUSource: "flags"})
+	if len(pp.Usage) != 1 {
+		t.Fatalf("usage %+v, want one GPU", pp.Usage)
+	}
+	u := pp.Usage[0]
+	if u.Sum != 0.8 || len(u.Alternatives) != 2 {
+		t.Errorf("sum %.2f, alternatives %v; want 0.80 (0.2 + the larger alternative 0.6) and two alternatives", u.Sum, u.Alternatives)
+	}
+}

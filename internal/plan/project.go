@@ -55,6 +55,10 @@ type GPUUse struct {
 	// Unknown lists the profiles whose utilization cannot be read here
 	// (not in Sum, which is then a lower bound).
 	Unknown []string `json:"utilization_unknown,omitempty"`
+	// Alternatives lists the engines (profile/service) behind compose
+	// profiles that are not active: started one at a time, only the
+	// largest of their shares is in Sum.
+	Alternatives []string `json:"alternatives,omitempty"`
 }
 
 // ProjectPlan is the plan of a whole project.
@@ -76,6 +80,9 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 	out := ProjectPlan{GPUSource: in.GPUSource, GPUs: in.GPUs}
 	use := map[string]*GPUUse{}
 	perProfile := map[string]map[string]float64{} // profile -> gpu -> util
+	// Engines behind compose profiles that are not active are alternatives
+	// (started one at a time with --profile): the largest share counts.
+	gatedMax := map[string]map[string]float64{} // profile -> gpu -> largest gated util
 	for _, pr := range p.Profiles {
 		if len(in.Profiles) > 0 && !slices.Contains(in.Profiles, pr.Name) {
 			continue
@@ -134,9 +141,26 @@ func PlanProject(p *project.Project, in ProjectInput) ProjectPlan {
 					u.Unknown = append(u.Unknown, pr.Name)
 					continue
 				}
+				if len(s.Gated) > 0 && !slices.ContainsFunc(s.Gated, func(g string) bool { return slices.Contains(p.ComposeProfiles(), g) }) {
+					u.Alternatives = append(u.Alternatives, pr.Name+"/"+s.Name)
+					if gatedMax[pr.Name] == nil {
+						gatedMax[pr.Name] = map[string]float64{}
+					}
+					gatedMax[pr.Name][id] = max(gatedMax[pr.Name][id], s.Args.GPUMemoryUtilization)
+					if _, ok := perProfile[pr.Name][id]; !ok {
+						perProfile[pr.Name][id] = 0
+					}
+					continue
+				}
 				u.Sum += s.Args.GPUMemoryUtilization
 				perProfile[pr.Name][id] += s.Args.GPUMemoryUtilization
 			}
+		}
+	}
+	for name, byGPU := range gatedMax {
+		for id, m := range byGPU {
+			use[id].Sum += m
+			perProfile[name][id] += m
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(use)) {
