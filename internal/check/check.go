@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -103,13 +104,29 @@ func (c *checker) source(s *project.Source) {
 				sev = project.Warning
 				msg = fmt.Sprintf("${%s} is not set here (the project has no .env or .env.example): unless the environment compose runs in sets it, it interpolates to an empty string", u)
 			}
-			if r.Required() {
+			if r.Offset == 0 && u == r.Name && volumeItem.MatchString(r.Path) && strings.HasPrefix(r.Value[min(r.End, len(r.Value)):], ":") {
+				// "${HF_CACHE}:/root/.cache/huggingface" with nothing set.
+				msg += "; as the volume's source, compose then refuses the file (`invalid spec: empty section between colons`)"
+			}
+			if r.Required() && u == r.Name {
 				sev = project.Error
 				msg = fmt.Sprintf("${%s} is required (%s) and not set: compose refuses to start", u, strings.TrimSpace(r.Arg))
+			} else if nestedRequired(r.Arg, u) {
+				// ${A:-${B:?message}}: with A unset, compose needs B.
+				sev = project.Error
+				msg = fmt.Sprintf("${%s} is required where %s is read (${%s:?…} in ${%s}'s default) and not set: compose refuses to start", u, r.Name, u, r.Name)
 			}
 			c.diag(r.Pos, sev, "unset-variable", r.Path, msg, hint)
 		}
 	}
+}
+
+// volumeItem matches a short-form volume entry of a service.
+var volumeItem = regexp.MustCompile(`^services\.[^.]+\.volumes\.\d+$`)
+
+// nestedRequired reports whether a default holds ${name:?…} or ${name?…}.
+func nestedRequired(def, name string) bool {
+	return strings.Contains(def, "${"+name+":?") || strings.Contains(def, "${"+name+"?")
 }
 
 // envBeside reports whether a .env sits beside the compose file (where
