@@ -546,17 +546,7 @@ func TestCompileCacheNote(t *testing.T) {
 // and plans it, and says it is the default (an unseen public file got a plan
 // of model "").
 func TestPlanDefaultModel(t *testing.T) {
-	dir := t.TempDir()
-	f := filepath.Join(dir, "compose.yaml")
-	if err := os.WriteFile(f, []byte("services:\n  vllm:\n    image: vllm/vllm-openai:v0.20.0\n    gpus: all\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := project.Load(context.Background(), project.Options{Root: dir, Files: []string{f}, Environ: map[string]string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, _ := gpu.Declare("RTX 4090", "", 1)
-	pp := PlanProject(p, ProjectInput{GPUs: inv, GPUSource: "flags"})
+	pp := planCompose(t, "services:\n  vllm:\n    image: vllm/vllm-openai:v0.20.0\n    gpus: all\n")
 	if len(pp.Engines) != 1 {
 		t.Fatalf("%d engines, want 1", len(pp.Engines))
 	}
@@ -570,7 +560,6 @@ func TestPlanDefaultModel(t *testing.T) {
 // started one at a time: the GPU's share counts the largest of them beside
 // the engines that always start, and names them.
 func TestGPUSharesAlternatives(t *testing.T) {
-	dir := t.TempDir()
 	engine := func(name, util, gate string) string {
 		s := "  " + name + ":\n    image: vllm/vllm-openai:v0.20.0\n    command: [\"--model\", \"Qwen/Qwen3-0.6B\", \"--gpu-memory-utilization\", \"" + util + "\"]\n" +
 			"    deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: [\"0\"], capabilities: [gpu]}]}}}\n"
@@ -579,16 +568,7 @@ func TestGPUSharesAlternatives(t *testing.T) {
 		}
 		return s
 	}
-	f := filepath.Join(dir, "compose.yaml")
-	if err := os.WriteFile(f, []byte("services:\n"+engine("always", "0.2", "")+engine("small", "0.5", "small")+engine("large", "0.6", "large")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := project.Load(context.Background(), project.Options{Root: dir, Files: []string{f}, Environ: map[string]string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, _ := gpu.Declare("RTX 4090", "", 1)
-	pp := PlanProject(p, ProjectInput{GPUs: inv, GPUSource: "flags"})
+	pp := planCompose(t, "services:\n"+engine("always", "0.2", "")+engine("small", "0.5", "small")+engine("large", "0.6", "large"))
 	if len(pp.Usage) != 1 {
 		t.Fatalf("usage %+v, want one GPU", pp.Usage)
 	}
@@ -596,4 +576,20 @@ func TestGPUSharesAlternatives(t *testing.T) {
 	if u.Sum != 0.8 || len(u.Alternatives) != 2 {
 		t.Errorf("sum %.2f, alternatives %v; want 0.80 (0.2 + the larger alternative 0.6) and two alternatives", u.Sum, u.Alternatives)
 	}
+}
+
+// planCompose plans one compose file (its text) on one declared RTX 4090.
+func planCompose(t *testing.T, compose string) ProjectPlan {
+	t.Helper()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(f, []byte(compose), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := project.Load(context.Background(), project.Options{Root: dir, Files: []string{f}, Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _ := gpu.Declare("RTX 4090", "", 1)
+	return PlanProject(p, ProjectInput{GPUs: inv, GPUSource: "flags"})
 }

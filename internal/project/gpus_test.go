@@ -30,25 +30,11 @@ func TestGPUSelectionForms(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			compose := "services:\n  vllm:\n    image: vllm/vllm-openai:v0.17.1\n    command: [\"--model\", \"Qwen/Qwen3-14B-FP8\"]\n" + c.yaml
-			f := filepath.Join(dir, "compose.yaml")
-			if err := os.WriteFile(f, []byte(compose), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			p, err := Load(context.Background(), Options{Root: dir, Files: []string{f}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var g *GPUs
-			for _, s := range p.engines() {
-				if s.Name == "vllm" {
-					g = &s.GPUs
-				}
-			}
-			if g == nil {
+			e := loadEngines(t, "services:\n  vllm:\n    image: vllm/vllm-openai:v0.17.1\n    command: [\"--model\", \"Qwen/Qwen3-14B-FP8\"]\n"+c.yaml)["vllm"]
+			if e == nil {
 				t.Fatal("no engine vllm")
 			}
+			g := &e.GPUs
 			if g.All != c.all || g.Count != c.count || !slices.Equal(g.IDs, c.ids) || g.Path != c.path {
 				t.Errorf("got all=%v count=%d ids=%v path=%q, want all=%v count=%d ids=%v path=%q", g.All, g.Count, g.IDs, g.Path, c.all, c.count, c.ids, c.path)
 			}
@@ -62,8 +48,7 @@ func TestGPUSelectionForms(t *testing.T) {
 // they are read (derived images keep `vllm serve` as the entrypoint), and
 // vLLM's own image with no command does serve vLLM's default model.
 func TestCustomImageRunAsIs(t *testing.T) {
-	dir := t.TempDir()
-	compose := `services:
+	got := loadEngines(t, `services:
   custom:
     image: avarok/dgx-vllm-nvfp4-kernel:v23
     environment: [MODEL=nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4]
@@ -72,19 +57,7 @@ func TestCustomImageRunAsIs(t *testing.T) {
     command: ["--model", "Qwen/Qwen3-8B"]
   official:
     image: vllm/vllm-openai:v0.17.1
-`
-	f := filepath.Join(dir, "compose.yaml")
-	if err := os.WriteFile(f, []byte(compose), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Load(context.Background(), Options{Root: dir, Files: []string{f}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]*Service{}
-	for _, s := range p.engines() {
-		got[s.Name] = s
-	}
+`)
 	if len(got) != 3 {
 		t.Fatalf("engines %v, want custom, flags, official", slices.Sorted(maps.Keys(got)))
 	}
@@ -98,4 +71,24 @@ func TestCustomImageRunAsIs(t *testing.T) {
 	if c := got["official"]; c.Args.Opaque != "" || c.Args.SourceOf("model") != vllm.FromDefault {
 		t.Errorf("official: opaque %q, model source %v; want vLLM's default", c.Args.Opaque, c.Args.SourceOf("model"))
 	}
+}
+
+// loadEngines loads one compose file (its text) as a project and returns its
+// engines by service name.
+func loadEngines(t *testing.T, compose string) map[string]*Service {
+	t.Helper()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(f, []byte(compose), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(context.Background(), Options{Root: dir, Files: []string{f}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*Service{}
+	for _, s := range p.engines() {
+		got[s.Name] = s
+	}
+	return got
 }

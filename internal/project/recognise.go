@@ -170,8 +170,14 @@ func looksLikeVLLMFlags(cmd []string) bool {
 	if len(cmd) == 0 || !strings.HasPrefix(cmd[0], "--") {
 		return false
 	}
-	flags, known, model := 0, 0, false
-	for _, t := range cmd {
+	flags, known, model := countFlags(cmd)
+	return model && known*3 >= flags*2
+}
+
+// countFlags counts the --flags of words, those vLLM knows, and whether
+// --model is one of them.
+func countFlags(words []string) (flags, known int, model bool) {
+	for _, t := range words {
 		if !strings.HasPrefix(t, "--") {
 			continue
 		}
@@ -180,11 +186,9 @@ func looksLikeVLLMFlags(cmd []string) bool {
 		if _, _, ok := vllm.LookupFlag(name); ok {
 			known++
 		}
-		if vllm.NormalizeFlag(name) == "model" {
-			model = true
-		}
+		model = model || vllm.NormalizeFlag(name) == "model"
 	}
-	return model && known*3 >= flags*2
+	return flags, known, model
 }
 
 // looksLikeServeArgs reports whether cmd reads as `vllm serve`'s arguments
@@ -194,17 +198,7 @@ func looksLikeServeArgs(cmd []string) bool {
 	if len(cmd) < 2 || strings.HasPrefix(cmd[0], "-") || !strings.Contains(cmd[0], "/") {
 		return false
 	}
-	flags, known := 0, 0
-	for _, t := range cmd[1:] {
-		if !strings.HasPrefix(t, "--") {
-			continue
-		}
-		name, _, _ := strings.Cut(t, "=")
-		flags++
-		if _, _, ok := vllm.LookupFlag(name); ok {
-			known++
-		}
-	}
+	flags, known, _ := countFlags(cmd[1:])
 	return flags > 0 && known*3 >= flags*2
 }
 

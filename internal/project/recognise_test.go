@@ -1,10 +1,7 @@
 package project
 
 import (
-	"context"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -14,8 +11,7 @@ import (
 // command is `vllm serve`'s arguments with the model first is an engine; a
 // chatbot app whose image and name hold "vllm" is not.
 func TestRecogniseUnseenForms(t *testing.T) {
-	dir := t.TempDir()
-	compose := `services:
+	got := loadEngines(t, `services:
   vllm:
     image: ${IMAGE}
     command: ["/models/model", "--served-model-name=qwen", "--tensor-parallel-size=2", "--max-model-len=8192"]
@@ -25,19 +21,7 @@ func TestRecogniseUnseenForms(t *testing.T) {
   vllm-frontend:
     image: ${FRONTEND_IMAGE}
     command: ["node", "server.js", "--port", "3000"]
-`
-	f := filepath.Join(dir, "compose.yaml")
-	if err := os.WriteFile(f, []byte(compose), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Load(context.Background(), Options{Root: dir, Files: []string{f}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]*Service{}
-	for _, s := range p.engines() {
-		got[s.Name] = s
-	}
+`)
 	if names := slices.Sorted(maps.Keys(got)); !slices.Equal(names, []string{"vllm"}) {
 		t.Fatalf("engines %v, want [vllm]", names)
 	}
