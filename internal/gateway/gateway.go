@@ -237,7 +237,8 @@ func (g *Gateway) Handler() http.Handler {
 }
 
 // Drain stops accepting new requests (503) and waits for in-flight ones, at
-// most Options.Drain or until ctx ends.
+// most Options.Drain or until ctx ends; drained, it closes its idle
+// connections to the engines.
 func (g *Gateway) Drain(ctx context.Context) error {
 	g.draining.Store(true)
 	done := make(chan struct{})
@@ -246,6 +247,7 @@ func (g *Gateway) Drain(ctx context.Context) error {
 	defer t.Stop()
 	select {
 	case <-done:
+		g.transport.CloseIdleConnections()
 		return nil
 	case <-t.C:
 		return errors.New("drain timed out with requests still in flight")

@@ -337,6 +337,9 @@ func TestLoadWithEngineKilled(t *testing.T) {
 		t.Fatalf("complete %d, error events %d, other %d", complete.Load(), errored.Load(), other.Load())
 	}
 	t.Logf("complete %d, error events %d", complete.Load(), errored.Load())
+	if err := g.Drain(context.Background()); err != nil { // nothing in flight: drains at once, closing the engine connections
+		t.Fatalf("drain after every stream ended: %v", err)
+	}
 	srv.Close()
 	client.CloseIdleConnections()
 	a.cancel()
